@@ -1,0 +1,321 @@
+"""Load and validate ``tracker.toml`` into frozen dataclasses.
+
+Validation happens once, up front, before anything is written: every problem is reported
+with the file, the key path and what was expected, so a user can fix the file in one go.
+No other module reads the config file; secrets never live in it (they come from the
+environment, see ``tracker.secrets``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+import zoneinfo
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from tracker.errors import ConfigError
+
+DEFAULT_CONFIG_PATH = Path("config/tracker.toml")
+CONFIG_ENV_VAR = "TRACKER_CONFIG"
+
+# Official X API host. tweepy hard-codes https://api.twitter.com; requests are redirected
+# to this base URL (guide: tweepy client.py BaseClient.request has no host parameter).
+X_DEFAULT_API_BASE_URL = "https://api.x.com"
+
+
+@dataclass(frozen=True)
+class HandleRule:
+    pattern: re.Pattern[str]
+    expected: str
+    normalize: Callable[[str], str] = str
+
+
+# One rule per platform that has a collector. A handle is checked when the config loads,
+# so a typo is caught before the first request is billed.
+HANDLE_RULES: dict[str, HandleRule] = {
+    # https://help.x.com/en/managing-your-account/x-username-rules
+    "x": HandleRule(
+        re.compile(r"^@?[A-Za-z0-9_]{1,15}$"),
+        "an X username: 1 to 15 letters, digits or underscores, optionally after @",
+        lambda handle: handle.lstrip("@"),
+    ),
+}
+
+ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+
+
+@dataclass(frozen=True)
+class Leader:
+    id: str
+    name: str
+    role: str
+    group: str
+    accounts: dict[str, str]
+
+
+@dataclass(frozen=True)
+class XSettings:
+    api_base_url: str = X_DEFAULT_API_BASE_URL
+    timeout: float = 30.0
+    max_rate_limit_wait: float = 900.0
+    max_retries: int = 3
+    retry_backoff: float = 2.0
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    database: Path
+    timezone: str
+    reports_dir: Path
+    organisation_name: str
+    organisation_handles: dict[str, tuple[str, ...]]
+    backfill_days: int
+    leaders: tuple[Leader, ...]
+    sources: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def x(self) -> XSettings:
+        settings = self.sources.get("x")
+        return settings if isinstance(settings, XSettings) else XSettings()
+
+    def leader(self, leader_id: str) -> Leader:
+        for leader in self.leaders:
+            if leader.id == leader_id:
+                return leader
+        raise ConfigError(f"{self.path}: no leader with id {leader_id!r}")
+
+
+# --- the schema -------------------------------------------------------------------------
+
+REQUIRED = object()
+
+
+@dataclass(frozen=True)
+class Field:
+    """A leaf value: its TOML type(s), default, and an optional extra check.
+
+    ``check`` returns ``None`` when the value is fine, else the text that completes
+    "expected ...".
+    """
+
+    types: tuple[type, ...]
+    expected: str
+    default: Any = REQUIRED
+    check: Callable[[Any], bool] | None = None
+
+
+def _is_timezone(value: str) -> bool:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def _is_http_url(value: str) -> bool:
+    return re.match(r"^https?://[^\s/]+", value) is not None
+
+
+NON_EMPTY = Field((str,), "a non-empty string", check=lambda v: bool(v.strip()))
+POSITIVE_NUMBER = (int, float)
+
+SCHEMA: dict[str, Any] = {
+    "tracker": {
+        "database": Field((str,), "a file path", "tracker.db", check=lambda v: bool(v.strip())),
+        "timezone": Field((str,), 'an IANA time zone such as "Europe/London"', "UTC", check=_is_timezone),
+        "reports_dir": Field((str,), "a folder path", "reports", check=lambda v: bool(v.strip())),
+    },
+    "organisation": {
+        "name": NON_EMPTY,
+        "handles": Field((dict,), "a table of platform = [handles]", {}),
+    },
+    "collect": {
+        "backfill_days": Field((int,), "a whole number of days >= 0 (0 = all the API serves)", 90,
+                               check=lambda v: v >= 0),
+    },
+    "sources": {
+        "x": {
+            "api_base_url": Field((str,), "an http(s) URL", X_DEFAULT_API_BASE_URL, check=_is_http_url),
+            "timeout": Field(POSITIVE_NUMBER, "a number of seconds > 0", 30.0, check=lambda v: v > 0),
+            "max_rate_limit_wait": Field(POSITIVE_NUMBER, "a number of seconds >= 0", 900.0,
+                                         check=lambda v: v >= 0),
+            "max_retries": Field((int,), "a whole number >= 0", 3, check=lambda v: v >= 0),
+            "retry_backoff": Field(POSITIVE_NUMBER, "a number of seconds >= 0", 2.0, check=lambda v: v >= 0),
+        },
+    },
+}
+
+LEADER_SCHEMA: dict[str, Any] = {
+    "id": Field((str,), "a short id of lowercase letters, digits, - or _", check=ID_PATTERN.match),
+    "name": NON_EMPTY,
+    "role": Field((str,), "a string", ""),
+    "group": Field((str,), "a string", ""),
+    "accounts": Field((dict,), "a table of platform = handle"),
+}
+
+
+def _type_name(value: Any) -> str:
+    return {bool: "a boolean", int: "an integer", float: "a number", str: "a string",
+            dict: "a table", list: "an array"}.get(type(value), type(value).__name__)
+
+
+def _validate_table(table: dict[str, Any], schema: dict[str, Any], path: str,
+                    errors: list[str]) -> dict[str, Any]:
+    """Check ``table`` against ``schema``; return it with defaults filled in."""
+    result: dict[str, Any] = {}
+    for key in table:
+        if key not in schema:
+            known = ", ".join(sorted(schema))
+            errors.append(f"{path}{key}: unknown key (expected one of: {known})")
+    for key, spec in schema.items():
+        key_path = f"{path}{key}"
+        if isinstance(spec, dict):
+            value = table.get(key, {})
+            if not isinstance(value, dict):
+                errors.append(f"{key_path}: expected a table, got {_type_name(value)}")
+                value = {}
+            result[key] = _validate_table(value, spec, f"{key_path}.", errors)
+            continue
+        if key not in table:
+            if spec.default is REQUIRED:
+                errors.append(f"{key_path}: missing (expected {spec.expected})")
+            else:
+                result[key] = spec.default
+            continue
+        value = table[key]
+        # bool is an int subclass in Python; TOML true is never a valid number here.
+        if isinstance(value, bool) and bool not in spec.types or not isinstance(value, spec.types):
+            errors.append(f"{key_path}: expected {spec.expected}, got {_type_name(value)} {value!r}")
+        elif spec.check is not None and not spec.check(value):
+            errors.append(f"{key_path}: expected {spec.expected}, got {value!r}")
+        else:
+            result[key] = value
+    return result
+
+
+def _check_handle(platform: str, handle: Any, key_path: str, errors: list[str]) -> str | None:
+    rule = HANDLE_RULES[platform]
+    if not isinstance(handle, str) or not rule.pattern.match(handle):
+        errors.append(f"{key_path}: expected {rule.expected}, got {handle!r}")
+        return None
+    return rule.normalize(handle)
+
+
+def _check_platform(platform: str, key_path: str, errors: list[str]) -> bool:
+    if platform in HANDLE_RULES:
+        return True
+    known = ", ".join(sorted(HANDLE_RULES))
+    errors.append(f"{key_path}: unknown platform (expected one of: {known})")
+    return False
+
+
+def _resolve(base: Path, value: str) -> Path:
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else (base / path)
+
+
+def find_config_path(option: str | os.PathLike[str] | None) -> Path:
+    """``--config``, else ``$TRACKER_CONFIG``, else ``config/tracker.toml``."""
+    if option:
+        return Path(option)
+    if os.environ.get(CONFIG_ENV_VAR):
+        return Path(os.environ[CONFIG_ENV_VAR])
+    return DEFAULT_CONFIG_PATH
+
+
+def parse_config(text: str, path: Path) -> Config:
+    """Validate the TOML ``text`` read from ``path``; raise ConfigError naming every problem."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: not valid TOML: {error}") from None
+
+    errors: list[str] = []
+    top_schema = dict(SCHEMA)
+    top_schema["leaders"] = Field((list,), "an array of [[leaders]] tables")
+    leaders_raw = raw.get("leaders")
+    checked = _validate_table({k: v for k, v in raw.items() if k != "leaders"},
+                              {k: v for k, v in top_schema.items() if k != "leaders"}, "", errors)
+
+    leaders: list[Leader] = []
+    if leaders_raw is None:
+        errors.append("leaders: missing (expected at least one [[leaders]] table)")
+        leaders_raw = []
+    elif not isinstance(leaders_raw, list) or not all(isinstance(item, dict) for item in leaders_raw):
+        errors.append(f"leaders: expected an array of [[leaders]] tables, got {_type_name(leaders_raw)}")
+        leaders_raw = []
+    elif not leaders_raw:
+        errors.append("leaders: expected at least one [[leaders]] table, got none")
+    seen_ids: dict[str, int] = {}
+    for index, item in enumerate(leaders_raw):
+        prefix = f"leaders[{index}]."
+        values = _validate_table(item, LEADER_SCHEMA, prefix, errors)
+        leader_id = values.get("id")
+        if leader_id is not None:
+            if leader_id in seen_ids:
+                errors.append(f"{prefix}id: duplicate id {leader_id!r} "
+                              f"(expected ids to be unique; first used by leaders[{seen_ids[leader_id]}])")
+            else:
+                seen_ids[leader_id] = index
+        accounts: dict[str, str] = {}
+        raw_accounts = values.get("accounts")
+        if isinstance(raw_accounts, dict):
+            if not raw_accounts:
+                errors.append(f"{prefix}accounts: expected at least one platform = handle, got an empty table")
+            for platform, handle in raw_accounts.items():
+                key_path = f"{prefix}accounts.{platform}"
+                if _check_platform(platform, key_path, errors):
+                    normalized = _check_handle(platform, handle, key_path, errors)
+                    if normalized is not None:
+                        accounts[platform] = normalized
+        if {"id", "name", "accounts"} <= values.keys():
+            leaders.append(Leader(values["id"], values["name"], values["role"], values["group"], accounts))
+
+    org_handles: dict[str, tuple[str, ...]] = {}
+    for platform, handles in checked.get("organisation", {}).get("handles", {}).items():
+        key_path = f"organisation.handles.{platform}"
+        if not _check_platform(platform, key_path, errors):
+            continue
+        if isinstance(handles, str):
+            handles = [handles]
+        if not isinstance(handles, list):
+            errors.append(f"{key_path}: expected an array of handles, got {_type_name(handles)}")
+            continue
+        normalized_handles = [_check_handle(platform, h, f"{key_path}[{i}]", errors) for i, h in enumerate(handles)]
+        org_handles[platform] = tuple(h for h in normalized_handles if h is not None)
+
+    if errors:
+        raise ConfigError("\n".join(f"{path}: {error}" for error in errors))
+
+    base = path.parent
+    tracker = checked["tracker"]
+    return Config(
+        path=path,
+        database=_resolve(base, tracker["database"]),
+        timezone=tracker["timezone"],
+        reports_dir=_resolve(base, tracker["reports_dir"]),
+        organisation_name=checked["organisation"]["name"],
+        organisation_handles=org_handles,
+        backfill_days=checked["collect"]["backfill_days"],
+        leaders=tuple(leaders),
+        sources={"x": XSettings(**checked["sources"]["x"])},
+    )
+
+
+def load_config(path: str | os.PathLike[str] | None = None) -> Config:
+    """Find, read and validate the config file (see ``find_config_path``)."""
+    config_path = find_config_path(path)
+    try:
+        text = config_path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{config_path}: no such config file (pass --config PATH, set {CONFIG_ENV_VAR}, "
+            "or create one with `tracker init`)"
+        ) from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{config_path}: cannot read config file: {error}") from None
+    return parse_config(text, config_path)

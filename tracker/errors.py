@@ -1,0 +1,52 @@
+"""The project's exceptions. Only the CLI turns them into messages and exit codes."""
+
+from __future__ import annotations
+
+
+class TrackerError(Exception):
+    """Base class for every error the library raises on purpose."""
+
+
+class ConfigError(TrackerError):
+    """The config file is missing, unreadable or invalid (exit code 2)."""
+
+
+class LockedError(TrackerError):
+    """Another collection holds the database lock."""
+
+
+class SourceError(TrackerError):
+    """A platform request failed; ``account`` names the account when known."""
+
+    def __init__(self, message: str, *, platform: str = "", status: int | None = None):
+        super().__init__(message)
+        self.platform = platform
+        self.status = status
+
+
+class AuthError(SourceError):
+    """The platform rejected our credentials: no account of that source can be collected."""
+
+
+class AccountUnavailableError(SourceError):
+    """The account is unknown, suspended or protected (``reason`` says which)."""
+
+    def __init__(self, message: str, *, reason: str, platform: str = ""):
+        super().__init__(message, platform=platform)
+        self.reason = reason
+
+
+class RateLimitedError(SourceError):
+    """The rate-limit reset is further away than the configured maximum wait."""
+
+    def __init__(self, message: str, *, reset_at: float | None, platform: str = ""):
+        super().__init__(message, platform=platform, status=429)
+        self.reset_at = reset_at
+
+
+class TransientError(SourceError):
+    """A 5xx, timeout or malformed body that persisted through every retry."""
+
+
+class BudgetExceededError(SourceError):
+    """Collecting more would pass the configured read budget."""

@@ -1,0 +1,103 @@
+"""What every source produces: normalized posts, the context posts they point at, and pages."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Protocol
+
+POST_KINDS = ("original", "reply", "thread", "quote", "repost")
+
+
+def utc_iso(value: datetime) -> str:
+    """``2026-01-31T09:05:00Z``: the one timestamp format stored in the database."""
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True)
+class Post:
+    """A post written by a tracked leader, in the shape of a ``posts`` row."""
+
+    platform: str
+    native_id: str
+    created_at: str
+    text: str
+    kind: str
+    in_reply_to_id: str | None = None
+    in_reply_to_user_id: str | None = None
+    quoted_id: str | None = None
+    reposted_id: str | None = None
+    conversation_id: str | None = None
+    url: str | None = None
+    lang: str | None = None
+    like_count: int | None = None
+    reply_count: int | None = None
+    repost_count: int | None = None
+    quote_count: int | None = None
+    raw: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def id(self) -> str:
+        return f"{self.platform}:{self.native_id}"
+
+
+@dataclass(frozen=True)
+class ContextPost:
+    """A post by someone else that a leader replied to, quoted or reposted."""
+
+    platform: str
+    native_id: str
+    author_user_id: str | None
+    author_handle: str | None
+    author_name: str | None
+    created_at: str | None
+    text: str | None
+    lang: str | None = None
+    in_reply_to_user_id: str | None = None
+    conversation_id: str | None = None
+    url: str | None = None
+    raw: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def id(self) -> str:
+        return f"{self.platform}:{self.native_id}"
+
+
+@dataclass(frozen=True)
+class Page:
+    """One API page: saved in one transaction together with ``cursor``.
+
+    ``cursor`` is the source's own state *after* this page is stored, so a run killed at
+    any moment resumes exactly where the last committed page left off.
+    """
+
+    posts: list[Post]
+    context: list[ContextPost]
+    cursor: dict[str, Any]
+    posts_read: int
+
+
+@dataclass(frozen=True)
+class Identity:
+    """What an account handle resolved to on its platform."""
+
+    user_id: str
+    handle: str
+    display_name: str | None = None
+    protected: bool = False
+
+
+class Source(Protocol):
+    """A platform collector. ``requests`` counts every HTTP request it has sent."""
+
+    platform: str
+    requests: int
+
+    def resolve(self, handle: str) -> Identity:
+        """Look the handle up on the platform (one request)."""
+        ...
+
+    def fetch_pages(self, identity: Identity, cursor: dict[str, Any] | None) -> Iterator[Page]:
+        """Yield the pages of posts newer than ``cursor``, each with the cursor that follows it."""
+        ...

@@ -1,0 +1,253 @@
+"""Every database write lives here. Reads that other modules need are plain SQL on ``db``.
+
+The database is SQLite in WAL mode, so reports and ``tracker status`` can read while a
+collection writes. A page of posts and the cursor that follows it are written in one
+transaction: a run killed at any moment leaves no gap and no duplicate.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
+
+from tracker.config import Config
+from tracker.migrations import migrations
+from tracker.sources.base import ContextPost, Identity, Page, Post, utc_iso
+
+BUSY_TIMEOUT_MS = 30_000
+
+
+def now_iso() -> str:
+    return utc_iso(datetime.now(timezone.utc))
+
+
+def open_db(path: str | os.PathLike[str]) -> Database:
+    """Open (creating if needed) the database and bring its schema up to date."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = Database(path)
+    db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    db.enable_wal()
+    migrations.apply(db)
+    return db
+
+
+# --- leaders and accounts ------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class AccountRow:
+    id: str
+    leader_id: str
+    platform: str
+    handle: str
+    platform_user_id: str | None
+    display_name: str | None
+    status: str
+
+
+def account_id(leader_id: str, platform: str) -> str:
+    return f"{leader_id}:{platform}"
+
+
+def save_config(db: Database, config: Config) -> None:
+    """Mirror the config's leaders and accounts; ones removed from it keep their history."""
+    with db.atomic():
+        db.execute("UPDATE leaders SET in_config = 0")
+        db.execute("UPDATE accounts SET in_config = 0")
+        for leader in config.leaders:
+            db.execute(
+                "INSERT INTO leaders (id, name, role, group_name, in_config) VALUES (?, ?, ?, ?, 1) "
+                "ON CONFLICT (id) DO UPDATE SET name = excluded.name, role = excluded.role, "
+                "group_name = excluded.group_name, in_config = 1",
+                [leader.id, leader.name, leader.role, leader.group],
+            )
+            for platform, handle in leader.accounts.items():
+                # A changed handle forgets the cached user id: the new handle is resolved
+                # on the next collection (a rename with the same handle keeps the id).
+                db.execute(
+                    "INSERT INTO accounts (id, leader_id, platform, handle, in_config) VALUES (?, ?, ?, ?, 1) "
+                    "ON CONFLICT (id) DO UPDATE SET in_config = 1, "
+                    "platform_user_id = CASE WHEN lower(accounts.handle) = lower(excluded.handle) "
+                    "THEN accounts.platform_user_id ELSE NULL END, "
+                    "handle = excluded.handle",
+                    [account_id(leader.id, platform), leader.id, platform, handle],
+                )
+
+
+def get_accounts(db: Database, leader_ids: Sequence[str] = (), platforms: Sequence[str] = ()) -> list[AccountRow]:
+    sql = ("SELECT id, leader_id, platform, handle, platform_user_id, display_name, status "
+           "FROM accounts WHERE in_config = 1")
+    params: list[Any] = []
+    if leader_ids:
+        sql += f" AND leader_id IN ({', '.join('?' for _ in leader_ids)})"
+        params += list(leader_ids)
+    if platforms:
+        sql += f" AND platform IN ({', '.join('?' for _ in platforms)})"
+        params += list(platforms)
+    sql += " ORDER BY leader_id, platform"
+    return [AccountRow(*row) for row in db.execute(sql, params).fetchall()]
+
+
+def save_identity(db: Database, account_id: str, identity: Identity) -> None:
+    with db.atomic():
+        db.execute(
+            "UPDATE accounts SET platform_user_id = ?, display_name = ?, resolved_at = ?, "
+            "status = CASE WHEN ? THEN 'protected' ELSE status END WHERE id = ?",
+            [identity.user_id, identity.display_name, now_iso(), identity.protected, account_id],
+        )
+
+
+def save_account_status(db: Database, account_id: str, status: str, detail: str | None = None) -> None:
+    with db.atomic():
+        if status == "ok":
+            db.execute("UPDATE accounts SET status = 'ok', status_detail = NULL, last_success_at = ? "
+                       "WHERE id = ?", [now_iso(), account_id])
+        else:
+            db.execute("UPDATE accounts SET status = ?, status_detail = ? WHERE id = ?",
+                       [status, detail, account_id])
+
+
+# --- posts, context and cursors -------------------------------------------------------------
+
+POST_COLUMNS = (
+    "id", "platform", "native_id", "leader_id", "account_id", "created_at", "text", "kind",
+    "in_reply_to_id", "in_reply_to_user_id", "quoted_id", "reposted_id", "conversation_id",
+    "url", "lang", "like_count", "reply_count", "repost_count", "quote_count", "raw",
+    "first_seen", "last_seen",
+)
+# On a re-read only what can change is updated; first_seen keeps the first sighting.
+POST_UPDATED = ("text", "kind", "lang", "like_count", "reply_count", "repost_count",
+                "quote_count", "raw", "last_seen")
+CONTEXT_COLUMNS = (
+    "id", "platform", "native_id", "author_user_id", "author_handle", "author_name",
+    "created_at", "text", "lang", "in_reply_to_user_id", "conversation_id", "url", "raw",
+    "first_seen", "last_seen",
+)
+CONTEXT_UPDATED = ("author_handle", "author_name", "text", "raw", "last_seen")
+
+
+def _upsert_sql(table: str, columns: Sequence[str], updated: Sequence[str]) -> str:
+    return (
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)}) "
+        f"ON CONFLICT (id) DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in updated)}"
+    )
+
+
+POSTS_UPSERT = _upsert_sql("posts", POST_COLUMNS, POST_UPDATED)
+CONTEXT_UPSERT = _upsert_sql("context_posts", CONTEXT_COLUMNS, CONTEXT_UPDATED)
+
+
+def _json(value: dict[str, Any]) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
+def _existing_ids(db: Database, table: str, ids: Sequence[str]) -> set[str]:
+    found: set[str] = set()
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        rows = db.execute(f"SELECT id FROM {table} WHERE id IN ({', '.join('?' for _ in chunk)})", chunk)
+        found.update(row[0] for row in rows)
+    return found
+
+
+def save_posts(db: Database, account: AccountRow, posts: Iterable[Post], seen_at: str | None = None) -> int:
+    """Upsert a leader's posts; return how many were new. Call inside ``db.atomic()`` for batches."""
+    seen_at = seen_at or now_iso()
+    posts = list(posts)
+    existing = _existing_ids(db, "posts", [post.id for post in posts])
+    rows = [
+        (post.id, post.platform, post.native_id, account.leader_id, account.id, post.created_at,
+         post.text, post.kind, post.in_reply_to_id, post.in_reply_to_user_id, post.quoted_id,
+         post.reposted_id, post.conversation_id, post.url, post.lang, post.like_count,
+         post.reply_count, post.repost_count, post.quote_count, _json(post.raw), seen_at, seen_at)
+        for post in posts
+    ]
+    with db.atomic():
+        db.conn.executemany(POSTS_UPSERT, rows)
+    return len({post.id for post in posts} - existing)
+
+
+def save_context_posts(db: Database, posts: Iterable[ContextPost], seen_at: str | None = None) -> None:
+    seen_at = seen_at or now_iso()
+    rows = [
+        (post.id, post.platform, post.native_id, post.author_user_id, post.author_handle,
+         post.author_name, post.created_at, post.text, post.lang, post.in_reply_to_user_id,
+         post.conversation_id, post.url, _json(post.raw), seen_at, seen_at)
+        for post in posts
+    ]
+    with db.atomic():
+        db.conn.executemany(CONTEXT_UPSERT, rows)
+
+
+def get_cursor(db: Database, account_id: str) -> dict[str, Any] | None:
+    row = db.execute("SELECT value FROM cursors WHERE account_id = ?", [account_id]).fetchone()
+    return json.loads(row[0]) if row else None
+
+
+@dataclass
+class RunProgress:
+    """The running totals of one account's run, stored with every page."""
+
+    row_id: int
+    requests: int = 0
+    posts_read: int = 0
+    new_posts: int = 0
+
+
+def save_page(db: Database, account: AccountRow, page: Page, progress: RunProgress | None = None) -> int:
+    """Store a page's posts, its context posts, the cursor after it and the run's totals,
+    all in one transaction; return how many posts were new."""
+    seen_at = now_iso()
+    with db.atomic():
+        new_posts = save_posts(db, account, page.posts, seen_at)
+        save_context_posts(db, page.context, seen_at)
+        db.execute(
+            "INSERT INTO cursors (account_id, value, updated_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (account_id) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+            [account.id, _json(page.cursor), seen_at],
+        )
+        if progress is not None:
+            progress.posts_read += page.posts_read
+            progress.new_posts += new_posts
+            db.execute("UPDATE runs SET requests = ?, posts_read = ?, new_posts = ? WHERE id = ?",
+                       [progress.requests, progress.posts_read, progress.new_posts, progress.row_id])
+    return new_posts
+
+
+# --- runs ------------------------------------------------------------------------------------
+
+def start_run(db: Database, run_id: str, account: AccountRow) -> RunProgress:
+    with db.atomic():
+        cursor = db.execute(
+            "INSERT INTO runs (run_id, account_id, platform, started_at, status) VALUES (?, ?, ?, ?, 'running')",
+            [run_id, account.id, account.platform, now_iso()],
+        )
+    assert cursor.lastrowid is not None
+    return RunProgress(cursor.lastrowid)
+
+
+def finish_run(db: Database, progress: RunProgress, *, status: str, error: str | None = None) -> None:
+    with db.atomic():
+        db.execute(
+            "UPDATE runs SET finished_at = ?, status = ?, requests = ?, posts_read = ?, new_posts = ?, "
+            "error = ? WHERE id = ?",
+            [now_iso(), status, progress.requests, progress.posts_read, progress.new_posts, error,
+             progress.row_id],
+        )
+
+
+def close_interrupted_runs(db: Database) -> int:
+    """Mark runs left 'running' by a killed collection (only called under the collect lock)."""
+    with db.atomic():
+        cursor = db.execute(
+            "UPDATE runs SET status = 'interrupted', error = 'the collection was stopped before it finished' "
+            "WHERE status = 'running'"
+        )
+    return cursor.rowcount
