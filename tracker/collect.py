@@ -154,6 +154,7 @@ def collect_account(db: Database, source: Source, account: store.AccountRow, run
 
 def collect(config: Config, *, leader_ids: Sequence[str] = (), platforms: Sequence[str] = (),
             env: Mapping[str, str] | None = None, source_options: Mapping[str, Any] | None = None,
+            on_start: Callable[[int], None] | None = None,
             on_account: Callable[[AccountResult], None] | None = None) -> CollectResult:
     """Collect new posts for the selected accounts (all by default) into the configured database.
 
@@ -174,6 +175,8 @@ def collect(config: Config, *, leader_ids: Sequence[str] = (), platforms: Sequen
             if interrupted:
                 log.warning("%d run(s) from an earlier, interrupted collection were closed", interrupted)
             result = CollectResult(run_id=uuid.uuid4().hex)
+            if on_start is not None:
+                on_start(len(accounts))
             rejected: dict[str, str] = {}
             for account in accounts:
                 if account.platform in rejected:

@@ -1,0 +1,366 @@
+"""The embedded demo organisation: a fictional company served by the local X emulator.
+
+Five leaders whose public behaviour differs clearly, over thirteen months:
+
+- Maya Okafor answers customers' questions almost every day;
+- Tomás Reyes argues with critics, on the substance;
+- Priya Natarajan narrates the product work as it happens;
+- James Whitfield only broadcasts announcements and reposts the company;
+- Elena Sokolova is almost silent.
+
+Everything is generated from a fixed seed, relative to ``now``, so the demo always shows
+the last twelve complete months and the month in progress.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from tracker.emulators.x import XDataset
+
+ORGANISATION = "Northwind Robotics"
+ORG_HANDLES = ("northwind", "northwindhelp")
+DEMO_TOKEN = "demo-bearer-token"  # the emulator's own; no real credential is involved
+TWITTER_EPOCH_MS = 1288834974657  # snowflake ids: https://github.com/twitter-archive/snowflake
+
+
+@dataclass(frozen=True)
+class DemoLeader:
+    id: str
+    name: str
+    role: str
+    group: str
+    handle: str
+    user_id: str
+
+
+LEADERS = (
+    DemoLeader("maya", "Maya Okafor", "Chief Customer Officer", "Customer", "maya_okafor", "1100000000000000001"),
+    DemoLeader("tomas", "Tomás Reyes", "Chief Technology Officer", "Engineering", "treyes_cto", "1100000000000000002"),
+    DemoLeader("priya", "Priya Natarajan", "VP Product", "Product", "priya_builds", "1100000000000000003"),
+    DemoLeader("james", "James Whitfield", "Chief Executive Officer", "Executive", "jwhitfield", "1100000000000000004"),
+    DemoLeader("elena", "Elena Sokolova", "Chief Financial Officer", "Finance", "esokolova_cfo", "1100000000000000005"),
+)
+COMPANY = ("northwind", "Northwind Robotics", "1100000000000000100")
+
+PUBLIC_USERS = [
+    "robofan_ana", "dev_kwame", "lina_makes", "ops_guru_raj", "hannah_k", "marco_builds", "tech_skeptic",
+    "farmtech_joe", "warehouse_wendy", "li_wei_eng", "sam_critic", "nadia_reports", "pete_automates",
+    "olga_ai", "chris_in_logistics", "amara_codes", "ben_reviews", "gwen_ops", "yusuf_dev", "ivy_analyst",
+]
+
+PRODUCTS = ["the R2 arm", "the fleet dashboard", "the picking robot", "the charging dock", "the safety scanner",
+            "the mobile app", "the route planner", "the firmware"]
+FEATURES = ["offline mode", "battery reporting", "multi-site support", "the API", "collision alerts",
+            "export to CSV", "remote updates", "night shift scheduling"]
+MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September",
+          "October", "November", "December"]
+
+QUESTIONS = [
+    "When will {feature} be available for {product}?",
+    "Does {product} work without a network connection?",
+    "How do I reset {product} after a firmware update?",
+    "Is there a way to get {feature} on older units?",
+    "What is the maximum payload of {product}?",
+    "Can {product} run two shifts on one charge?",
+    "How long does delivery of {product} take to Europe right now?",
+    "Any plans to support {feature} in {product}?",
+]
+ANSWERS = [
+    "{feature} ships for {product} in {month}; existing units get it through a remote update, no site visit needed.",
+    "Yes. {product} keeps working offline and syncs its logs once the connection is back, usually within a minute.",
+    "Hold the service button for ten seconds, then pick the previous firmware in the menu. The full steps are in the help centre under Updates.",
+    "Older units from 2023 onward can get {feature}; earlier ones need the new controller board, which we swap for free.",
+    "The rated payload is 25 kg at full reach and 40 kg close to the base. The spec sheet has the curve.",
+    "On the standard battery it runs about 14 hours, so two shifts with a 30 minute top-up at lunch.",
+    "Right now it is three to four weeks to most of Europe; we are adding a warehouse in Rotterdam to bring that down to one.",
+    "Yes, {feature} is on the roadmap for {product} next quarter. We are testing it with three customers now.",
+]
+NON_ANSWERS = ["Thanks so much!", "🙏", "Appreciate you!", "Great to hear, thank you"]
+
+CRITICISMS = [
+    "Northwind's robots are overhyped. {product} still fails in cold warehouses and nobody admits it.",
+    "Honestly {product} is a step backwards. The old version was more reliable.",
+    "Automation like this just cuts jobs. Why should anyone trust Northwind on safety?",
+    "Your {feature} claims don't hold up. Our pilot saw half the throughput you advertised.",
+    "Closed firmware is a mistake. Customers should be able to audit what {product} does.",
+]
+REBUTTALS = [
+    "I disagree, but it is a fair challenge. Our cold-room tests at -20°C show {product} within 3% of normal throughput; the failures you saw came from an old sensor we replaced in the spring.",
+    "I don't think that's right: field data from 400 sites shows fewer stoppages than the old version, because the new gearbox removed the main failure mode. Happy to share the numbers.",
+    "That is not what the evidence says. The sites using our robots added jobs last year, mostly in maintenance and supervision, and every unit passed an independent safety audit.",
+    "Fair point on the pilot, but the advertised figure assumes {feature} is on; with it off you get roughly half, which matches what you saw. We should make that clearer.",
+    "I disagree that closed firmware is the issue, though audits matter: we publish the safety logic and an external lab reviews every release. I'd rather open more of it, and we are discussing how.",
+]
+QUOTE_REBUTTALS = [
+    "This claim keeps coming up, so here is the data: our incident rate fell 40% year on year. Happy to debate the method.",
+    "I respectfully disagree with this take. The reason is simple: the numbers from our customer sites say otherwise.",
+]
+PROGRESS = [
+    "We shipped {feature} for {product} today. It took the team four months and 2,000 hours of testing.",
+    "Milestone: {product} passed 1 million picks in production this week. Next up is {feature}.",
+    "Work in progress: the team is rebuilding {feature} for {product}. First beta goes to five customers in {month}.",
+    "Lesson learned this sprint: our first design of {feature} was too slow, so we rewrote the planner and cut latency by half.",
+    "Our team finished the field trial of {product} at three farms. Results: 12% fewer stops, and we are fixing the two bugs they found.",
+    "This week we started building {feature} into {product}. Plan: beta in {month}, general release a month later.",
+    "We released version {version} of {product} today with {feature} and 30 fixes reported by customers.",
+]
+PROGRESS_THREAD = [
+    "Details: the hardest part was calibration, which we now do automatically on start-up.",
+    "If you run {product}, the update arrives over the next two weeks. Tell us what breaks.",
+]
+ANNOUNCEMENTS = [
+    "Proud to announce that Northwind Robotics has been named one of the most innovative companies of the year!",
+    "Excited to welcome our new partners to the Northwind family. The future of automation is bright.",
+    "Congratulations to the whole Northwind team on an incredible quarter. Onwards!",
+    "Honoured to speak at the Future of Work summit next week. See you there!",
+    "At Northwind, we believe automation should make work safer and more human.",
+    "Thrilled to share that Northwind is expanding. Stay tuned for big news!",
+]
+COMPANY_POSTS = [
+    "Meet {product}: built for the toughest warehouses. Learn more on our website.",
+    "Northwind Robotics is hiring! Join a team that builds robots people trust.",
+    "Catch us at the logistics expo this month, booth 12.",
+]
+ELENA_POSTS = [
+    "Quarterly results are out. Thank you to our customers and investors for their trust.",
+    "Good conversation today on financing growth in hardware companies.",
+]
+COLLEAGUE_REPLIES = ["Great work team, proud of you all!", "Well done, this is huge."]
+
+
+def _snowflake(moment: datetime, sequence: int) -> str:
+    ms = int(moment.timestamp() * 1000)
+    return str(((ms - TWITTER_EPOCH_MS) << 22) + (sequence % 4096))
+
+
+class _Builder:
+    def __init__(self, now: datetime, seed: int):
+        self.now = now
+        self.rng = random.Random(seed)
+        self.tweets: list[dict[str, Any]] = []
+        self.sequence = 0
+
+    def fill(self, template: str, moment: datetime) -> str:
+        month = MONTHS[(moment.month % 12)]  # "next month" reads naturally in plans
+        return template.format(product=self.rng.choice(PRODUCTS), feature=self.rng.choice(FEATURES),
+                               month=month, version=f"{moment.year % 100}.{moment.month}")
+
+    def tweet(self, author_id: str, moment: datetime, text: str, *, reply_to: dict[str, Any] | None = None,
+              quote: dict[str, Any] | None = None, repost: dict[str, Any] | None = None,
+              popularity: int = 20) -> dict[str, Any]:
+        self.sequence += 1
+        tweet_id = _snowflake(moment, self.sequence)
+        tweet: dict[str, Any] = {
+            "id": tweet_id, "author_id": author_id, "created_at": moment.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+            "text": text, "lang": "en", "conversation_id": tweet_id, "edit_history_tweet_ids": [tweet_id],
+            "public_metrics": {"retweet_count": self.rng.randint(0, popularity // 4),
+                               "reply_count": self.rng.randint(0, popularity // 5),
+                               "like_count": self.rng.randint(0, popularity),
+                               "quote_count": self.rng.randint(0, popularity // 10),
+                               "bookmark_count": 0, "impression_count": popularity * 40},
+        }
+        if reply_to is not None:
+            tweet["referenced_tweets"] = [{"type": "replied_to", "id": reply_to["id"]}]
+            tweet["in_reply_to_user_id"] = reply_to["author_id"]
+            tweet["conversation_id"] = reply_to["conversation_id"]
+        elif quote is not None:
+            tweet["referenced_tweets"] = [{"type": "quoted", "id": quote["id"]}]
+        elif repost is not None:
+            tweet["referenced_tweets"] = [{"type": "retweeted", "id": repost["id"]}]
+        self.tweets.append(tweet)
+        return tweet
+
+    def moments(self, start: datetime, per_week: float) -> list[datetime]:
+        """Random posting times from ``start`` to now, about ``per_week`` a week, in daytime."""
+        out = []
+        day = start
+        while day < self.now:
+            if self.rng.random() < per_week / 7:
+                moment = day.replace(hour=self.rng.randint(7, 20), minute=self.rng.randint(0, 59),
+                                     second=self.rng.randint(0, 59))
+                if moment < self.now:
+                    out.append(moment)
+            day += timedelta(days=1)
+        return out
+
+
+def _user(user_id: str, username: str, name: str) -> dict[str, Any]:
+    return {"id": user_id, "username": username, "name": name, "protected": False, "verified": False,
+            "created_at": "2015-03-01T12:00:00.000Z", "description": ""}
+
+
+def build_dataset(now: datetime | None = None, seed: int = 7) -> XDataset:
+    """The demo organisation's thirteen months of posts, as the X emulator serves them."""
+    now = (now or datetime.now(timezone.utc)).astimezone(timezone.utc).replace(microsecond=0)
+    first_month = (now.replace(day=1) - timedelta(days=366)).replace(day=1, hour=0, minute=0, second=0)
+    builder = _Builder(now, seed)
+    rng = builder.rng
+    users = [_user(leader.user_id, leader.handle, leader.name) for leader in LEADERS]
+    users.append(_user(COMPANY[2], COMPANY[0], COMPANY[1]))
+    public_ids = {}
+    for index, handle in enumerate(PUBLIC_USERS):
+        public_ids[handle] = str(1200000000000000000 + index)
+        users.append(_user(public_ids[handle], handle, handle.replace("_", " ").title()))
+    leader = {entry.id: entry for entry in LEADERS}
+    minutes = timedelta(minutes=1)
+
+    def public_post(moment: datetime, template: str, mention: str) -> dict[str, Any]:
+        handle = rng.choice(PUBLIC_USERS)
+        return builder.tweet(public_ids[handle], moment, f"@{mention} " + builder.fill(template, moment))
+
+    # Maya: answers customers' questions most days, usually within a few hours.
+    maya = leader["maya"]
+    for moment in builder.moments(first_month, 6.0):
+        question = public_post(moment - timedelta(hours=rng.uniform(0.5, 8)), rng.choice(QUESTIONS), maya.handle)
+        asker = next(u["username"] for u in users if u["id"] == question["author_id"])
+        index = rng.randrange(len(ANSWERS))
+        if rng.random() < 0.12:
+            text = rng.choice(NON_ANSWERS)
+        else:
+            text = builder.fill(ANSWERS[index], moment)
+        builder.tweet(maya.user_id, moment, f"@{asker} {text}", reply_to=question, popularity=15)
+    for moment in builder.moments(first_month, 0.5):
+        builder.tweet(maya.user_id, moment, builder.fill(rng.choice(PROGRESS), moment), popularity=30)
+
+    # Tomás: engages critics in replies and quotes, with reasons.
+    tomas = leader["tomas"]
+    for moment in builder.moments(first_month, 3.0):
+        critique = public_post(moment - timedelta(hours=rng.uniform(1, 20)), rng.choice(CRITICISMS), tomas.handle)
+        critic = next(u["username"] for u in users if u["id"] == critique["author_id"])
+        if rng.random() < 0.25:
+            builder.tweet(tomas.user_id, moment, builder.fill(rng.choice(QUOTE_REBUTTALS), moment), quote=critique,
+                          popularity=60)
+        else:
+            builder.tweet(tomas.user_id, moment, f"@{critic} " + builder.fill(rng.choice(REBUTTALS), moment),
+                          reply_to=critique, popularity=40)
+    for moment in builder.moments(first_month, 0.7):
+        builder.tweet(tomas.user_id, moment, builder.fill(rng.choice(PROGRESS), moment), popularity=50)
+
+    # Priya: narrates the work, sometimes as a thread.
+    priya = leader["priya"]
+    for moment in builder.moments(first_month, 3.5):
+        root = builder.tweet(priya.user_id, moment, builder.fill(rng.choice(PROGRESS), moment), popularity=80)
+        if rng.random() < 0.3:
+            builder.tweet(priya.user_id, moment + 2 * minutes, builder.fill(rng.choice(PROGRESS_THREAD), moment),
+                          reply_to=root, popularity=30)
+
+    # The company account, which James reposts.
+    company_posts = [builder.tweet(COMPANY[2], moment, builder.fill(rng.choice(COMPANY_POSTS), moment), popularity=200)
+                     for moment in builder.moments(first_month, 2.0)]
+
+    # James: announcements, reposts of the company, the odd pat on the back for a colleague.
+    james = leader["james"]
+    for moment in builder.moments(first_month, 2.5):
+        builder.tweet(james.user_id, moment, rng.choice(ANNOUNCEMENTS), popularity=300)
+    for post in company_posts:
+        if rng.random() < 0.6:
+            created = datetime.fromisoformat(post["created_at"].replace("Z", "+00:00")) + 30 * minutes
+            if created < now:
+                author = COMPANY[0]
+                builder.tweet(james.user_id, created, f"RT @{author}: {post['text']}"[:140], repost=post)
+    priya_posts = [t for t in builder.tweets if t["author_id"] == priya.user_id and "referenced_tweets" not in t]
+    for post in rng.sample(priya_posts, k=min(12, len(priya_posts))):
+        created = datetime.fromisoformat(post["created_at"].replace("Z", "+00:00")) + 45 * minutes
+        if created < now:
+            builder.tweet(james.user_id, created, f"@{priya.handle} " + rng.choice(COLLEAGUE_REPLIES), reply_to=post)
+
+    # Elena: a post every month or two.
+    elena = leader["elena"]
+    for moment in builder.moments(first_month, 0.2):
+        builder.tweet(elena.user_id, moment, rng.choice(ELENA_POSTS), popularity=40)
+
+    return XDataset(users=users, tweets=builder.tweets)
+
+
+def config_text(api_base_url: str, database: str = "tracker.db", reports_dir: str = "reports") -> str:
+    """The demo organisation's config file, pointing at a running emulator."""
+    lines = [
+        "# The demo organisation (written by `tracker demo`). The X API URL below was the",
+        "# local emulator of that run; it is not running any more.",
+        "[tracker]",
+        f'database = "{database}"',
+        'timezone = "Europe/London"',
+        f'reports_dir = "{reports_dir}"',
+        "",
+        "[organisation]",
+        f'name = "{ORGANISATION}"',
+        f"handles = {{ x = [{', '.join(repr(h).replace(chr(39), chr(34)) for h in ORG_HANDLES)}] }}",
+        "",
+        "[collect]",
+        "backfill_days = 0",
+        "",
+        "[sources.x]",
+        f'api_base_url = "{api_base_url}"',
+        "retry_backoff = 0.1",
+        "",
+    ]
+    for entry in LEADERS:
+        lines += [
+            "[[leaders]]",
+            f'id = "{entry.id}"',
+            f'name = "{entry.name}"',
+            f'role = "{entry.role}"',
+            f'group = "{entry.group}"',
+            f'accounts = {{ x = "{entry.handle}" }}',
+            "",
+        ]
+    return "\n".join(lines)
+
+
+def write_config(folder: Path, api_base_url: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "tracker.toml"
+    path.write_text(config_text(api_base_url), encoding="utf-8")
+    return path
+
+
+@dataclass
+class DemoOutcome:
+    folder: Path
+    config_path: Path
+    database: Path
+    collect_result: Any
+    posts_by_leader: dict[str, int]
+    extra_lines: list[str] = field(default_factory=list)
+
+    def summary_lines(self) -> list[str]:
+        lines = [f"Demo organisation: {ORGANISATION} ({len(LEADERS)} leaders, collected from the local X emulator)"]
+        for entry in LEADERS:
+            lines.append(f"  {entry.name:<18} @{entry.handle:<14} {self.posts_by_leader.get(entry.id, 0):>5} posts")
+        result = self.collect_result
+        requests = sum(r.requests for r in result.accounts)
+        lines.append(f"Requests made: {requests}; failed accounts: {len(result.failed)}")
+        lines.append(f"Database: {self.database}")
+        lines.append(f"Config:   {self.config_path}")
+        lines += self.extra_lines
+        return lines
+
+
+def run_demo(folder: Path, now: datetime | None = None) -> DemoOutcome:
+    """Serve the demo organisation from the X emulator and collect it into a fresh database."""
+    from tracker.collect import collect
+    from tracker.config import load_config
+    from tracker.emulators.x import XEmulator
+    from tracker.sources.x import TOKEN_ENV_VAR
+
+    folder = Path(folder)
+    dataset = build_dataset(now)
+    with XEmulator(dataset, bearer_token=DEMO_TOKEN) as emulator:
+        config_path = write_config(folder, emulator.url)
+        config = load_config(config_path)
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{config.database}{suffix}").unlink(missing_ok=True)
+        result = collect(config, env={TOKEN_ENV_VAR: DEMO_TOKEN})
+    from tracker.store import open_db
+
+    db = open_db(config.database)
+    try:
+        counts = dict(db.execute("SELECT leader_id, count(*) FROM posts GROUP BY leader_id").fetchall())
+    finally:
+        db.close()
+    return DemoOutcome(folder, config_path, config.database, result, counts)
