@@ -40,7 +40,8 @@ class Fault:
 
     kind: ``429`` (rate limit, reset ``reset_after`` s ahead), ``usage_cap``, ``500``,
     ``503``, ``malformed`` (200 with a truncated body), ``delay`` (sleep ``seconds`` then
-    answer normally), ``drop`` (close the connection without an answer).
+    answer normally), ``drop`` (close the connection without an answer). The first
+    ``skip`` matching requests are answered normally.
     """
 
     kind: str
@@ -48,6 +49,7 @@ class Fault:
     times: int = 1
     reset_after: float = 1.0
     seconds: float = 0.0
+    skip: int = 0
 
 
 @dataclass
@@ -159,7 +161,8 @@ class XEmulator:
         return f"http://{host}:{port}"
 
     def start(self) -> XEmulator:
-        self._thread = threading.Thread(target=self._server.serve_forever, name="x-emulator", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="x-emulator", daemon=True)
         self._thread.start()
         return self
 
@@ -193,6 +196,9 @@ class XEmulator:
         with self._lock:
             for fault in self._faults:
                 if fault.path in path and fault.times > 0:
+                    if fault.skip > 0:
+                        fault.skip -= 1
+                        return None
                     fault.times -= 1
                     if fault.times == 0:
                         self._faults.remove(fault)
