@@ -1,0 +1,50 @@
+"""The README is the manual: every command and option must be in it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import pytest
+
+from tracker.cli import cli
+
+README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+
+
+def all_commands(group: click.Group, prefix: str = "tracker") -> list[tuple[str, click.Command]]:
+    found = [(prefix, group)]
+    for name, command in group.commands.items():
+        path = f"{prefix} {name}"
+        if isinstance(command, click.Group):
+            found += all_commands(command, path)
+        else:
+            found.append((path, command))
+    return found
+
+
+COMMANDS = all_commands(cli)
+
+
+@pytest.mark.parametrize(("path", "command"), COMMANDS, ids=[path for path, _ in COMMANDS])
+def test_every_command_and_option_is_documented(path, command):
+    assert path in README, f"`{path}` is not in the README"
+    assert command.help, f"`{path}` has no help text"
+    for param in command.params:
+        if isinstance(param, click.Option):
+            for flag in param.opts + param.secondary_opts:
+                if flag.startswith("--"):
+                    assert flag in README, f"`{path} {flag}` is not in the README"
+
+
+def test_readme_quick_start_commands_are_the_makefile_targets():
+    assert "make demo" in README and "make test" in README
+    ci = (Path(__file__).resolve().parents[1] / ".ci" / "run").read_text()
+    assert "make test" in ci
+
+
+def test_short_flags_are_unique_per_command():
+    for path, command in COMMANDS:
+        shorts = [flag for param in command.params for flag in getattr(param, "opts", [])
+                  if flag.startswith("-") and not flag.startswith("--")]
+        assert len(shorts) == len(set(shorts)), path
