@@ -495,7 +495,10 @@ def label_post(post: Mapping[str, Any], org_handles: Collection[str] = ()) -> li
         if progress_hits and _PROMO.search(work):
             promo = _PROMO.search(work)
             assert promo is not None
-            progress_hits = [(ev, w * 0.75) for ev, w in progress_hits]
+            # Promotion ("tune in", "register") damps bare launch words ("tickets now
+            # available") more than an explicit first-person account of the work.
+            progress_hits = [(ev, w * (0.75 if ev.rule == "progress.we_verb" else 0.6))
+                             for ev, w in progress_hits]
             progress_hits.append((_ev("progress.promo_damped", text, promo), 0.0))
         progress_conf = _noisy_or(w for _, w in progress_hits)
         if progress_conf >= THRESHOLD:
