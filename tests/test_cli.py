@@ -108,3 +108,13 @@ def test_python_dash_m_runs_the_cli():
     completed = subprocess.run([sys.executable, "-m", "tracker", "--version"], capture_output=True, text=True,
                                check=True)
     assert completed.stdout == f"tracker, version {__version__}\n"
+
+
+def test_month_to_date_starts_at_midnight_in_the_configured_time_zone():
+    from datetime import datetime, timezone
+
+    from tracker.status import month_start_utc
+
+    now = datetime(2026, 3, 31, 23, 30, tzinfo=timezone.utc)  # already April 1st in Paris
+    assert month_start_utc(now, "Europe/Paris") == "2026-03-31T22:00:00Z"
+    assert month_start_utc(now, "UTC") == "2026-03-01T00:00:00Z"

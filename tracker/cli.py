@@ -152,7 +152,7 @@ def status(obj: Context, as_json: bool) -> None:
     if not config.database.exists():
         raise click.ClickException(f"no database at {config.database} yet: run `tracker collect` first")
     db = open_db(config.database)
-    rows = account_statuses(db)
+    rows = account_statuses(db, config.timezone)
     if as_json:
         click.echo(json.dumps([row.as_dict() for row in rows], indent=2))
         return

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlite_utils import Database
 
@@ -26,10 +27,17 @@ class AccountStatus:
         return asdict(self)
 
 
-def account_statuses(db: Database, now: datetime | None = None) -> list[AccountStatus]:
+def month_start_utc(now: datetime, timezone_name: str) -> str:
+    """The start of ``now``'s calendar month in the configured time zone, as stored UTC text."""
+    local = now.astimezone(ZoneInfo(timezone_name))
+    start = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    return start.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def account_statuses(db: Database, timezone_name: str = "UTC", now: datetime | None = None) -> list[AccountStatus]:
     """One row per configured account: last success, posts stored, this month's reads, last error."""
     now = now or datetime.now(timezone.utc)
-    month_start = now.astimezone(timezone.utc).strftime("%Y-%m-01T00:00:00Z")
+    month_start = month_start_utc(now, timezone_name)
     sql = """
         SELECT a.id, a.leader_id, a.platform, a.handle, a.status, a.last_success_at,
             (SELECT count(*) FROM posts p WHERE p.account_id = a.id),
