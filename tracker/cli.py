@@ -81,14 +81,11 @@ def cli(ctx: click.Context, config_path: str | None, verbose: int) -> None:
     ctx.obj = Context(config_path)
 
 
-def _print_results(results, stream_is_tty: bool) -> None:
-    rows = [(r.account_id, f"@{r.handle}", r.status, str(r.new_posts), str(r.requests), r.error or "")
-            for r in results]
-    header = ("account", "handle", "status", "new", "requests", "error")
-    widths = [max(len(header[i]), *(len(row[i]) for row in rows)) if rows else len(header[i]) for i in range(5)]
-    click.echo("  ".join(h.ljust(w) for h, w in zip(header, widths)) + "  " + header[5])
-    for row in rows:
-        click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths)) + "  " + row[5])
+def _echo_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+    """Left-aligned columns; the last column (free text) is not padded."""
+    widths = [max([len(header[i])] + [len(row[i]) for row in rows]) for i in range(len(header) - 1)]
+    for row in [header, *rows]:
+        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[-1])
 
 
 @cli.command()
@@ -132,7 +129,9 @@ def collect(obj: Context, leader_ids, platforms, summary) -> None:
         if bar is not None:
             bar.__exit__(None, None, None)
     if summary or (summary is None and sys.stdout.isatty()):
-        _print_results(result.accounts, sys.stdout.isatty())
+        _echo_table(("account", "handle", "status", "new", "requests", "error"),
+                    [(r.account_id, f"@{r.handle}", r.status, str(r.new_posts), str(r.requests), r.error or "")
+                     for r in result.accounts])
     if result.failed:
         names = ", ".join(f"{r.account_id} ({r.error})" for r in result.failed)
         raise click.ClickException(
@@ -156,13 +155,9 @@ def status(obj: Context, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps([row.as_dict() for row in rows], indent=2))
         return
-    header = ("account", "status", "last success", "posts", "requests (month)", "reads (month)", "last error")
-    table = [(r.account_id, r.status, r.last_success_at or "never", str(r.posts_stored), str(r.requests_month),
-              str(r.posts_read_month), r.last_error or "") for r in rows]
-    widths = [max(len(header[i]), *(len(row[i]) for row in table)) if table else len(header[i]) for i in range(6)]
-    click.echo("  ".join(h.ljust(w) for h, w in zip(header, widths)) + "  " + header[6])
-    for row in table:
-        click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths)) + "  " + row[6])
+    _echo_table(("account", "status", "last success", "posts", "requests (month)", "reads (month)", "last error"),
+                [(r.account_id, r.status, r.last_success_at or "never", str(r.posts_stored), str(r.requests_month),
+                  str(r.posts_read_month), r.last_error or "") for r in rows])
 
 
 @cli.command()
