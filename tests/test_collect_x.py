@@ -236,3 +236,11 @@ def test_interrupted_runs_are_closed_by_the_next_run(config, emulator):
 def test_config_path_relative_database(tmp_path: Path, emulator):
     config = load_config(write_config(tmp_path, emulator.url))
     assert config.database == tmp_path / "tracker.db"
+
+
+def test_a_post_the_collector_cannot_read_fails_only_that_account(config, emulator, dataset):
+    dataset.add_tweets([make_tweet(6_000_000, "102", created_at="yesterday-ish")])
+    result = collect(config, env=ENV)
+    statuses = {r.account_id: r.status for r in result.accounts}
+    assert statuses == {"alice:x": "ok", "bob:x": "failed", "carol:x": "ok"}
+    assert "cannot be read" in result.accounts[1].error

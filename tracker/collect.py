@@ -142,6 +142,9 @@ def collect_account(db: Database, source: Source, account: store.AccountRow, run
         raise
     except SourceError as error:
         result.status, result.error = "failed", redact(str(error))
+    except Exception as error:  # noqa: BLE001 - one account's surprise must not stop the others
+        log.exception("%s: unexpected error", account.id)
+        result.status, result.error = "failed", redact(f"unexpected error: {error!r}")
     finally:
         count_requests()
         result.requests = progress.requests
