@@ -50,3 +50,7 @@ class TransientError(SourceError):
 
 class BudgetExceededError(SourceError):
     """Collecting more would pass the configured read budget."""
+
+
+class DeliveryError(TrackerError):
+    """The report could not be handed to the mail server (refused, dropped, unreachable)."""
