@@ -115,20 +115,22 @@ def build_scheduler(config: Config, *, jobs: Mapping[str, JobFunction] | None = 
             raise ValueError(f"unknown job id {job_id!r} (expected one of: {', '.join(JOB_IDS)})")
         functions[job_id] = function
     tz = zoneinfo.ZoneInfo(config.schedule.timezone)
+    defaults = {"coalesce": True, "max_instances": 1, "misfire_grace_time": config.schedule.misfire_grace_time}
     scheduler = BlockingScheduler(
         jobstores={"default": MemoryJobStore()},
         # One worker per job: the jobs never block each other, and max_instances=1 keeps
         # each one from overlapping itself.
         executors={"default": ThreadPoolExecutor(max_workers=len(JOB_IDS))},
-        job_defaults={"coalesce": True, "max_instances": 1,
-                      "misfire_grace_time": config.schedule.misfire_grace_time},
+        job_defaults=defaults,
         timezone=tz,
     )
     expressions = {"collect": config.schedule.collect, "report": config.schedule.report,
                    "purge": config.schedule.purge}
     for job_id in JOB_IDS:
+        # The defaults are repeated per job so that a job is fully described before
+        # start() (APScheduler applies job_defaults only when the scheduler starts).
         scheduler.add_job(functions[job_id], parse_crontab(expressions[job_id], tz), args=[config],
-                          id=job_id, name=job_id, replace_existing=True)
+                          id=job_id, name=job_id, replace_existing=True, **defaults)
     scheduler.add_listener(_on_job_event, EVENT_JOB_ERROR | EVENT_JOB_EXECUTED | EVENT_JOB_MISSED)
     return scheduler
 
