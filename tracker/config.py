@@ -394,7 +394,7 @@ def parse_config(text: str, path: Path) -> Config:
         org_handles[platform] = tuple(h for h in normalized_handles if h is not None)
 
     email = checked["delivery"]["email"]
-    if email["host"] and not (email["sender"] and email["recipients"]):
+    if email.get("host") and not (email.get("sender") and email.get("recipients", [None])):
         errors.append("delivery.email: expected sender and recipients when host is set")
 
     if errors:
