@@ -90,8 +90,10 @@ def dropping_server():
     thread.start()
     yield listener.getsockname()[1]
     stop.set()
-    listener.close()
+    socket.create_connection(listener.getsockname()).close()  # wake the blocked accept()
     thread.join(5)
+    listener.close()
+    assert not thread.is_alive()
 
 
 def make_pdf(path: Path) -> bytes:
