@@ -179,4 +179,3 @@ def run_scheduler(config: Config, *, jobs: Mapping[str, JobFunction] | None = No
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     log.info("scheduler stopped")
-

@@ -86,7 +86,9 @@ def account_statuses(db: Database, now: datetime | None = None,
         hours = None if last_success is None else round((now - _parse(last_success)).total_seconds() / 3600, 2)
         stale = stale_after is not None and (
             last_success is None or now - _parse(last_success) > stale_after)
-        rows.append(AccountStatus(*row, hours_since_success=hours, stale=stale))
+        (account_id, leader_id, platform, handle, status, _, posts, requests, reads, error, failures) = row
+        rows.append(AccountStatus(account_id, leader_id, platform, handle, status, last_success, posts, requests,
+                                  reads, error, failures, hours, stale))
     return rows
 
 
