@@ -81,7 +81,7 @@ def test_status_lists_every_account(config, emulator):
     assert result.exit_code == 0
     import json
 
-    rows = json.loads(result.stdout)
+    rows = json.loads(result.stdout)["accounts"]
     assert [(r["account_id"], r["posts_stored"], r["requests_month"], r["posts_read_month"]) for r in rows] == [
         ("alice:x", 3, 2, 3), ("bob:x", 3, 2, 3), ("carol:x", 3, 2, 3)]
     table = run("--config", str(config.path), "status")

@@ -143,21 +143,43 @@ def collect(obj: Context, leader_ids, platforms, summary) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (for monitoring) instead of a table.")
 @click.pass_obj
 def status(obj: Context, as_json: bool) -> None:
-    """Show every account's last successful collection, posts stored, this month's reads and last error."""
-    from tracker.status import account_statuses
+    """Show every account's health: last success, staleness, failures, this month's reads, last error.
+
+    Exits 1 when any account's last successful collection is older than [health]
+    stale_after_hours (default: three times the longest gap of [schedule] collect), so a
+    monitoring system can alert on the exit code.
+
+    \b
+    Example:
+        tracker status --json
+    """
+    from tracker.status import account_health
     from tracker.store import open_db
 
     config = obj.config()
     if not config.database.exists():
         raise click.ClickException(f"no database at {config.database} yet: run `tracker collect` first")
     db = open_db(config.database)
-    rows = account_statuses(db, config.timezone)
+    try:
+        health = account_health(config, db)
+    finally:
+        db.close()
+    rows = health.accounts
     if as_json:
-        click.echo(json.dumps([row.as_dict() for row in rows], indent=2))
-        return
-    _echo_table(("account", "status", "last success", "posts", "requests (month)", "reads (month)", "last error"),
-                [(r.account_id, r.status, r.last_success_at or "never", str(r.posts_stored), str(r.requests_month),
-                  str(r.posts_read_month), r.last_error or "") for r in rows])
+        click.echo(json.dumps(health.as_dict(), indent=2))
+    else:
+        _echo_table(("account", "status", "last success", "age (h)", "stale", "failures", "posts",
+                     "requests (month)", "reads (month)", "last error"),
+                    [(r.account_id, r.status, r.last_success_at or "never",
+                      "-" if r.hours_since_success is None else f"{r.hours_since_success:g}",
+                      "STALE" if r.stale else "no", str(r.consecutive_failures), str(r.posts_stored),
+                      str(r.requests_month), str(r.posts_read_month), r.last_error or "") for r in rows])
+    if health.stale:
+        names = ", ".join(r.account_id for r in health.stale)
+        raise click.ClickException(
+            f"{len(health.stale)} account(s) stale (no successful collection for more than "
+            f"{health.stale_after_hours:g} h): {names}"
+        )
 
 
 @cli.command()
@@ -193,3 +215,156 @@ def demo(out_dir: str) -> None:
         raise _fail(error) from None
     for line in outcome.summary_lines():
         click.echo(line)
+
+
+# --- ops commands (issue 6: schedule, delivery, budget, data care) ---
+
+
+def _month_option(help_text: str):
+    return click.option("--month", type=click.DateTime(formats=["%Y-%m"]), default=None,
+                        help=help_text)
+
+
+@cli.command()
+@click.option("--list", "list_jobs", is_flag=True, help="Print each job with its next 3 run times and exit.")
+@click.pass_obj
+def schedule(obj: Context, list_jobs: bool) -> None:
+    """Run collect, report and purge on the [schedule] crontab expressions until stopped.
+
+    A long-running service (e.g. a systemd unit): SIGTERM or Ctrl+C stops it after the
+    running job finishes. A failing job is logged and the scheduler keeps going.
+
+    \b
+    Example:
+        tracker --config config/tracker.toml schedule --list
+        tracker -v --config config/tracker.toml schedule
+    """
+    from tracker.schedule import plan_jobs, run_scheduler
+
+    config = obj.config()
+    if list_jobs:
+        click.echo(f"time zone: {config.schedule.timezone}")
+        for plan in plan_jobs(config):
+            times = ", ".join(t.isoformat(timespec="seconds") for t in plan.next_times)
+            click.echo(f"{plan.id:<8} {plan.expression:<16} next: {times}")
+        return
+    logging.getLogger("tracker").setLevel(min(logging.getLogger().level, logging.INFO))
+    logging.getLogger("apscheduler").setLevel(logging.getLogger().level)
+    run_scheduler(config)
+
+
+@cli.command("send-report")
+@_month_option("The report's month as YYYY-MM  [default: last month]")
+@click.pass_obj
+def send_report(obj: Context, month) -> None:
+    """Email the month's PDF from REPORTS_DIR/YYYY-MM/ through [delivery.email].
+
+    On failure the report stays on disk and the command exits 1; run it again later.
+    `tracker report --send` uses the same delivery function right after writing the report.
+
+    \b
+    Example:
+        TRACKER_SMTP_PASSWORD=... tracker send-report --month 2026-05
+    """
+    from tracker.delivery import send_monthly_report
+    from tracker.schedule import previous_month
+
+    config = obj.config()
+    month_text = month.strftime("%Y-%m") if month else previous_month(config)
+    try:
+        pdf = send_monthly_report(config, month_text)
+    except TrackerError as error:
+        raise _fail(error) from None
+    click.echo(f"Sent {pdf} to {', '.join(config.email.recipients)}")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+@click.pass_obj
+def budget(obj: Context, as_json: bool) -> None:
+    """Estimate this month's X post and user reads and their cost, beside the actual reads so far.
+
+    The estimate uses the number of X accounts, the [schedule] collect runs in the month and
+    the posts per account over the last 30 days; prices and the cap come from [budget].
+
+    \b
+    Example:
+        tracker budget
+    """
+    from tracker.budget import estimate_budget
+    from tracker.store import open_db
+
+    config = obj.config()
+    db = open_db(config.database) if config.database.exists() else None
+    try:
+        estimate = estimate_budget(config, db)
+    finally:
+        if db is not None:
+            db.close()
+    if as_json:
+        click.echo(json.dumps(estimate.as_dict(), indent=2))
+        return
+    prices = config.budget
+    click.echo(f"X read budget for {estimate.month} ({estimate.days_in_month} days)")
+    click.echo(f"  accounts: {estimate.accounts}; collect runs: {estimate.runs}; "
+               f"requests at least: {estimate.min_requests}")
+    click.echo(f"  estimated post reads: {estimate.post_reads:,.0f} x ${prices.x_price_per_post_read:g} = "
+               f"${estimate.post_reads * prices.x_price_per_post_read:,.2f}")
+    click.echo(f"  estimated user reads: {estimate.user_reads:,.0f} x ${prices.x_price_per_user_read:g} = "
+               f"${estimate.user_reads * prices.x_price_per_user_read:,.2f}")
+    click.echo(f"  estimated cost: ${estimate.cost:,.2f}")
+    click.echo(f"  actual so far: {estimate.actual_post_reads:,} post reads (${estimate.actual_cost:,.2f}) "
+               f"in {estimate.actual_requests:,} requests")
+    if estimate.cap:
+        click.echo(f"  cap: {estimate.cap:,} post reads; {estimate.remaining:,} left"
+                   + ("; WARNING: the estimate exceeds the cap, collection will stop at it"
+                      if estimate.over_cap else ""))
+    else:
+        click.echo("  cap: none set ([budget] x_monthly_post_reads_cap)")
+
+
+@cli.command()
+@click.pass_obj
+def purge(obj: Context) -> None:
+    """Remove the text, raw JSON and author names of context posts older than [retention] context_days.
+
+    Context posts are other people's posts that leaders replied to, quoted or reposted.
+    Their ids stay, so labels derived from them are kept. The schedule runs this daily.
+
+    \b
+    Example:
+        tracker purge
+    """
+    from tracker.datacare import purge_context
+
+    config = obj.config()
+    if not config.database.exists():
+        raise click.ClickException(f"no database at {config.database} yet: run `tracker collect` first")
+    result = purge_context(config)
+    if result.cutoff is None:
+        click.echo("Retention is off ([retention] context_days = 0): nothing purged.")
+    else:
+        click.echo(f"Purged {result.purged} context post(s) first seen before {result.cutoff}.")
+
+
+@cli.command()
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option("--force", is_flag=True, help="Replace PATH if it exists.")
+@click.pass_obj
+def backup(obj: Context, path: str, force: bool) -> None:
+    """Copy the database to PATH, consistently, even while a collection is running.
+
+    Uses SQLite's online backup API; the copy is checked with PRAGMA integrity_check.
+
+    \b
+    Example:
+        tracker backup backups/tracker-$(date +%F).db
+    """
+    from tracker.datacare import backup_database
+
+    config = obj.config()
+    try:
+        result = backup_database(config.database, Path(path), overwrite=force)
+    except TrackerError as error:
+        raise _fail(error) from None
+    click.echo(f"Backed up {config.database} to {result.path} ({result.pages} pages, {result.size:,} bytes).")

@@ -97,6 +97,15 @@ def _needed_platforms(config: Config, leader_ids: Sequence[str], platforms: Sequ
                    if not platforms or platform in platforms})
 
 
+def _attach_budget(config: Config, db: Database, sources: Mapping[str, Source]) -> None:
+    """Give the X source the [budget] cap check, reading this database (issue 6)."""
+    from tracker.budget import budget_remaining_reader
+
+    source = sources.get("x")
+    if source is not None and hasattr(source, "budget_remaining") and getattr(source, "budget_remaining") is None:
+        setattr(source, "budget_remaining", budget_remaining_reader(config, db))
+
+
 def collect_account(db: Database, source: Source, account: store.AccountRow, run_id: str) -> AccountResult:
     """Collect one account into ``db``; never raises for that account's own failures."""
     result = AccountResult(account.id, account.leader_id, account.platform, account.handle, "ok")
@@ -173,6 +182,7 @@ def collect(config: Config, *, leader_ids: Sequence[str] = (), platforms: Sequen
         db = store.open_db(config.database)
         try:
             store.save_config(db, config)
+            _attach_budget(config, db, sources)
             accounts = store.get_accounts(db, leader_ids, platforms)
             interrupted = store.close_interrupted_runs(db)
             if interrupted:

@@ -65,6 +65,57 @@ class XSettings:
     retry_backoff: float = 2.0
 
 
+# --- ops settings (issue 6: schedule, delivery, health, budget, retention) ------------------
+
+@dataclass(frozen=True)
+class ScheduleSettings:
+    """``[schedule]``: crontab strings for ``tracker schedule`` (5 fields, or 6 with seconds)."""
+
+    timezone: str = "UTC"
+    collect: str = "0 * * * *"
+    report: str = "0 7 2 * *"
+    purge: str = "30 3 * * *"
+    misfire_grace_time: int = 600
+
+
+@dataclass(frozen=True)
+class EmailSettings:
+    """``[delivery.email]``; the password comes from TRACKER_SMTP_PASSWORD, never the file."""
+
+    host: str = ""
+    port: int = 587
+    security: str = "starttls"  # starttls | ssl | none
+    username: str = ""
+    sender: str = ""
+    recipients: tuple[str, ...] = ()
+    timeout: float = 30.0
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.host)
+
+
+@dataclass(frozen=True)
+class HealthSettings:
+    # 0 means three times the longest gap of the [schedule] collect expression.
+    stale_after_hours: float = 0.0
+    alert_after_failures: int = 0
+
+
+@dataclass(frozen=True)
+class BudgetSettings:
+    # 0 means no cap of our own (X still enforces the account's monthly cap).
+    x_monthly_post_reads_cap: int = 0
+    x_price_per_post_read: float = 0.005
+    x_price_per_user_read: float = 0.010
+
+
+@dataclass(frozen=True)
+class RetentionSettings:
+    # 0 keeps context posts forever.
+    context_days: int = 365
+
+
 @dataclass(frozen=True)
 class Config:
     path: Path
@@ -76,6 +127,12 @@ class Config:
     backfill_days: int
     leaders: tuple[Leader, ...]
     sources: dict[str, Any] = field(default_factory=dict)
+    # ops (issue 6)
+    schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
+    email: EmailSettings = field(default_factory=EmailSettings)
+    health: HealthSettings = field(default_factory=HealthSettings)
+    budget: BudgetSettings = field(default_factory=BudgetSettings)
+    retention: RetentionSettings = field(default_factory=RetentionSettings)
 
     @property
     def x(self) -> XSettings:
@@ -120,6 +177,18 @@ def _is_http_url(value: str) -> bool:
     return re.match(r"^https?://[^\s/]+", value) is not None
 
 
+def _is_crontab(value: str) -> bool:
+    from tracker.crontab import crontab_problem
+
+    return crontab_problem(value) is None
+
+
+def _is_email_list(value: list[Any]) -> bool:
+    return all(isinstance(item, str) and re.match(r"^[^@\s]+@[^@\s]+$", item) for item in value)
+
+
+CRONTAB_EXPECTED = ('a crontab expression of 5 fields "minute hour day month weekday" such as "0 * * * *" '
+                    '(or 6 fields with seconds first)')
 NON_EMPTY = Field((str,), "a non-empty string", check=lambda v: bool(v.strip()))
 POSITIVE_NUMBER = (int, float)
 
@@ -146,6 +215,42 @@ SCHEMA: dict[str, Any] = {
             "max_retries": Field((int,), "a whole number >= 0", 3, check=lambda v: v >= 0),
             "retry_backoff": Field(POSITIVE_NUMBER, "a number of seconds >= 0", 2.0, check=lambda v: v >= 0),
         },
+    },
+    # --- ops (issue 6) ---
+    "schedule": {
+        # "" means the [tracker] timezone.
+        "timezone": Field((str,), 'an IANA time zone such as "Europe/London"', "",
+                          check=lambda v: v == "" or _is_timezone(v)),
+        "collect": Field((str,), CRONTAB_EXPECTED, "0 * * * *", check=_is_crontab),
+        "report": Field((str,), CRONTAB_EXPECTED, "0 7 2 * *", check=_is_crontab),
+        "purge": Field((str,), CRONTAB_EXPECTED, "30 3 * * *", check=_is_crontab),
+        "misfire_grace_time": Field((int,), "a whole number of seconds >= 1", 600, check=lambda v: v >= 1),
+    },
+    "delivery": {
+        "email": {
+            "host": Field((str,), "an SMTP host name (empty: no email)", ""),
+            "port": Field((int,), "a TCP port 1-65535", 587, check=lambda v: 1 <= v <= 65535),
+            "security": Field((str,), '"starttls", "ssl" or "none"', "starttls",
+                              check=lambda v: v in ("starttls", "ssl", "none")),
+            "username": Field((str,), "an SMTP user name (empty: no login)", ""),
+            "sender": Field((str,), "an email address", "", check=lambda v: v == "" or _is_email_list([v])),
+            "recipients": Field((list,), "an array of email addresses", [], check=_is_email_list),
+            "timeout": Field(POSITIVE_NUMBER, "a number of seconds > 0", 30.0, check=lambda v: v > 0),
+        },
+    },
+    "health": {
+        "stale_after_hours": Field(POSITIVE_NUMBER, "a number of hours >= 0 (0: three collect intervals)", 0,
+                                   check=lambda v: v >= 0),
+        "alert_after_failures": Field((int,), "a whole number >= 0 (0: no alert email)", 0, check=lambda v: v >= 0),
+    },
+    "budget": {
+        "x_monthly_post_reads_cap": Field((int,), "a whole number of post reads >= 0 (0: no cap)", 0,
+                                          check=lambda v: v >= 0),
+        "x_price_per_post_read": Field(POSITIVE_NUMBER, "a price in dollars >= 0", 0.005, check=lambda v: v >= 0),
+        "x_price_per_user_read": Field(POSITIVE_NUMBER, "a price in dollars >= 0", 0.010, check=lambda v: v >= 0),
+    },
+    "retention": {
+        "context_days": Field((int,), "a whole number of days >= 0 (0: keep forever)", 365, check=lambda v: v >= 0),
     },
 }
 
@@ -288,6 +393,10 @@ def parse_config(text: str, path: Path) -> Config:
         normalized_handles = [_check_handle(platform, h, f"{key_path}[{i}]", errors) for i, h in enumerate(handles)]
         org_handles[platform] = tuple(h for h in normalized_handles if h is not None)
 
+    email = checked["delivery"]["email"]
+    if email.get("host") and not (email.get("sender") and email.get("recipients", [None])):
+        errors.append("delivery.email: expected sender and recipients when host is set")
+
     if errors:
         raise ConfigError("\n".join(f"{path}: {error}" for error in errors))
 
@@ -303,6 +412,12 @@ def parse_config(text: str, path: Path) -> Config:
         backfill_days=checked["collect"]["backfill_days"],
         leaders=tuple(leaders),
         sources={"x": XSettings(**checked["sources"]["x"])},
+        schedule=ScheduleSettings(**{**checked["schedule"],
+                                     "timezone": checked["schedule"]["timezone"] or tracker["timezone"]}),
+        email=EmailSettings(**{**email, "recipients": tuple(email["recipients"])}),
+        health=HealthSettings(**checked["health"]),
+        budget=BudgetSettings(**checked["budget"]),
+        retention=RetentionSettings(**checked["retention"]),
     )
 
 

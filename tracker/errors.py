@@ -54,3 +54,7 @@ class BudgetExceededError(SourceError):
 
 class InputError(TrackerError):
     """A post given to the labeller is malformed (the message names the line when known)."""
+
+
+class DeliveryError(TrackerError):
+    """The report could not be handed to the mail server (refused, dropped, unreachable)."""

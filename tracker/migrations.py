@@ -124,3 +124,14 @@ CREATE TRIGGER posts_au AFTER UPDATE OF text ON posts BEGIN
     INSERT INTO posts_fts (rowid, text) VALUES (new.rowid, new.text);
 END;
 """)
+
+
+@migrations(name="m003_ops")
+def m003_ops(db: Database) -> None:
+    # When `tracker purge` removed a context post's third-party text (issue 6, data care);
+    # NULL while the text is kept.
+    _run(db, """
+ALTER TABLE context_posts ADD COLUMN purged_at TEXT;
+CREATE INDEX idx_context_posts_first_seen ON context_posts (first_seen);
+CREATE INDEX idx_runs_platform_started ON runs (platform, started_at);
+""")

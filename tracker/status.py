@@ -1,13 +1,24 @@
-"""Per-account health, read from the database (``tracker status``)."""
+"""Per-account health, read from the database (``tracker status``).
+
+Staleness is judged against the schedule (issue 6): an account is stale when its last
+successful collection is older than ``[health] stale_after_hours``, by default three times
+the longest gap between two runs of ``[schedule] collect``, so one missed or failed run is
+tolerated and a monitoring system alerts on the second.
+"""
 
 from __future__ import annotations
 
+import zoneinfo
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlite_utils import Database
+
+from tracker.config import Config
+from tracker.crontab import longest_interval, parse_crontab
+
+STALE_FACTOR = 3
 
 
 @dataclass(frozen=True)
@@ -22,20 +33,46 @@ class AccountStatus:
     requests_month: int
     posts_read_month: int
     last_error: str | None
+    consecutive_failures: int = 0
+    hours_since_success: float | None = None
+    stale: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class Health:
+    accounts: list[AccountStatus]
+    expected_interval_hours: float | None
+    stale_after_hours: float | None
+
+    @property
+    def stale(self) -> list[AccountStatus]:
+        return [account for account in self.accounts if account.stale]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"expected_interval_hours": self.expected_interval_hours,
+                "stale_after_hours": self.stale_after_hours,
+                "stale_accounts": [account.account_id for account in self.stale],
+                "accounts": [account.as_dict() for account in self.accounts]}
+
+
+def _parse(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
 def month_start_utc(now: datetime, timezone_name: str) -> str:
     """The start of ``now``'s calendar month in the configured time zone, as stored UTC text."""
-    local = now.astimezone(ZoneInfo(timezone_name))
+    local = now.astimezone(zoneinfo.ZoneInfo(timezone_name))
     start = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     return start.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def account_statuses(db: Database, timezone_name: str = "UTC", now: datetime | None = None) -> list[AccountStatus]:
-    """One row per configured account: last success, posts stored, this month's reads, last error."""
+def account_statuses(db: Database, now: datetime | None = None, stale_after: timedelta | None = None,
+                     timezone_name: str = "UTC") -> list[AccountStatus]:
+    """One row per configured account: last success, posts stored, this month's reads, last
+    error, failures since the last success and, given ``stale_after``, whether it is stale."""
     now = now or datetime.now(timezone.utc)
     month_start = month_start_utc(now, timezone_name)
     sql = """
@@ -44,7 +81,39 @@ def account_statuses(db: Database, timezone_name: str = "UTC", now: datetime | N
             (SELECT coalesce(sum(requests), 0) FROM runs r WHERE r.account_id = a.id AND r.started_at >= :month),
             (SELECT coalesce(sum(posts_read), 0) FROM runs r WHERE r.account_id = a.id AND r.started_at >= :month),
             (SELECT r.error FROM runs r WHERE r.account_id = a.id AND r.status != 'running'
-                ORDER BY r.id DESC LIMIT 1)
+                ORDER BY r.id DESC LIMIT 1),
+            (SELECT count(*) FROM runs r WHERE r.account_id = a.id AND r.status NOT IN ('ok', 'running')
+                AND r.id > coalesce((SELECT max(o.id) FROM runs o WHERE o.account_id = a.id
+                                     AND o.status = 'ok'), 0))
         FROM accounts a WHERE a.in_config = 1 ORDER BY a.leader_id, a.platform
     """
-    return [AccountStatus(*row) for row in db.execute(sql, {"month": month_start}).fetchall()]
+    rows = []
+    for row in db.execute(sql, {"month": month_start}).fetchall():
+        last_success = row[5]
+        hours = None if last_success is None else round((now - _parse(last_success)).total_seconds() / 3600, 2)
+        stale = stale_after is not None and (
+            last_success is None or now - _parse(last_success) > stale_after)
+        (account_id, leader_id, platform, handle, status, _, posts, requests, reads, error, failures) = row
+        rows.append(AccountStatus(account_id, leader_id, platform, handle, status, last_success, posts, requests,
+                                  reads, error, failures, hours, stale))
+    return rows
+
+
+def stale_threshold(config: Config, now: datetime) -> tuple[timedelta | None, timedelta]:
+    """(the schedule's longest gap between collect runs, the staleness threshold)."""
+    trigger = parse_crontab(config.schedule.collect, zoneinfo.ZoneInfo(config.schedule.timezone))
+    interval = longest_interval(trigger, now)
+    if config.health.stale_after_hours:
+        return interval, timedelta(hours=config.health.stale_after_hours)
+    return interval, STALE_FACTOR * (interval or timedelta(hours=1))
+
+
+def account_health(config: Config, db: Database, now: datetime | None = None) -> Health:
+    """Every configured account's health, with staleness judged against ``[schedule] collect``."""
+    now = now or datetime.now(timezone.utc)
+    interval, threshold = stale_threshold(config, now)
+    return Health(
+        accounts=account_statuses(db, now, threshold, config.timezone),
+        expected_interval_hours=None if interval is None else round(interval.total_seconds() / 3600, 4),
+        stale_after_hours=round(threshold.total_seconds() / 3600, 4),
+    )

@@ -251,3 +251,23 @@ def close_interrupted_runs(db: Database) -> int:
             "WHERE status = 'running'"
         )
     return cursor.rowcount
+
+
+# --- ops: retention (issue 6) -----------------------------------------------------------------
+
+def save_context_purge(db: Database, first_seen_before: str, purged_at: str | None = None) -> int:
+    """Remove the third-party text of context posts first seen before the cut-off; return how many.
+
+    Ids, timestamps, the author's platform id and conversation links stay, so labels derived
+    from these posts (and joins on them) keep working. The URL goes too: it names the author.
+    A purged post that a later page brings back (the upsert refreshes its text) is purged
+    again on the next run, because ``first_seen`` keeps the first sighting.
+    """
+    with db.atomic():
+        cursor = db.execute(
+            "UPDATE context_posts SET text = NULL, raw = NULL, author_name = NULL, author_handle = NULL, "
+            "url = NULL, purged_at = ? WHERE first_seen < ? AND (purged_at IS NULL OR text IS NOT NULL "
+            "OR raw IS NOT NULL OR author_name IS NOT NULL OR author_handle IS NOT NULL OR url IS NOT NULL)",
+            [purged_at or now_iso(), first_seen_before],
+        )
+    return cursor.rowcount

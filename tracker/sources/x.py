@@ -21,6 +21,7 @@ from tracker.config import Config, XSettings
 from tracker.errors import (
     AccountUnavailableError,
     AuthError,
+    BudgetExceededError,
     ConfigError,
     RateLimitedError,
     SourceError,
@@ -37,6 +38,11 @@ TOKEN_ENV_VAR = "TRACKER_X_BEARER_TOKEN"
 TWEEPY_HOST = "https://api.twitter.com"
 
 PAGE_SIZE = 100  # the maximum max_results of GET /2/users/:id/tweets
+MIN_PAGE_SIZE = 5  # the minimum max_results X accepts (HTTP 400 below it)
+# A page of k posts reads at most 3k posts: each post may bring a replied-to and a quoted
+# post along in includes.tweets (expansion referenced_tweets.id). The budget check sizes
+# pages by this worst case so that a page can never pass the cap (issue 6).
+MAX_READS_PER_POST = 3
 MAX_RATE_LIMIT_WAITS = 3  # 429s in a row before giving the account up for this run
 
 # Replied-to and quoted posts come back in `includes.tweets`, their authors in
@@ -206,8 +212,12 @@ class XSource:
     platform = "x"
 
     def __init__(self, settings: XSettings, bearer_token: str, *, backfill_days: int = 90,
-                 sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.time):
+                 sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.time,
+                 budget_remaining: Callable[[], int] | None = None):
         self.settings = settings
+        # Post reads left under [budget] x_monthly_post_reads_cap, asked before every
+        # timeline page (tracker.budget.budget_remaining_reader); None means no cap.
+        self.budget_remaining = budget_remaining
         self.backfill_days = backfill_days
         self.sleep = sleep
         self.clock = clock
@@ -282,6 +292,21 @@ class XSource:
         self.sleep(delay)
         return retries + 1
 
+    def _page_size(self) -> int:
+        """max_results for the next page: 100, or what the read budget still allows."""
+        if self.budget_remaining is None:
+            return PAGE_SIZE
+        remaining = self.budget_remaining()
+        size = min(PAGE_SIZE, remaining // MAX_READS_PER_POST)
+        if size < MIN_PAGE_SIZE:
+            raise BudgetExceededError(
+                f"the X read budget is spent: {max(remaining, 0)} post read(s) left under "
+                "[budget] x_monthly_post_reads_cap this month; collection stopped before the next page "
+                "(what was read is saved and resumes next month or when the cap is raised)",
+                platform="x",
+            )
+        return size
+
     # --- the Source protocol ---------------------------------------------------------------
 
     def resolve(self, handle: str) -> Identity:
@@ -311,7 +336,7 @@ class XSource:
         token = walk.get("token")
         while True:
             params: dict[str, Any] = {
-                "id": identity.user_id, "max_results": PAGE_SIZE, "tweet_fields": TWEET_FIELDS,
+                "id": identity.user_id, "max_results": self._page_size(), "tweet_fields": TWEET_FIELDS,
                 "expansions": EXPANSIONS, "user_fields": USER_FIELDS,
             }
             if since_id:

@@ -1,0 +1,258 @@
+"""Report delivery through a real local SMTP server (aiosmtpd) and real failing servers."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import socket
+import threading
+from pathlib import Path
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+from click.testing import CliRunner
+from matplotlib.backends.backend_pdf import PdfPages
+from matplotlib.figure import Figure
+
+from tracker.cli import cli
+from tracker.config import load_config
+from tracker.delivery import PASSWORD_ENV_VAR, send_report_email
+from tracker.errors import DeliveryError
+
+PASSWORD = "s3cret-smtp-pass"
+
+
+class LocalController(Controller):
+    """aiosmtpd's Controller on port 0: learn the port the OS chose before the self-check."""
+
+    def _trigger_server(self):
+        self.port = self.server.sockets[0].getsockname()[1]
+        super()._trigger_server()
+
+
+class Recorder:
+    def __init__(self):
+        self.envelopes = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.envelopes.append(envelope)
+        return "250 Message accepted for delivery"
+
+
+class RefuseRecipients(Recorder):
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        return "550 5.7.1 relaying refused"
+
+
+class RefuseData(Recorder):
+    async def handle_DATA(self, server, session, envelope):
+        return "554 5.6.0 message refused"
+
+
+def start_smtp(handler, **options):
+    controller = LocalController(handler, hostname="127.0.0.1", port=0, **options)
+    controller.start()
+    return controller
+
+
+@pytest.fixture
+def smtp():
+    started = []
+
+    def start(handler, **options):
+        controller = start_smtp(handler, **options)
+        started.append(controller)
+        return controller
+
+    yield start
+    for controller in started:
+        controller.stop()
+
+
+@pytest.fixture
+def dropping_server():
+    """A TCP server that accepts each connection and closes it at once (no greeting)."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    stop = threading.Event()
+
+    def serve():
+        while not stop.is_set():
+            try:
+                connection, _ = listener.accept()
+            except OSError:
+                return
+            connection.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield listener.getsockname()[1]
+    stop.set()
+    socket.create_connection(listener.getsockname()).close()  # wake the blocked accept()
+    thread.join(5)
+    listener.close()
+    assert not thread.is_alive()
+
+
+def make_pdf(path: Path) -> bytes:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure = Figure(figsize=(4, 3))
+    figure.add_subplot().plot([1, 2, 3], [2, 1, 3])
+    with PdfPages(path, metadata={"CreationDate": None}) as pdf:
+        pdf.savefig(figure)
+    return path.read_bytes()
+
+
+def write_config(tmp_path: Path, port: int, extra: str = "") -> Path:
+    path = tmp_path / "tracker.toml"
+    path.write_text(f"""
+[tracker]
+reports_dir = "reports"
+[organisation]
+name = "Northwind Robotics"
+[delivery.email]
+host = "127.0.0.1"
+port = {port}
+security = "none"
+sender = "tracker@northwind.invalid"
+recipients = ["board@northwind.invalid", "ceo@northwind.invalid"]
+timeout = 5
+{extra}
+[[leaders]]
+id = "ada"
+name = "Ada"
+accounts = {{ x = "ada" }}
+""", encoding="utf-8")
+    return path
+
+
+def test_send_report_delivers_the_pdf_attachment(tmp_path, smtp):
+    recorder = Recorder()
+    server = smtp(recorder)
+    config_path = write_config(tmp_path, server.port)
+    pdf_path = tmp_path / "reports" / "2026-04" / "openness-2026-04.pdf"
+    pdf_bytes = make_pdf(pdf_path)
+    (pdf_path.parent / "summary.txt").write_text("Maya answered 31 questions in April.\n", encoding="utf-8")
+
+    result = CliRunner().invoke(cli, ["--config", str(config_path), "send-report", "--month", "2026-04"])
+
+    assert result.exit_code == 0, result.output
+    assert result.output == (f"Sent {pdf_path} to board@northwind.invalid, ceo@northwind.invalid\n")
+    [envelope] = recorder.envelopes
+    assert envelope.mail_from == "tracker@northwind.invalid"
+    assert envelope.rcpt_tos == ["board@northwind.invalid", "ceo@northwind.invalid"]
+    message = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
+    assert message["Subject"] == "Northwind Robotics: working out loud, report for 2026-04"
+    # SMTP carries CRLF line ends.
+    assert message.get_body(("plain",)).get_content().splitlines() == ["Maya answered 31 questions in April."]
+    [attachment] = list(message.iter_attachments())
+    assert attachment.get_filename() == "openness-2026-04.pdf"
+    assert attachment.get_content_type() == "application/pdf"
+    assert attachment.get_content() == pdf_bytes
+
+
+def test_login_sends_the_password_from_the_environment(tmp_path, smtp):
+    seen = []
+
+    def authenticator(server, session, envelope, mechanism, auth_data):
+        seen.append(auth_data)
+        return AuthResult(success=isinstance(auth_data, LoginPassword) and auth_data.password == PASSWORD.encode(),
+                          handled=False)
+
+    recorder = Recorder()
+    server = smtp(recorder, authenticator=authenticator, auth_require_tls=False)
+    config = load_config(write_config(tmp_path, server.port, 'username = "tracker"'))
+    pdf_path = tmp_path / "r.pdf"
+    make_pdf(pdf_path)
+    send_report_email(config.email, pdf_path, "subject", "body", env={PASSWORD_ENV_VAR: PASSWORD})
+    assert seen == [LoginPassword(b"tracker", PASSWORD.encode())]
+    assert len(recorder.envelopes) == 1
+
+
+def test_rejected_login_never_shows_the_password(tmp_path, smtp, monkeypatch):
+    # handled=False makes aiosmtpd answer "535" itself (its default leaves the reply to us).
+    server = smtp(Recorder(), authenticator=lambda *args: AuthResult(success=False, handled=False),
+                  auth_require_tls=False)
+    config_path = write_config(tmp_path, server.port, 'username = "tracker"')
+    pdf_path = tmp_path / "reports" / "2026-04" / "report.pdf"
+    make_pdf(pdf_path)
+    monkeypatch.setenv(PASSWORD_ENV_VAR, PASSWORD)
+    result = CliRunner().invoke(cli, ["--config", str(config_path), "send-report", "--month", "2026-04"])
+    assert result.exit_code == 1
+    assert "refused the report: 535" in result.output
+    assert PASSWORD not in result.output
+
+
+def test_missing_password_is_a_config_problem(tmp_path, monkeypatch):
+    monkeypatch.delenv(PASSWORD_ENV_VAR, raising=False)
+    config_path = write_config(tmp_path, 25, 'username = "tracker"')
+    make_pdf(tmp_path / "reports" / "2026-04" / "report.pdf")
+    result = CliRunner().invoke(cli, ["--config", str(config_path), "send-report", "--month", "2026-04"])
+    assert result.exit_code == 2
+    assert "Error: TRACKER_SMTP_PASSWORD is not set but [delivery.email] username is" in result.output
+
+
+@pytest.mark.parametrize("handler, expected", [
+    (RefuseRecipients(), "refused every recipient (board@northwind.invalid: 550 5.7.1 relaying refused; "
+                         "ceo@northwind.invalid: 550 5.7.1 relaying refused)"),
+    (RefuseData(), "refused the report: 554 5.6.0 message refused"),
+])
+def test_a_refusing_server_keeps_the_report_and_exits_1(tmp_path, smtp, handler, expected):
+    server = smtp(handler)
+    config_path = write_config(tmp_path, server.port)
+    pdf_path = tmp_path / "reports" / "2026-04" / "report.pdf"
+    pdf_bytes = make_pdf(pdf_path)
+    result = CliRunner().invoke(cli, ["--config", str(config_path), "send-report", "--month", "2026-04"])
+    assert result.exit_code == 1
+    assert result.output == f"Error: 127.0.0.1:{server.port} {expected}\n"
+    assert handler.envelopes == []
+    assert pdf_path.read_bytes() == pdf_bytes
+
+
+def test_a_dropped_connection_keeps_the_report_and_exits_1(tmp_path, dropping_server):
+    config_path = write_config(tmp_path, dropping_server)
+    pdf_path = tmp_path / "reports" / "2026-04" / "report.pdf"
+    pdf_bytes = make_pdf(pdf_path)
+    result = CliRunner().invoke(cli, ["--config", str(config_path), "send-report", "--month", "2026-04"])
+    assert result.exit_code == 1
+    assert result.output.startswith(f"Error: 127.0.0.1:{dropping_server} closed the connection before the "
+                                    "report was accepted")
+    assert pdf_path.read_bytes() == pdf_bytes
+
+
+def test_an_unreachable_server_raises_delivery_error(tmp_path):
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    listener.close()  # nothing listens there now: connection refused
+    config = load_config(write_config(tmp_path, port))
+    pdf_path = tmp_path / "r.pdf"
+    make_pdf(pdf_path)
+    with pytest.raises(DeliveryError, match=f"cannot deliver the report through 127.0.0.1:{port}: "
+                                            "ConnectionRefusedError"):
+        send_report_email(config.email, pdf_path, "subject", "body", env={})
+
+
+def test_no_pdf_for_the_month(tmp_path):
+    config_path = write_config(tmp_path, 25)
+    result = CliRunner().invoke(cli, ["--config", str(config_path), "send-report", "--month", "2026-04"])
+    assert result.exit_code == 1
+    assert result.output == (f"Error: no PDF report in {tmp_path / 'reports' / '2026-04'}: "
+                             "run `tracker report --month 2026-04` first\n")
+
+
+def test_email_config_is_validated(tmp_path):
+    from tracker.config import parse_config
+    from tracker.errors import ConfigError
+
+    text = write_config(tmp_path, 25).read_text().replace('security = "none"', 'security = "tls"').replace(
+        '"ceo@northwind.invalid"', '"not an address"')
+    with pytest.raises(ConfigError) as caught:
+        parse_config(text, Path("t.toml"))
+    assert str(caught.value).splitlines() == [
+        "t.toml: delivery.email.security: expected \"starttls\", \"ssl\" or \"none\", got 'tls'",
+        "t.toml: delivery.email.recipients: expected an array of email addresses, "
+        "got ['board@northwind.invalid', 'not an address']",
+    ]
