@@ -175,78 +175,89 @@ def _cover(page: _Page, data: ReportData, contents: list[tuple[str, int]]) -> No
 
 
 LEADERBOARD_COLUMNS = (  # (title, x offset from the margin in inches, alignment)
-    ("Rank", 0.3, "right"), ("Leader", 0.4, "left"), ("Index", 2.45, "right"), ("95% interval", 2.52, "left"),
-    ("Change", 4.05, "right"), ("Answer", 4.55, "right"), ("Debate", 5.0, "right"), ("Progress", 5.5, "right"),
-    ("Presence", 6.0, "right"), ("Posts", 6.4, "right"), ("Notes", 6.48, "left"),
+    ("Rank", 0.28, "right"), ("Leader", 0.38, "left"), ("Index", 2.45, "right"), ("95% interval", 2.52, "left"),
+    ("Change", 4.2, "right"), ("Answer", 4.68, "right"), ("Debate", 5.16, "right"), ("Progress", 5.66, "right"),
+    ("Presence", 6.16, "right"), ("Posts", 6.52, "right"), ("Notes", 6.6, "left"),
 )
-INTERVAL_X, INTERVAL_WIDTH = 3.05, 0.75  # the dot-and-whisker drawing, offset and width in inches
+NAME_WIDTH = 2.0  # inches, up to the index column
+INTERVAL_X, INTERVAL_WIDTH = 3.02, 0.75  # the dot-and-whisker drawing: offset and width in inches
+NOTES_WIDTH = CONTENT_WIDTH - 6.6
+ROW_HEIGHT = 0.22
+
+
+def _interval_glyph(page: _Page, y: float, index: float | None, low: float | None, high: float | None) -> None:
+    """A 0-100 scale line with the interval as a bar and the index as a dot, at row ``y``."""
+    y_mid = 1 - (y + 0.06) / A4[1]
+    x0 = (MARGIN + INTERVAL_X) / A4[0]
+    scale = INTERVAL_WIDTH / A4[0] / 100
+    page.fig.add_artist(Line2D([x0, x0 + 100 * scale], [y_mid] * 2, color="#BBBBBB", linewidth=0.4,
+                               transform=page.fig.transFigure))
+    if low is not None and high is not None:
+        page.fig.add_artist(Line2D([x0 + low * scale, x0 + high * scale], [y_mid] * 2, color="#555555",
+                                   linewidth=1.6, solid_capstyle="butt", transform=page.fig.transFigure))
+    if index is not None:
+        page.fig.add_artist(Line2D([x0 + index * scale], [y_mid], marker="o", markersize=3.2,
+                                   color=OKABE_ITO["blue"], transform=page.fig.transFigure))
+
+
+def _leaderboard_cells(leader: LeaderReport) -> tuple[list[str], list[str]]:
+    row = leader.metrics or {}
+    cells = [str(leader.rank) if leader.rank else "–", truncate(printable(leader.name), NAME_WIDTH * 72 - 6, 7.5)]
+    notes: list[str] = []
+    if not leader.has_data:
+        notes.append("no collection" if leader.metrics else "not computed")
+        return cells + ["no data", "", "", "", "", "", "", ""], notes
+    low, high = row.get("openness_index_low"), row.get("openness_index_high")
+    cells += [_num(row.get("openness_index"), 1),
+              f"{_num(low)}–{_num(high)}" if low is not None and high is not None else "",
+              _change(leader.change)]
+    cells += [_num(row.get(key), 2) if row.get(key) is not None else "–" for key in
+              ("component_answer", "component_debate", "component_progress", "component_presence")]
+    cells.append(_num(row.get("posts")))
+    if row.get("coverage") == "partial":
+        notes.append("partial data")
+    if row.get("low_sample"):
+        notes.append("small sample")
+    return cells, notes
 
 
 def _leaderboard(page: _Page, data: ReportData, rows: Sequence[LeaderReport], first: bool) -> None:
     previous = month_label(shift_month(data.month, -1))
     top = page.heading(
         f"Leaderboard, {month_label(data.month)}" + ("" if first else " (continued)"),
-        "Openness index from 0 to 100 with its 95% interval (dot and bar, scale 0–100). Components from 0 "
-        f"to 1. Change in index points since {previous}. Leaders are ranked only when the month was fully "
-        "collected and the sample is large enough; the others are listed after them, unranked.")
+        "Openness index from 0 to 100 with its 95% interval (numbers, and drawn as a bar with the index as a dot "
+        f"on a 0–100 scale). Components from 0 to 1. Change in index points since {previous}. Leaders are ranked "
+        "only when the month was collected and the sample is large enough; the others follow, unranked.")
     for title, offset, align in LEADERBOARD_COLUMNS:
-        page.text(MARGIN + offset, top, title, size=7, fontweight="bold", ha=align)
-    page.text(MARGIN + 4.55 - 0.4, top - 0.16, "components (0–1)", size=6, color=GREY, ha="left")
+        page.text(MARGIN + offset, top, title, size=6.5, fontweight="bold", ha=align)
+    page.text(MARGIN + 4.25, top - 0.15, "components (0–1)", size=6, color=GREY, ha="left")
     for tick in (0, 50, 100):
-        page.text(MARGIN + INTERVAL_X + INTERVAL_WIDTH * tick / 100, top + 0.15, str(tick), size=5.5, color=GREY,
+        page.text(MARGIN + INTERVAL_X + INTERVAL_WIDTH * tick / 100, top + 0.13, str(tick), size=5.5, color=GREY,
                   ha="center")
-    page.rule(top + 0.3, linewidth=0.6, color="#222222")
+    page.rule(top + 0.27, linewidth=0.6, color="#222222")
     for i, leader in enumerate(rows):
-        y = top + 0.38 + i * 0.22
+        y = top + 0.36 + i * ROW_HEIGHT
         if i % 2 == 1:
             page.fig.add_artist(Rectangle(
-                (MARGIN / A4[0], 1 - (y + 0.17) / A4[1]), CONTENT_WIDTH / A4[0], 0.22 / A4[1],
-                transform=page.fig.transFigure, facecolor="#F2F2F2", edgecolor="none", zorder=-1))
-        row = leader.metrics or {}
-        cells = [str(leader.rank) if leader.rank else "–",
-                 truncate(printable(leader.name), 2.0 * 72, 7.5)]
-        notes = []
-        if not leader.has_data:
-            notes.append("no data" if leader.metrics else "not computed")
-            cells += ["no data", "", "–", "", "", "", "", ""]
-        else:
-            low, high = row.get("openness_index_low"), row.get("openness_index_high")
-            cells += [_num(row.get("openness_index"), 1),
-                      f"{_num(low, 0)}–{_num(high, 0)}" if low is not None and high is not None else "",
-                      _change(leader.change)]
-            cells += [_num(row.get(key), 2) if row.get(key) is not None else "–" for key in
-                      ("component_answer", "component_debate", "component_progress", "component_presence")]
-            cells.append(_num(row.get("posts")))
-            if row.get("coverage") == "partial":
-                notes.append("partial data")
-            if row.get("low_sample"):
-                notes.append("small sample")
-            if row.get("openness_index") is not None and low is not None and high is not None:
-                y_mid = 1 - (y + 0.06) / A4[1]
-                x0 = (MARGIN + INTERVAL_X) / A4[0]
-                scale = INTERVAL_WIDTH / A4[0] / 100
-                page.fig.add_artist(Line2D([x0 + low * scale, x0 + high * scale], [y_mid, y_mid], color="#555555",
-                                           linewidth=1.6, solid_capstyle="butt", transform=page.fig.transFigure))
-                page.fig.add_artist(Line2D([x0 + row["openness_index"] * scale], [y_mid], marker="o", markersize=3.2,
-                                           color=OKABE_ITO["blue"], transform=page.fig.transFigure))
-            page.fig.add_artist(Line2D([(MARGIN + INTERVAL_X) / A4[0], (MARGIN + INTERVAL_X + INTERVAL_WIDTH) / A4[0]],
-                                       [1 - (y + 0.06) / A4[1]] * 2, color="#CCCCCC", linewidth=0.4, zorder=-0.5,
-                                       transform=page.fig.transFigure))
-        cells.append(", ".join(notes))
+                (MARGIN / A4[0], 1 - (y + 0.16) / A4[1]), CONTENT_WIDTH / A4[0], ROW_HEIGHT / A4[1],
+                transform=page.fig.transFigure, facecolor="#EFEFEF", edgecolor="none", zorder=-1))
+        cells, notes = _leaderboard_cells(leader)
+        if leader.has_data:
+            row = leader.metrics or {}
+            _interval_glyph(page, y, row.get("openness_index"), row.get("openness_index_low"),
+                            row.get("openness_index_high"))
         for (title, offset, align), cell in zip(LEADERBOARD_COLUMNS, cells):
-            if title == "95% interval":
-                continue  # drawn above as a bar; the numbers go in the index column
-            if title == "Index" and cells[3]:
-                cell = f"{cell}  [{cells[3]}]"
-            page.text(MARGIN + offset, y, cell, size=7.5 if title != "Notes" else 6.5, ha=align,
-                      color=GREY if title == "Notes" else "black")
+            page.text(MARGIN + offset, y, cell, size=7.5 if title != "95% interval" else 6.5, ha=align,
+                      color=GREY if title == "95% interval" else "black")
+        for j, line in enumerate(wrap(", ".join(notes), NOTES_WIDTH * 72, 5.5, 2)):
+            page.text(MARGIN + 6.6, y - 0.02 + j * 0.085, line, size=5.5, color=GREY)
 
 
 def _overview(page: _Page, data: ReportData, leaders: Sequence[LeaderReport], part: str) -> None:
     top = page.heading(f"Posts and behaviours per leader, {month_label(data.month)}{part}",
                        "Counts of the month from the metrics table. Reposts are shown for context but are not "
                        "counted as posts. Leaders without collection this month show \"no data\".")
-    height = min(A4[1] - top - 1.6, 0.28 * max(len(leaders), 4) + 0.2)
+    height = min(A4[1] - top - 1.6, max(2.6, 0.28 * len(leaders) + 0.4))
     kinds = page.axes(MARGIN + 1.75, top + 0.3, 2.55, height)
     plot_posts_by_kind(kinds, leaders, month_label(data.month))
     behaviours = page.axes(MARGIN + 4.6, top + 0.3, 2.45, height)
@@ -287,8 +298,8 @@ def _key_figures(leader: LeaderReport) -> list[tuple[str, str]]:
          else f"{_num(row.get('median_response_hours'), 1)} hours from question to answer"),
         ("Debates", f"{_num(row.get('debates'))}: {_share(row, 'debate_share')} of replies and quotes"),
         ("Progress posts", f"{_num(row.get('progress'))}: {_share(row, 'progress_share')} of own posts"),
-        ("Outside conversation", f"{_num(row.get('external_replies'))} replies to people outside the organisation "
-                                 f"({_share(row, 'external_reply_share')}), "
+        ("Outside conversation", f"{_num(row.get('external_replies'))} replies to people outside the organisation, "
+                                 f"{_share(row, 'external_reply_share')} of posts; "
                                  f"{_num(row.get('unique_counterparts'))} different people"),
         ("Presence", f"active in {_num(row.get('active_weeks'))} weeks; median {_num(row.get('median_likes'), 1)} "
                      "likes per post"),

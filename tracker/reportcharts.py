@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from matplotlib.axes import Axes
 from matplotlib.ticker import MaxNLocator
+from matplotlib.transforms import ScaledTranslation
 
 from tracker.reportdata import LeaderReport, TrendPoint, WeekActivity
 from tracker.reporttext import printable, truncate
@@ -28,7 +29,7 @@ KIND_SERIES = (
     ("replies", "replies", OKABE_ITO["orange"], "////"),
     ("threads", "threads", OKABE_ITO["sky"], "...."),
     ("quotes", "quotes", OKABE_ITO["purple"], "xxxx"),
-    ("reposts", "reposts (not counted as posts)", OKABE_ITO["grey"], "----"),
+    ("reposts", "reposts (context only)", OKABE_ITO["grey"], "----"),
 )
 BEHAVIOUR_SERIES = (
     ("answers", "answers", OKABE_ITO["blue"], "////"),
@@ -54,6 +55,14 @@ def _style(ax: Axes) -> None:
     ax.set_axisbelow(True)
 
 
+def _legend_below(ax: Axes, ncol: int) -> None:
+    # Anchored a fixed distance in inches under the axes, below the tick labels and the axis
+    # label, whatever the height of the axes (it varies with the number of leaders).
+    offset = ScaledTranslation(0, -0.42, ax.get_figure(root=True).dpi_scale_trans)
+    ax.legend(loc="upper left", bbox_to_anchor=(0, 0), bbox_transform=ax.transAxes + offset, ncol=ncol,
+              fontsize=6.5, frameon=False, borderaxespad=0)
+
+
 def plot_posts_by_kind(ax: Axes, leaders: Sequence[LeaderReport], month_label: str) -> None:
     """Stacked horizontal bars: each leader's posts of the month by kind."""
     _style(ax)
@@ -73,8 +82,7 @@ def plot_posts_by_kind(ax: Axes, leaders: Sequence[LeaderReport], month_label: s
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.grid(axis="x", color="#DDDDDD", linewidth=0.5)
     ax.set_title(f"Posts by kind, {month_label}", loc="left", fontsize=9, fontweight="bold")
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.045 - 0.5 / max(len(leaders), 4)), ncol=3,
-              fontsize=6.5, frameon=False)
+    _legend_below(ax, ncol=2)
 
 
 def plot_behaviours(ax: Axes, leaders: Sequence[LeaderReport], month_label: str) -> None:
@@ -96,8 +104,7 @@ def plot_behaviours(ax: Axes, leaders: Sequence[LeaderReport], month_label: str)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.grid(axis="x", color="#DDDDDD", linewidth=0.5)
     ax.set_title("Behaviours", loc="left", fontsize=9, fontweight="bold")
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.045 - 0.5 / max(count, 4)), ncol=3, fontsize=6.5,
-              frameon=False)
+    _legend_below(ax, ncol=2)
 
 
 def _month_tick(month: str) -> str:

@@ -27,6 +27,10 @@ _WHITESPACE = re.compile(r"\s+")
 # _backend_pdf_ps.CharacterTracker.track_glyph (raqm yields a glyph cluster with no
 # characters). Checked: it is the only character of the font that fails, in PDF or PNG.
 _DROPPED = frozenset("\ufeff")
+# Explicit bidi embeddings, overrides and isolates (U+202A-202E, U+2066-2069) are dropped: an
+# unmatched override in a post would reverse the rest of the printed line. Right-to-left
+# scripts still read correctly, because libraqm applies the Unicode bidi algorithm per line.
+_DROPPED |= frozenset(chr(code) for code in (*range(0x202A, 0x202F), *range(0x2066, 0x206A)))
 _MEASURE_SIZE = 100.0  # points; advances are measured once at this size and scaled
 
 
@@ -60,6 +64,8 @@ def printable(text: str | None) -> str:
         return ""
     charmap = _charmap()
     out: list[str] = []
+    # Control characters (NUL, BEL, ...) separate words like white space does.
+    text = "".join(" " if unicodedata.category(char) == "Cc" else char for char in text)
     for char in _WHITESPACE.sub(" ", text):
         if char in _DROPPED:
             continue
