@@ -449,13 +449,25 @@ def _footer(data: ReportData) -> str:
     return truncate(text, (CONTENT_WIDTH - 0.8) * 72, 6)
 
 
-def _chart_bbox(page: _Page, axes: Axes | Sequence[Axes]) -> Bbox:
-    """The inches box around the chart(s), titles, labels and legends included, for the PNG."""
-    renderer = page.fig.canvas.get_renderer()
+def _save_chart_png(page: _Page, axes: Axes | Sequence[Axes], path: Path) -> None:
+    """Save the chart(s) alone, titles, labels and legends included, cropped from the page.
+
+    Everything else on the page is hidden while saving: invisible artists are not drawn,
+    so a PNG costs what its chart costs rather than a whole page of text at PNG_DPI.
+    """
     group = [axes] if isinstance(axes, Axes) else list(axes)
-    boxes = [ax.get_tightbbox(renderer) for ax in group]
-    box = Bbox.union([b for b in boxes if b is not None]).transformed(page.fig.dpi_scale_trans.inverted())
-    return box.padded(0.08)
+    renderer = page.fig.canvas.get_renderer()
+    boxes = [box for box in (ax.get_tightbbox(renderer) for ax in group) if box is not None]
+    bbox = Bbox.union(boxes).transformed(page.fig.dpi_scale_trans.inverted()).padded(0.08)
+    others = [artist for artist in (*page.fig.texts, *page.fig.artists, *page.fig.lines, *page.fig.patches,
+                                    *page.fig.axes) if artist not in group and artist.get_visible()]
+    for artist in others:
+        artist.set_visible(False)
+    try:
+        page.fig.savefig(path, dpi=PNG_DPI, bbox_inches=bbox, metadata={"Software": None})
+    finally:
+        for artist in others:
+            artist.set_visible(True)
 
 
 def render_report(data: ReportData, out_dir: Path, formats: Sequence[str] = FORMATS) -> ReportFiles:
@@ -498,8 +510,7 @@ def render_report(data: ReportData, out_dir: Path, formats: Sequence[str] = FORM
                         seen[name] = seen.get(name, 0) + 1
                         path = out_dir / (f"{name}-{seen[name]}.png" if name in ("overview-posts", "trend")
                                           else f"{name}.png")
-                        page.fig.savefig(path, dpi=PNG_DPI, bbox_inches=_chart_bbox(page, axes),
-                                         metadata={"Software": None})
+                        _save_chart_png(page, axes, path)
                         pngs.append(path)
         finally:
             if pdf is not None:
