@@ -458,7 +458,7 @@ def _save_chart_png(page: _Page, axes: Axes | Sequence[Axes], path: Path) -> Non
     group = [axes] if isinstance(axes, Axes) else list(axes)
     renderer = page.fig.canvas.get_renderer()
     boxes = [box for box in (ax.get_tightbbox(renderer) for ax in group) if box is not None]
-    bbox = Bbox.union(boxes).transformed(page.fig.dpi_scale_trans.inverted()).padded(0.08)
+    bbox = Bbox.union(boxes).transformed(page.fig.dpi_scale_trans.inverted()).padded(0.15)
     others = [artist for artist in (*page.fig.texts, *page.fig.artists, *page.fig.lines, *page.fig.patches,
                                     *page.fig.axes) if artist not in group and artist.get_visible()]
     for artist in others:
