@@ -131,6 +131,7 @@ def metrics_row(leader_id: str, month: str, platform: str, profile: str, rng: ra
     }
     index = round(100 * (0.3 * components["component_answer"] + 0.25 * components["component_debate"]
                          + 0.25 * components["component_progress"] + 0.1 * components["component_presence"]) / 0.9, 1)
+    components = {key: round(100 * value, 1) for key, value in components.items()}  # stored 0-100
     spread = 6.0 if posts >= 10 else 18.0
     row.update(posts=posts, originals=originals, replies=replies, threads=threads, quotes=quotes, reposts=reposts,
                answers=answers, questions_received=questions, questions_answered_share=qa,

@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from report_fixture import HOSTILE_TEXTS, build_sample  # noqa: E402
 
 from tracker.cli import cli  # noqa: E402
-from tracker.csvout import METRIC_KEYS, metrics_to_csv  # noqa: E402
+from tracker.csvout import METRIC_KEYS, metric_keys, metrics_to_csv  # noqa: E402
 from tracker.errors import ConfigError  # noqa: E402
 from tracker.report import render_report  # noqa: E402
 from tracker.reportdata import (build_report_data, last_complete_month, load_month_metrics,  # noqa: E402
@@ -136,7 +136,8 @@ def test_metrics_to_csv_columns_and_no_data_cells():
     text = metrics_to_csv([{"leader_id": "a", "month": "2026-03", "platform": "all", "posts": None,
                             "openness_index": 61.25, "low_sample": True, "computed_at": "now", "coverage": "none"}])
     header, row = list(csv.reader(io.StringIO(text)))
-    assert tuple(header) == METRIC_KEYS and "computed_at" not in header
+    assert tuple(header) == metric_keys() and "computed_at" not in header
+    assert [key for key in header if key in METRIC_KEYS] == list(METRIC_KEYS)
     values = dict(zip(header, row))
     assert values["posts"] == "" and values["openness_index"] == "61.25" and values["low_sample"] == "1"
 

@@ -30,6 +30,17 @@ METRIC_KEYS: tuple[str, ...] = (
 )
 
 
+def metric_keys() -> tuple[str, ...]:
+    """The metrics layer's own key order (``tracker.metrics.KEYS``) when it is installed, so
+    that this CSV and ``tracker metrics --format csv`` agree column for column; else the
+    pinned contract above."""
+    try:
+        from tracker.metrics import KEYS  # type: ignore[attr-defined]
+    except ImportError:
+        return METRIC_KEYS
+    return tuple(KEYS)
+
+
 def _cell(value: Any) -> str:
     # NULL stays an empty cell: a month without collection is "no data", never 0 (issue 3).
     if value is None:
@@ -45,12 +56,13 @@ def _cell(value: Any) -> str:
 def metrics_to_csv(rows: Iterable[Mapping[str, Any]]) -> str:
     """Metrics rows (dicts keyed as ``METRIC_KEYS``) as CSV text with a header line.
 
-    Columns are exactly ``METRIC_KEYS`` in that order; keys a row lacks are empty cells and
+    Columns are exactly ``metric_keys()`` in that order; keys a row lacks are empty cells and
     extra keys (``computed_at``) are not written. Lines end with ``\\n``.
     """
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(METRIC_KEYS)
+    keys = metric_keys()
+    writer.writerow(keys)
     for row in rows:
-        writer.writerow([_cell(row.get(key)) for key in METRIC_KEYS])
+        writer.writerow([_cell(row.get(key)) for key in keys])
     return buffer.getvalue()

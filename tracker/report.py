@@ -211,7 +211,7 @@ def _leaderboard_cells(leader: LeaderReport) -> tuple[list[str], list[str]]:
     cells += [_num(row.get("openness_index"), 1),
               f"{_num(low)}–{_num(high)}" if low is not None and high is not None else "",
               _change(leader.change)]
-    cells += [_num(row.get(key), 2) if row.get(key) is not None else "–" for key in
+    cells += [_num(row.get(key), 1) if row.get(key) is not None else "–" for key in
               ("component_answer", "component_debate", "component_progress", "component_presence")]
     cells.append(_num(row.get("posts")))
     if row.get("coverage") == "partial":
@@ -226,11 +226,11 @@ def _leaderboard(page: _Page, data: ReportData, rows: Sequence[LeaderReport], fi
     top = page.heading(
         f"Leaderboard, {month_label(data.month)}" + ("" if first else " (continued)"),
         "Openness index from 0 to 100 with its 95% interval (numbers, and drawn as a bar with the index as a dot "
-        f"on a 0–100 scale). Components from 0 to 1. Change in index points since {previous}. Leaders are ranked "
+        f"on a 0–100 scale). Components from 0 to 100. Change in index points since {previous}. Leaders are ranked "
         "only when the month was collected and the sample is large enough; the others follow, unranked.")
     for title, offset, align in LEADERBOARD_COLUMNS:
         page.text(MARGIN + offset, top, title, size=6.5, fontweight="bold", ha=align)
-    page.text(MARGIN + 4.25, top - 0.15, "components (0–1)", size=6, color=GREY, ha="left")
+    page.text(MARGIN + 4.25, top - 0.15, "components (0–100)", size=6, color=GREY, ha="left")
     for tick in (0, 50, 100):
         page.text(MARGIN + INTERVAL_X + INTERVAL_WIDTH * tick / 100, top + 0.13, str(tick), size=5.5, color=GREY,
                   ha="center")
@@ -303,7 +303,7 @@ def _key_figures(leader: LeaderReport) -> list[tuple[str, str]]:
                                  f"{_num(row.get('unique_counterparts'))} different people"),
         ("Presence", f"active in {_num(row.get('active_weeks'))} weeks; median {_num(row.get('median_likes'), 1)} "
                      "likes per post"),
-        ("Components (0–1)", "  ·  ".join(f"{name} {_num(row.get(f'component_{name}'), 2)}"
+        ("Components (0–100)", "  ·  ".join(f"{name} {_num(row.get(f'component_{name}'), 1)}"
                                         for name in ("answer", "debate", "progress", "presence"))),
     ]
     if leader.platform_metrics:
@@ -391,8 +391,9 @@ def _method(page: _Page, data: ReportData) -> None:
         "someone's question, a debate with someone who challenges or disagrees, or a post narrating progress of "
         "the work. Labels come from explainable rules (rule ids and matched text are stored with every label), "
         "so each count in this report can be traced back to its posts.",
-        "The openness index (0–100) combines four components, each scored from 0 to 1 against fixed goalposts: "
-        "answering questions, open debate, sharing progress and sustained presence. Rates are shown with Wilson "
+        "The openness index (0–100) combines four components, each scored against fixed goalposts: "
+        "answering questions, open debate, sharing progress and sustained presence, each shown from 0 to 100. "
+        "Rates are shown with Wilson "
         "95% intervals; the index interval shows how much the index could move with a different sample.",
         "Small samples. A leader with few posts or few questions gets an index with a wide interval and is not "
         "ranked. A month without collection (failed runs, protected or suspended accounts) is shown as \"no "
