@@ -368,3 +368,49 @@ def backup(obj: Context, path: str, force: bool) -> None:
     except TrackerError as error:
         raise _fail(error) from None
     click.echo(f"Backed up {config.database} to {result.path} ({result.pages} pages, {result.size:,} bytes).")
+
+
+# --- report commands (issue 4) ---
+
+def _parse_formats(ctx: click.Context, param: click.Parameter, value: str) -> tuple[str, ...]:
+    from tracker.report import FORMATS
+
+    formats = tuple(dict.fromkeys(part.strip() for part in value.split(",") if part.strip()))
+    unknown = [part for part in formats if part not in FORMATS]
+    if unknown or not formats:
+        raise click.BadParameter(f"{', '.join(unknown) or 'nothing'} (expected a comma-separated list of "
+                                 f"{', '.join(FORMATS)})")
+    return formats
+
+
+@cli.command()
+@click.option("--month", type=click.DateTime(formats=["%Y-%m"]), metavar="YYYY-MM",
+              help="Calendar month to report  [default: the last complete month in the config's time zone]")
+@click.option("--group", metavar="G", help="Only the leaders of this group (the leaders' `group` in the config).")
+@click.option("--leader", "leader_ids", multiple=True, metavar="ID", help="Only this leader (repeatable).")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False),
+              help="Output folder  [default: the config's reports_dir/YYYY-MM]")
+@click.option("--format", "formats", default="pdf,png,csv", show_default=True, callback=_parse_formats,
+              help="What to write, comma-separated: pdf, png, csv.")
+@click.pass_obj
+def report(obj: Context, month, group, leader_ids, out_dir, formats) -> None:
+    """Write the monthly report: an A4 PDF, a PNG of every chart and the month's metrics as CSV.
+
+    Reads only the database (metrics come from `tracker metrics`); the same database gives
+    a byte-identical PDF.
+
+    \b
+    Example:
+        tracker report --month 2026-03 --group Engineering --format pdf
+    """
+    from tracker.reportjob import write_report
+
+    config = obj.config()
+    try:
+        files = write_report(config, month.strftime("%Y-%m") if month else None, group=group,
+                             leader_ids=leader_ids, out_dir=Path(out_dir) if out_dir else None, formats=formats)
+    except TrackerError as error:
+        raise _fail(error) from None
+    for path in (files.pdf, *files.pngs, files.csv):
+        if path is not None:
+            click.echo(str(path))

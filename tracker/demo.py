@@ -364,3 +364,17 @@ def run_demo(folder: Path, now: datetime | None = None) -> DemoOutcome:
     finally:
         db.close()
     return DemoOutcome(folder, config_path, config.database, result, counts)
+
+
+def write_demo_report(config: Any, month: str | None = None) -> list[str]:
+    """Write the demo organisation's report and return the lines ``tracker demo`` prints.
+
+    Needs the month's metrics in the database: call it after the metrics layer (issue 3)
+    has computed them for the demo, e.g. at the end of ``run_demo``:
+    ``outcome.extra_lines += write_demo_report(config)``. Without metrics the report still
+    renders, with every leader marked "not computed".
+    """
+    from tracker.reportjob import write_report
+
+    files = write_report(config, month)
+    return [f"Report:   {files.pdf}", f"          {len(files.pngs)} charts (PNG) and {files.csv} beside it"]

@@ -1,0 +1,89 @@
+"""Benchmark (by hand, issue 4): the monthly report for 50 leaders with twelve months of history.
+
+    .venv/bin/python bench/bench_report.py [--leaders 50]
+
+Prints the total time, the time per chart, and the time bare matplotlib takes to draw and
+save the same number of figures: one A4 figure with a bar chart per PDF page (into one
+PdfPages) and one PNG per chart, at the same sizes and resolution. Target: the report
+within 1.5x of the bare time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.backends.backend_pdf import PdfPages
+from matplotlib.figure import Figure
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+from report_fixture import build_sample  # noqa: E402
+
+from tracker.report import A4, PNG_DPI, render_report  # noqa: E402
+from tracker.reportdata import build_report_data  # noqa: E402
+from tracker.store import open_db  # noqa: E402
+
+
+def bare_matplotlib(folder: Path, pages: int, pngs: int) -> float:
+    """Draw and save ``pages`` A4 figures into one PDF and ``pngs`` chart PNGs, no extras."""
+    weeks = range(6)
+    started = time.perf_counter()
+    with PdfPages(folder / "bare.pdf", metadata={"CreationDate": None}) as pdf:
+        for page in range(pages):
+            fig = Figure(figsize=A4)
+            FigureCanvasAgg(fig)
+            ax = fig.add_axes((0.15, 0.5, 0.7, 0.2))
+            for offset in range(4):
+                ax.bar([w + offset * 0.2 for w in weeks], [(w * 7 + page + offset) % 11 for w in weeks], width=0.2,
+                       label=f"series {offset}")
+            ax.set_title(f"chart {page}")
+            ax.set_xlabel("week")
+            ax.set_ylabel("posts per week (count)")
+            ax.legend()
+            pdf.savefig(fig)
+    for number in range(pngs):
+        fig = Figure(figsize=(7.0, 2.6))
+        FigureCanvasAgg(fig)
+        ax = fig.add_subplot()
+        for offset in range(4):
+            ax.bar([w + offset * 0.2 for w in weeks], [(w * 5 + number + offset) % 9 for w in weeks], width=0.2,
+                   label=f"series {offset}")
+        ax.set_title(f"chart {number}")
+        ax.legend()
+        fig.savefig(folder / f"bare-{number}.png", dpi=PNG_DPI, metadata={"Software": None})
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--leaders", type=int, default=50)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        setup = build_sample(folder / "db", n_leaders=args.leaders, history=13)
+        db = open_db(setup.db_path)
+        started = time.perf_counter()
+        data = build_report_data(db, setup.config, setup.month)
+        read = time.perf_counter() - started
+        files = render_report(data, folder / "report")
+        total = time.perf_counter() - started
+        db.close()
+        from pypdf import PdfReader
+
+        pages = len(PdfReader(files.pdf).pages)
+        charts = len(files.pngs)
+        bare = bare_matplotlib(folder, pages, charts)
+    print(f"leaders: {args.leaders}, months of history: 12 (+1 for the change), PDF pages: {pages}, PNG charts: {charts}")
+    print(f"report total: {total:.2f} s (database read {read:.3f} s, render {total - read:.2f} s)")
+    print(f"per chart (PNG): {total / charts * 1000:.0f} ms; per PDF page: {total / pages * 1000:.0f} ms")
+    print(f"bare matplotlib, {pages} A4 PDF pages + {charts} PNG figures: {bare:.2f} s")
+    print(f"ratio report / bare: {total / bare:.2f}x (target <= 1.5x)")
+
+
+if __name__ == "__main__":
+    main()

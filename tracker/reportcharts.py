@@ -1,0 +1,159 @@
+"""The report's charts, one function per chart, each drawing on axes it is given (issue 4).
+
+Colours are the Okabe-Ito palette (safe for the common colour-vision deficiencies), and
+every series also has its own hatch, so that a greyscale print still tells them apart.
+Months or leaders without data are marked "no data" rather than drawn as zero bars.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from matplotlib.axes import Axes
+from matplotlib.ticker import MaxNLocator
+from matplotlib.transforms import ScaledTranslation
+
+from tracker.reportdata import LeaderReport, TrendPoint, WeekActivity
+from tracker.reporttext import printable, truncate
+
+# Okabe & Ito (2008), "Color Universal Design": https://jfly.uni-koeln.de/color/
+OKABE_ITO = {
+    "orange": "#E69F00", "sky": "#56B4E9", "green": "#009E73", "yellow": "#F0E442",
+    "blue": "#0072B2", "vermillion": "#D55E00", "purple": "#CC79A7", "grey": "#BBBBBB",
+}
+EDGE = "#222222"
+# (key, legend label, colour, hatch)
+KIND_SERIES = (
+    ("originals", "originals", OKABE_ITO["blue"], ""),
+    ("replies", "replies", OKABE_ITO["orange"], "////"),
+    ("threads", "threads", OKABE_ITO["sky"], "...."),
+    ("quotes", "quotes", OKABE_ITO["purple"], "xxxx"),
+    ("reposts", "reposts (context only)", OKABE_ITO["grey"], "----"),
+)
+BEHAVIOUR_SERIES = (
+    ("answers", "answers", OKABE_ITO["blue"], "////"),
+    ("debates", "debates", OKABE_ITO["vermillion"], "xxxx"),
+    ("progress", "progress posts", OKABE_ITO["green"], "...."),
+)
+WEEK_SERIES = (
+    ("posts", "all posts (reposts excluded)", OKABE_ITO["grey"], ""),
+    ("answer", "answers", OKABE_ITO["blue"], "////"),
+    ("debate", "debates", OKABE_ITO["vermillion"], "xxxx"),
+    ("progress", "progress posts", OKABE_ITO["green"], "...."),
+)
+NAME_WIDTH_PT = 118.0
+NO_DATA = "no data"
+
+
+def _leader_label(leader: LeaderReport, size: float) -> str:
+    return truncate(printable(leader.name), NAME_WIDTH_PT, size)
+
+
+def _style(ax: Axes) -> None:
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.set_axisbelow(True)
+
+
+def _legend_below(ax: Axes, ncol: int) -> None:
+    # Anchored a fixed distance in inches under the axes, below the tick labels and the axis
+    # label, whatever the height of the axes (it varies with the number of leaders).
+    offset = ScaledTranslation(0, -0.42, ax.get_figure(root=True).dpi_scale_trans)
+    ax.legend(loc="upper left", bbox_to_anchor=(0, 0), bbox_transform=ax.transAxes + offset, ncol=ncol,
+              fontsize=6.5, frameon=False, borderaxespad=0)
+
+
+def plot_posts_by_kind(ax: Axes, leaders: Sequence[LeaderReport], month_label: str) -> None:
+    """Stacked horizontal bars: each leader's posts of the month by kind."""
+    _style(ax)
+    positions = list(range(len(leaders)))[::-1]
+    lefts = [0.0] * len(leaders)
+    for key, label, colour, hatch in KIND_SERIES:
+        values = [float((leader.metrics or {}).get(key) or 0) if leader.has_data else 0.0 for leader in leaders]
+        ax.barh(positions, values, left=lefts, height=0.7, color=colour, hatch=hatch, edgecolor=EDGE,
+                linewidth=0.4, label=label)
+        lefts = [left + value for left, value in zip(lefts, values)]
+    for position, leader in zip(positions, leaders):
+        if not leader.has_data:
+            ax.text(0.5, position, NO_DATA, va="center", ha="left", fontsize=6.5, style="italic", color="#444444")
+    ax.set_yticks(positions, [_leader_label(leader, 7) for leader in leaders], fontsize=7)
+    ax.set_ylim(-0.7, max(len(leaders), 1) - 0.3)
+    ax.set_xlabel("posts in the month (count)")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.grid(axis="x", color="#DDDDDD", linewidth=0.5)
+    ax.set_title(f"Posts by kind, {month_label}", loc="left", fontsize=9, fontweight="bold")
+    _legend_below(ax, ncol=2)
+
+
+def plot_behaviours(ax: Axes, leaders: Sequence[LeaderReport], month_label: str) -> None:
+    """Grouped horizontal bars: answers, debates and progress posts per leader."""
+    _style(ax)
+    count = len(leaders)
+    height = 0.26
+    for offset, (key, label, colour, hatch) in enumerate(BEHAVIOUR_SERIES):
+        positions = [count - 1 - i + (1 - offset) * height for i in range(count)]
+        values = [float((leader.metrics or {}).get(key) or 0) if leader.has_data else 0.0 for leader in leaders]
+        ax.barh(positions, values, height=height, color=colour, hatch=hatch, edgecolor=EDGE, linewidth=0.4,
+                label=label)
+    for i, leader in enumerate(leaders):
+        if not leader.has_data:
+            ax.text(0.3, count - 1 - i, NO_DATA, va="center", ha="left", fontsize=6.5, style="italic", color="#444444")
+    ax.set_yticks(range(count - 1, -1, -1), [""] * count)
+    ax.set_ylim(-0.7, max(count, 1) - 0.3)
+    ax.set_xlabel("posts with the behaviour (count)")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.grid(axis="x", color="#DDDDDD", linewidth=0.5)
+    ax.set_title("Behaviours", loc="left", fontsize=9, fontweight="bold")
+    _legend_below(ax, ncol=2)
+
+
+def _month_tick(month: str) -> str:
+    names = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+    number = int(month[5:7])
+    return f"{names[number - 1]}\n{month[:4]}" if number == 1 else names[number - 1]
+
+
+def plot_index_trend(ax: Axes, leader: LeaderReport, points: Sequence[TrendPoint], title_size: float = 7.5) -> None:
+    """One leader's openness index over the trend window: line, 95% band, gaps marked."""
+    _style(ax)
+    xs = list(range(len(points)))
+    values = [p.index if p.index is not None and p.coverage != "none" else math.nan for p in points]
+    lows = [p.low if p.low is not None and p.coverage != "none" else math.nan for p in points]
+    highs = [p.high if p.high is not None and p.coverage != "none" else math.nan for p in points]
+    ax.fill_between(xs, lows, highs, color="#CCCCCC", linewidth=0, label="95% interval")
+    ax.plot(xs, values, color=OKABE_ITO["blue"], marker="o", markersize=2.5, linewidth=1.2, label="index")
+    for x, point in zip(xs, points):
+        if point.coverage in ("none", None):
+            ax.axvspan(x - 0.45, x + 0.45, facecolor="none", edgecolor="#888888", hatch="////", linewidth=0)
+    ax.set_ylim(0, 100)
+    ax.set_yticks([0, 50, 100])
+    ax.set_xlim(-0.6, len(points) - 0.4)
+    ax.set_xticks([xs[0], xs[len(xs) // 2], xs[-1]] if len(xs) > 2 else xs,
+                  [_month_tick(points[i].month) for i in ([0, len(xs) // 2, len(xs) - 1] if len(xs) > 2 else xs)],
+                  fontsize=5.5)
+    ax.tick_params(axis="y", labelsize=5.5)
+    ax.grid(axis="y", color="#DDDDDD", linewidth=0.5)
+    ax.set_title(_leader_label(leader, title_size), loc="left", fontsize=title_size, fontweight="bold")
+
+
+def plot_weekly_activity(ax: Axes, weeks: Sequence[WeekActivity], month_label: str, has_data: bool) -> None:
+    """Grouped vertical bars per ISO week: all posts and each behaviour."""
+    _style(ax)
+    width = 0.2
+    for offset, (key, label, colour, hatch) in enumerate(WEEK_SERIES):
+        positions = [i + (offset - 1.5) * width for i in range(len(weeks))]
+        ax.bar(positions, [getattr(week, key) for week in weeks], width=width, color=colour, hatch=hatch,
+               edgecolor=EDGE, linewidth=0.4, label=label)
+    labels = [f"week {week.week[-2:]}\nfrom {int(week.starts[8:10])} {_month_tick(week.starts[:7]).splitlines()[0]}"
+              for week in weeks]
+    ax.set_xticks(range(len(weeks)), labels, fontsize=6.5)
+    ax.set_ylabel("posts per week (count)")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True, nbins=5))
+    ax.set_ylim(bottom=0, top=max([1.0] + [float(week.posts) for week in weeks]) * 1.15)
+    ax.grid(axis="y", color="#DDDDDD", linewidth=0.5)
+    ax.set_title(f"Weekly activity by behaviour, {month_label} (ISO weeks, days inside the month)",
+                 loc="left", fontsize=9, fontweight="bold")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=6.5, frameon=False)
+    if not has_data:
+        ax.text(0.5, 0.5, "no collection this month: no data", transform=ax.transAxes, ha="center",
+                va="center", fontsize=9, style="italic", color="#444444")

@@ -1,0 +1,412 @@
+"""Everything a monthly report shows, read from the database in one place (issue 4).
+
+``build_report_data`` is the only code that queries the database for a report; the renderer
+(``tracker.report``) draws what it returns and never opens the database (house style §3.1
+item 11, the git-of-theseus analyse/plot split). Metrics are read, never recomputed: they
+come from the ``metrics`` table that the metrics layer (issue 3) fills.
+
+Times are shown in the configured time zone; months are calendar months in that zone.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlite_utils import Database
+
+from tracker.config import Config
+from tracker.errors import ConfigError
+
+BEHAVIOURS = ("answer", "debate", "progress")
+KINDS = ("original", "reply", "thread", "quote", "repost")
+TREND_MONTHS = 12
+SAMPLES_PER_BEHAVIOUR = 3
+# Account statuses written by the collector that mean posts could not be read.
+UNAVAILABLE_STATUSES = ("protected", "suspended", "not_found")
+FAILED_RUN_STATUSES = ("failed", "interrupted")
+
+
+# --- the data ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SamplePost:
+    """One representative post of a behaviour, with what a reader needs to open it."""
+
+    post_id: str
+    created_local: str  # "2026-03-04 09:15" in the report's time zone
+    kind: str
+    text: str
+    url: str | None
+    confidence: float
+    likes: int | None
+
+
+@dataclass(frozen=True)
+class WeekActivity:
+    """One ISO week that overlaps the month (only the days inside the month are counted)."""
+
+    week: str  # "2026-W10"
+    starts: str  # the Monday, "2026-03-02"
+    posts: int  # authored posts (reposts excluded)
+    answer: int
+    debate: int
+    progress: int
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    month: str
+    index: float | None
+    low: float | None
+    high: float | None
+    coverage: str | None  # None when no metrics row exists for that month
+
+
+@dataclass(frozen=True)
+class LeaderReport:
+    leader_id: str
+    name: str
+    role: str
+    group: str
+    metrics: dict[str, Any] | None  # the month's platform = "all" row, None when not computed
+    platform_metrics: tuple[dict[str, Any], ...]  # the month's per-platform rows
+    previous: dict[str, Any] | None  # last month's "all" row
+    change: float | None  # index change since last month, when both months have one
+    rank: int | None  # only where the sample is large enough (see ``rank_leaders``)
+    trend: tuple[TrendPoint, ...]  # the last TREND_MONTHS months, oldest first
+    weeks: tuple[WeekActivity, ...]
+    samples: dict[str, tuple[SamplePost, ...]]  # behaviour -> up to three posts
+    warnings: tuple[str, ...]
+
+    @property
+    def has_data(self) -> bool:
+        return self.metrics is not None and self.metrics.get("coverage") != "none"
+
+
+@dataclass(frozen=True)
+class ReportData:
+    organisation: str
+    month: str  # "2026-03"
+    timezone: str
+    group: str | None
+    months: tuple[str, ...]  # the trend window, oldest first, ending with ``month``
+    leaders: tuple[LeaderReport, ...]  # in leaderboard order (ranked first)
+    metrics_rows: tuple[dict[str, Any], ...]  # every metrics row of the month: the CSV
+    data_first: str | None  # oldest stored post, local time
+    data_last: str | None  # newest stored post, local time
+    newest_data: str | None  # when the newest data was read (max last_seen), local time
+    accounts: int
+    runs_ok: int
+    runs_failed: int
+    coverage_counts: dict[str, int] = field(default_factory=dict)  # full/partial/none/missing
+    classifier_versions: tuple[str, ...] = ()
+
+
+# --- month arithmetic --------------------------------------------------------------------------
+
+def parse_month(month: str) -> tuple[int, int]:
+    try:
+        parsed = datetime.strptime(month, "%Y-%m")
+    except ValueError:
+        raise ConfigError(f"month {month!r}: expected YYYY-MM") from None
+    return parsed.year, parsed.month
+
+
+def shift_month(month: str, delta: int) -> str:
+    year, number = parse_month(month)
+    index = year * 12 + (number - 1) + delta
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def last_complete_month(tz: str, now: datetime | None = None) -> str:
+    """The calendar month before the current one, in the time zone ``tz``."""
+    now = (now or datetime.now(timezone.utc)).astimezone(ZoneInfo(tz))
+    return shift_month(now.strftime("%Y-%m"), -1)
+
+
+def month_bounds_utc(month: str, tz: str) -> tuple[str, str]:
+    """The month's start (inclusive) and end (exclusive) as stored UTC timestamps."""
+    year, number = parse_month(month)
+    zone = ZoneInfo(tz)
+    start = datetime(year, number, 1, tzinfo=zone)
+    next_year, next_number = parse_month(shift_month(month, 1))
+    end = datetime(next_year, next_number, 1, tzinfo=zone)
+    fmt = "%Y-%m-%dT%H:%M:%SZ"
+    return start.astimezone(timezone.utc).strftime(fmt), end.astimezone(timezone.utc).strftime(fmt)
+
+
+def month_weeks(month: str) -> list[tuple[str, str]]:
+    """The ISO weeks that overlap the month: ("2026-W10", Monday as "2026-03-02")."""
+    year, number = parse_month(month)
+    day = date(year, number, 1)
+    weeks: list[tuple[str, str]] = []
+    while day.month == number:
+        iso = day.isocalendar()
+        key = f"{iso.year}-W{iso.week:02d}"
+        if not weeks or weeks[-1][0] != key:
+            monday = day - timedelta(days=day.weekday())
+            weeks.append((key, monday.isoformat()))
+        day += timedelta(days=1)
+    return weeks
+
+
+def _local(stamp: str | None, zone: ZoneInfo) -> datetime | None:
+    if not stamp:
+        return None
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).astimezone(zone)
+
+
+def _local_text(stamp: str | None, zone: ZoneInfo) -> str | None:
+    moment = _local(stamp, zone)
+    return moment.strftime("%Y-%m-%d %H:%M %Z") if moment else None
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+def _has_table(db: Database, name: str) -> bool:
+    return db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", [name]).fetchone() is not None
+
+
+def _placeholders(values: tuple[str, ...] | list[str]) -> str:
+    return ", ".join("?" for _ in values)
+
+
+def _load_metrics(db: Database, month: str, leader_ids: tuple[str, ...] | list[str] = ()) -> list[dict[str, Any]]:
+    """The month's rows of the ``metrics`` table as dicts, ordered by leader and platform.
+
+    A stand-in for ``tracker.metrics.load_metrics`` (issue 3) for as long as that module is
+    not there; ``load_month_metrics`` prefers the real one. Returns [] when the table does
+    not exist yet (metrics never computed), which the report shows as "no data".
+    """
+    if not _has_table(db, "metrics"):
+        return []
+    sql = "SELECT * FROM metrics WHERE month = ?"
+    params: list[Any] = [month]
+    if leader_ids:
+        sql += f" AND leader_id IN ({_placeholders(list(leader_ids))})"
+        params += list(leader_ids)
+    sql += " ORDER BY leader_id, platform = 'all' DESC, platform"
+    cursor = db.execute(sql, params)
+    columns = [column[0] for column in cursor.description]
+    return [dict(zip(columns, row)) for row in cursor.fetchall()]
+
+
+def load_month_metrics(db: Database, month: str, leader_ids: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    """Rows from the metrics layer's own reader when it exists, else ``_load_metrics``."""
+    try:
+        from tracker.metrics import load_metrics  # type: ignore[attr-defined]
+    except ImportError:
+        return _load_metrics(db, month, leader_ids)
+    if not _has_table(db, "metrics"):
+        return []
+    return list(load_metrics(db, month, leader_ids=leader_ids))
+
+
+def _select_leaders(db: Database, group: str | None, leader_ids: tuple[str, ...]) -> list[tuple[str, str, str, str]]:
+    rows = db.execute("SELECT id, name, role, group_name, in_config FROM leaders ORDER BY name, id").fetchall()
+    known = {row[0] for row in rows}
+    missing = [leader_id for leader_id in leader_ids if leader_id not in known]
+    if missing:
+        raise ConfigError(f"--leader: no leader with id {', '.join(map(repr, missing))} in the database "
+                          f"(expected one of: {', '.join(sorted(known)) or 'none yet, run `tracker collect`'})")
+    chosen = [row for row in rows if (row[0] in leader_ids if leader_ids else row[4])]
+    if group is not None:
+        chosen = [row for row in chosen if row[3] == group]
+        if not chosen:
+            groups = sorted({row[3] for row in rows if row[3]})
+            raise ConfigError(f"--group: no leader in group {group!r} "
+                              f"(expected one of: {', '.join(map(repr, groups)) or 'no groups configured'})")
+    return [(row[0], row[1], row[2], row[3]) for row in chosen]
+
+
+def _weekly_activity(db: Database, ids: list[str], month: str, zone: ZoneInfo,
+                     has_labels: bool) -> dict[str, list[WeekActivity]]:
+    start, end = month_bounds_utc(month, zone.key)
+    weeks = month_weeks(month)
+    counts: dict[str, dict[str, dict[str, int]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(int)))
+    label_sql = "(SELECT group_concat(label) FROM post_labels l WHERE l.post_id = p.id)" if has_labels else "NULL"
+    sql = (f"SELECT p.leader_id, p.created_at, {label_sql} FROM posts p "
+           f"WHERE p.kind != 'repost' AND p.created_at >= ? AND p.created_at < ? "
+           f"AND p.leader_id IN ({_placeholders(ids)})")
+    for leader_id, created_at, labels in db.execute(sql, [start, end, *ids]):
+        iso = datetime.fromisoformat(created_at.replace("Z", "+00:00")).astimezone(zone).isocalendar()
+        bucket = counts[leader_id][f"{iso.year}-W{iso.week:02d}"]
+        bucket["posts"] += 1
+        for label in (labels or "").split(","):
+            if label in BEHAVIOURS:
+                bucket[label] += 1
+    return {
+        leader_id: [WeekActivity(week, monday, counts[leader_id][week]["posts"], counts[leader_id][week]["answer"],
+                                 counts[leader_id][week]["debate"], counts[leader_id][week]["progress"])
+                    for week, monday in weeks]
+        for leader_id in ids
+    }
+
+
+def _samples(db: Database, ids: list[str], month: str, zone: ZoneInfo) -> dict[str, dict[str, tuple[SamplePost, ...]]]:
+    """The most representative posts: highest label confidence, then most liked, then oldest."""
+    start, end = month_bounds_utc(month, zone.key)
+    sql = f"""
+        SELECT leader_id, label, id, created_at, kind, text, url, confidence, like_count FROM (
+            SELECT p.leader_id, l.label, p.id, p.created_at, p.kind, p.text, p.url, l.confidence, p.like_count,
+                ROW_NUMBER() OVER (PARTITION BY p.leader_id, l.label
+                    ORDER BY l.confidence DESC, coalesce(p.like_count, 0) DESC, p.created_at, p.id) AS position
+            FROM post_labels l JOIN posts p ON p.id = l.post_id
+            WHERE p.created_at >= ? AND p.created_at < ? AND l.label IN ({_placeholders(list(BEHAVIOURS))})
+                AND p.leader_id IN ({_placeholders(ids)})
+        ) WHERE position <= ? ORDER BY leader_id, label, position
+    """
+    found: dict[str, dict[str, list[SamplePost]]] = defaultdict(lambda: defaultdict(list))
+    for leader_id, label, post_id, created_at, kind, text, url, confidence, likes in db.execute(
+            sql, [start, end, *BEHAVIOURS, *ids, SAMPLES_PER_BEHAVIOUR]):
+        moment = _local(created_at, zone)
+        found[leader_id][label].append(SamplePost(
+            post_id, moment.strftime("%Y-%m-%d %H:%M") if moment else "", kind, text or "", url,
+            float(confidence or 0.0), likes))
+    return {leader_id: {label: tuple(found[leader_id][label]) for label in BEHAVIOURS} for leader_id in ids}
+
+
+def _warnings(db: Database, ids: list[str], month: str, zone: ZoneInfo,
+              trend_rows: dict[str, dict[str, dict[str, Any]]], months: tuple[str, ...]) -> dict[str, list[str]]:
+    start, end = month_bounds_utc(month, zone.key)
+    found: dict[str, list[str]] = {leader_id: [] for leader_id in ids}
+    sql = (f"SELECT leader_id, platform, handle, status, status_detail FROM accounts "
+           f"WHERE leader_id IN ({_placeholders(ids)}) ORDER BY leader_id, platform")
+    accounts: dict[str, list[str]] = defaultdict(list)
+    for leader_id, platform, handle, status, detail in db.execute(sql, ids):
+        accounts[leader_id].append(platform)
+        if status in UNAVAILABLE_STATUSES:
+            reason = status.replace("_", " ")
+            found[leader_id].append(f"{platform} account @{handle} is {reason}: its posts cannot be collected"
+                                    + (f" ({detail})" if detail else ""))
+    for leader_id in ids:
+        if not accounts[leader_id]:
+            found[leader_id].append("no account is configured, so nothing can be collected")
+    sql = (f"SELECT a.leader_id, r.platform, count(*), max(r.started_at), "
+           f"(SELECT r2.error FROM runs r2 WHERE r2.account_id = r.account_id AND r2.status IN ('failed', 'interrupted') "
+           f"AND r2.started_at >= ? AND r2.started_at < ? ORDER BY r2.started_at DESC, r2.id DESC LIMIT 1) "
+           f"FROM runs r JOIN accounts a ON a.id = r.account_id "
+           f"WHERE r.status IN ('failed', 'interrupted') AND r.started_at >= ? AND r.started_at < ? "
+           f"AND a.leader_id IN ({_placeholders(ids)}) GROUP BY a.leader_id, r.account_id, r.platform "
+           f"ORDER BY a.leader_id, r.platform")
+    for leader_id, platform, count, last, error in db.execute(sql, [start, end, start, end, *ids]):
+        runs = "run" if count == 1 else "runs"
+        found[leader_id].append(f"{count} failed {platform} collection {runs} this month, the last on "
+                                f"{_local_text(last, zone)}" + (f": {error}" if error else ""))
+    for leader_id in ids:
+        rows = trend_rows.get(leader_id, {})
+        gaps = [(m, rows[m]["coverage"]) for m in months if m in rows and rows[m].get("coverage") in ("none", "partial")]
+        missing = [m for m in months if m not in rows]
+        for coverage in ("none", "partial"):
+            listed = [m for m, value in gaps if value == coverage]
+            if listed:
+                what = "no collection" if coverage == "none" else "partial collection"
+                found[leader_id].append(f"{what} in {', '.join(listed)}")
+        if missing and len(missing) < len(months):
+            found[leader_id].append(f"no metrics computed for {', '.join(missing)}")
+    return found
+
+
+def rank_leaders(rows: dict[str, dict[str, Any] | None]) -> dict[str, int]:
+    """Rank by openness index, only leaders whose month has data and a large enough sample.
+
+    Ties share a rank ("1, 1, 3"). Leaders with ``low_sample = 1`` or ``coverage = 'none'``
+    get no rank: a rank built on a handful of posts would be luck (metrics-research §4.4).
+    """
+    eligible = sorted(
+        ((row["openness_index"], leader_id) for leader_id, row in rows.items()
+         if row is not None and row.get("coverage") != "none" and not row.get("low_sample")
+         and row.get("openness_index") is not None),
+        key=lambda item: (-item[0], item[1]),
+    )
+    ranks: dict[str, int] = {}
+    for position, (index, leader_id) in enumerate(eligible, start=1):
+        previous = eligible[position - 2] if position > 1 else None
+        ranks[leader_id] = ranks[previous[1]] if previous and previous[0] == index else position
+    return ranks
+
+
+def build_report_data(db: Database, config: Config, month: str, group: str | None = None,
+                      leader_ids: tuple[str, ...] | list[str] = ()) -> ReportData:
+    """Read everything the month's report shows (see the module docstring)."""
+    parse_month(month)
+    zone = ZoneInfo(config.timezone)
+    leader_ids = tuple(dict.fromkeys(leader_ids))
+    leaders = _select_leaders(db, group, leader_ids)
+    ids = [leader[0] for leader in leaders]
+    months = tuple(shift_month(month, delta) for delta in range(-(TREND_MONTHS - 1), 1))
+
+    # Metrics of the trend window and the month before it, read one month at a time through
+    # the metrics layer's reader.
+    by_month: dict[str, list[dict[str, Any]]] = {}
+    for one in (shift_month(month, -TREND_MONTHS), *months):
+        by_month[one] = load_month_metrics(db, one, tuple(ids)) if ids else []
+    trend_rows: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
+    for one, rows in by_month.items():
+        for row in rows:
+            if row.get("platform") == "all":
+                trend_rows[row["leader_id"]][one] = row
+    month_rows = by_month[month]
+    current = {leader_id: trend_rows[leader_id].get(month) for leader_id in ids}
+    ranks = rank_leaders(current)
+
+    has_labels = _has_table(db, "post_labels")
+    weeks = _weekly_activity(db, ids, month, zone, has_labels) if ids else {}
+    samples = _samples(db, ids, month, zone) if ids and has_labels else {}
+    warnings = _warnings(db, ids, month, zone, trend_rows, months) if ids else {}
+
+    reports = []
+    previous_month = shift_month(month, -1)
+    for leader_id, name, role, group_name in leaders:
+        row = current[leader_id]
+        previous = trend_rows[leader_id].get(previous_month)
+        change = None
+        if row and previous and row.get("openness_index") is not None and previous.get("openness_index") is not None \
+                and row.get("coverage") != "none" and previous.get("coverage") != "none":
+            change = round(row["openness_index"] - previous["openness_index"], 6)
+        trend = tuple(
+            TrendPoint(one, r.get("openness_index"), r.get("openness_index_low"), r.get("openness_index_high"),
+                       r.get("coverage")) if (r := trend_rows[leader_id].get(one)) else TrendPoint(one, None, None, None, None)
+            for one in months
+        )
+        reports.append(LeaderReport(
+            leader_id, name, role, group_name, row,
+            tuple(r for r in month_rows if r["leader_id"] == leader_id and r.get("platform") != "all"),
+            previous, change, ranks.get(leader_id), trend, tuple(weeks.get(leader_id, ())),
+            samples.get(leader_id, {label: () for label in BEHAVIOURS}), tuple(warnings.get(leader_id, ())),
+        ))
+    # Ranked leaders first by rank, then the unranked by name: the leaderboard order.
+    reports.sort(key=lambda r: (r.rank is None, r.rank or 0, r.name.casefold(), r.leader_id))
+
+    first, last, newest = None, None, None
+    if ids:
+        first, last, newest = db.execute(
+            f"SELECT min(created_at), max(created_at), max(last_seen) FROM posts WHERE leader_id IN ({_placeholders(ids)})",
+            ids).fetchone()
+        context_seen = db.execute("SELECT max(last_seen) FROM context_posts").fetchone()[0]
+        newest = max(filter(None, (newest, context_seen)), default=None)
+    start, end = month_bounds_utc(month, zone.key)
+    account_count = db.execute(f"SELECT count(*) FROM accounts WHERE leader_id IN ({_placeholders(ids)})",
+                               ids).fetchone()[0] if ids else 0
+    runs = dict(db.execute(
+        f"SELECT r.status IN ('failed', 'interrupted'), count(*) FROM runs r JOIN accounts a ON a.id = r.account_id "
+        f"WHERE r.started_at >= ? AND r.started_at < ? AND a.leader_id IN ({_placeholders(ids)}) GROUP BY 1",
+        [start, end, *ids]).fetchall()) if ids else {}
+    coverage_counts: dict[str, int] = {"full": 0, "partial": 0, "none": 0, "missing": 0}
+    for row in current.values():
+        key = "missing" if row is None else str(row.get("coverage") or "missing")
+        coverage_counts[key] = coverage_counts.get(key, 0) + 1
+    versions = tuple(sorted({str(r["classifier_version"]) for r in month_rows if r.get("classifier_version")}))
+
+    return ReportData(
+        organisation=config.organisation_name, month=month, timezone=config.timezone, group=group,
+        months=months, leaders=tuple(reports), metrics_rows=tuple(month_rows),
+        data_first=_local_text(first, zone), data_last=_local_text(last, zone), newest_data=_local_text(newest, zone),
+        accounts=account_count, runs_ok=runs.get(0, 0), runs_failed=runs.get(1, 0),
+        coverage_counts=coverage_counts, classifier_versions=versions,
+    )
+
