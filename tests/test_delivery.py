@@ -256,3 +256,53 @@ def test_email_config_is_validated(tmp_path):
         "t.toml: delivery.email.recipients: expected an array of email addresses, "
         "got ['board@northwind.invalid', 'not an address']",
     ]
+
+
+def test_report_send_writes_then_mails_the_report_with_its_summary(tmp_path, smtp):
+    from report_fixture import build_sample
+
+    sample = build_sample(tmp_path, n_leaders=2)
+    recorder = Recorder()
+    server = smtp(recorder)
+    leaders = "".join(f'[[leaders]]\nid = "{leader.id}"\nname = "{leader.name}"\naccounts = {{ x = "{leader.accounts["x"]}" }}\n'
+                      for leader in sample.config.leaders)
+    config_path = tmp_path / "send.toml"
+    config_path.write_text(
+        f'[tracker]\ndatabase = "{sample.db_path}"\nreports_dir = "reports"\ntimezone = "Europe/London"\n'
+        f'[organisation]\nname = "Northwind Robotics"\n'
+        f'[delivery.email]\nhost = "127.0.0.1"\nport = {server.port}\nsecurity = "none"\n'
+        f'sender = "tracker@northwind.invalid"\nrecipients = ["board@northwind.invalid"]\ntimeout = 5\n{leaders}',
+        encoding="utf-8")
+    result = CliRunner().invoke(cli, ["--config", str(config_path), "report", "--month", sample.month,
+                                      "--format", "pdf", "--send"])
+    assert result.exit_code == 0, result.output
+    pdf = tmp_path / "reports" / sample.month / f"report-{sample.month}.pdf"
+    assert result.stdout.splitlines() == [str(pdf), f"Sent {pdf.name} to board@northwind.invalid"]
+    [envelope] = recorder.envelopes
+    message = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
+    body = message.get_body(("plain",)).get_content()
+    assert body.startswith("Northwind Robotics: working out loud, March 2026")
+    assert all(leader.name in body for leader in sample.config.leaders)
+    [attachment] = list(message.iter_attachments())
+    assert attachment.get_content() == pdf.read_bytes()
+
+
+def test_report_send_failure_keeps_the_report_and_exits_1(tmp_path, dropping_server):
+    from report_fixture import build_sample
+
+    sample = build_sample(tmp_path, n_leaders=1)
+    config_path = tmp_path / "send.toml"
+    leader = sample.config.leaders[0]
+    config_path.write_text(
+        f'[tracker]\ndatabase = "{sample.db_path}"\nreports_dir = "reports"\n'
+        f'[organisation]\nname = "Northwind Robotics"\n'
+        f'[delivery.email]\nhost = "127.0.0.1"\nport = {dropping_server}\nsecurity = "none"\n'
+        f'sender = "t@n.invalid"\nrecipients = ["b@n.invalid"]\ntimeout = 5\n'
+        f'[[leaders]]\nid = "{leader.id}"\nname = "{leader.name}"\naccounts = {{ x = "{leader.accounts["x"]}" }}\n',
+        encoding="utf-8")
+    result = CliRunner().invoke(cli, ["--config", str(config_path), "report", "--month", sample.month,
+                                      "--format", "pdf", "--send"])
+    assert result.exit_code == 1
+    pdf = tmp_path / "reports" / sample.month / f"report-{sample.month}.pdf"
+    assert f"(the report is kept at {pdf})" in result.stderr
+    assert pdf.exists()

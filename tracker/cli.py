@@ -392,8 +392,9 @@ def _parse_formats(ctx: click.Context, param: click.Parameter, value: str) -> tu
               help="Output folder  [default: the config's reports_dir/YYYY-MM]")
 @click.option("--format", "formats", default="pdf,png,csv", show_default=True, callback=_parse_formats,
               help="What to write, comma-separated: pdf, png, csv.")
+@click.option("--send", is_flag=True, help="Then email the PDF through [delivery.email] (like `tracker send-report`).")
 @click.pass_obj
-def report(obj: Context, month, group, leader_ids, out_dir, formats) -> None:
+def report(obj: Context, month, group, leader_ids, out_dir, formats, send) -> None:
     """Write the monthly report: an A4 PDF, a PNG of every chart and the month's metrics as CSV.
 
     Reads only the database (metrics come from `tracker metrics`); the same database gives
@@ -414,3 +415,16 @@ def report(obj: Context, month, group, leader_ids, out_dir, formats) -> None:
     for path in (files.pdf, *files.pngs, files.csv):
         if path is not None:
             click.echo(str(path))
+    if send:
+        from tracker.delivery import deliver_report
+
+        if files.pdf is None:
+            raise ConfigProblem("--send needs the pdf format")
+        if not config.email.enabled:
+            raise ConfigProblem(f"{config.path}: delivery.email.host: expected an SMTP host to send the report")
+        summary = files.summary.read_text(encoding="utf-8") if files.summary else None
+        try:
+            deliver_report(config, files.month, files.pdf, summary)
+        except TrackerError as error:
+            raise click.ClickException(f"{redact(str(error))} (the report is kept at {files.pdf})") from None
+        click.echo(f"Sent {files.pdf.name} to {', '.join(config.email.recipients)}")

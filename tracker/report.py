@@ -73,6 +73,26 @@ class ReportFiles:
     pdf: Path | None
     pngs: tuple[Path, ...]
     csv: Path | None
+    summary: Path | None = None  # summary.txt: the body of the report email
+    month: str = ""
+
+
+def summary_text(data: ReportData) -> str:
+    """A plain-text digest of the month for the body of the report email."""
+    lines = [f"{data.organisation}: working out loud, {month_label(data.month)}", ""]
+    for leader in data.leaders:
+        metrics = leader.metrics or {}
+        if not leader.has_data:
+            lines.append(f"- {leader.name}: no data this month")
+            continue
+        index = metrics.get("openness_index")
+        change = f" ({leader.change:+.0f} since last month)" if leader.change is not None else ""
+        flag = " (small sample)" if metrics.get("low_sample") else ""
+        lines.append(f"- {leader.name}: openness index {_num(index)}{change}{flag}; "
+                     f"{_num(metrics.get('posts'))} posts, {_num(metrics.get('answers'))} answers, "
+                     f"{_num(metrics.get('debates'))} debates, {_num(metrics.get('progress'))} progress")
+    lines += ["", "The full report is attached; the method is described in docs/methodology.md."]
+    return "\n".join(lines) + "\n"
 
 
 def month_label(month: str) -> str:
@@ -484,7 +504,7 @@ def render_report(data: ReportData, out_dir: Path, formats: Sequence[str] = FORM
     if csv_path is not None:
         csv_path.write_text(metrics_to_csv(data.metrics_rows), encoding="utf-8", newline="")
     if pdf_path is None and "png" not in formats:
-        return ReportFiles(out_dir, None, (), csv_path)
+        return ReportFiles(out_dir, None, (), csv_path, month=data.month)
 
     plan = _plan(data)
     contents = [(title, number) for number, (title, _) in enumerate(plan, start=2) if title]
@@ -516,4 +536,8 @@ def render_report(data: ReportData, out_dir: Path, formats: Sequence[str] = FORM
         finally:
             if pdf is not None:
                 pdf.close()
-    return ReportFiles(out_dir, pdf_path, tuple(pngs), csv_path)
+    summary_path = None
+    if pdf_path is not None:
+        summary_path = out_dir / "summary.txt"
+        summary_path.write_text(summary_text(data), encoding="utf-8")
+    return ReportFiles(out_dir, pdf_path, tuple(pngs), csv_path, summary_path, data.month)

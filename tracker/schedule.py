@@ -65,17 +65,17 @@ def previous_month(config: Config, now: datetime | None = None) -> str:
 
 def report_job(config: Config) -> None:
     """Write last month's report and, when ``[delivery.email]`` is set, mail it."""
-    # Looked up when the job runs: the report module is its own area (issue 5) and the
-    # scheduler must start even where it fails to import.
-    from tracker.report import write_monthly_report
-
+    # Imported when the job runs: matplotlib is slow to import and the daemon's other
+    # jobs never need it.
     from tracker.delivery import deliver_report
+    from tracker.reportjob import write_report
 
     month = previous_month(config)
-    files = write_monthly_report(config, month)
-    log.info("report for %s written", month)
+    files = write_report(config, month)
+    log.info("report for %s written to %s", month, files.folder)
     if config.email.enabled and files.pdf is not None:
-        deliver_report(config, month, files.pdf, files.summary_text)
+        summary = files.summary.read_text(encoding="utf-8") if files.summary else None
+        deliver_report(config, month, files.pdf, summary)
         log.info("report for %s mailed to %d recipient(s)", month, len(config.email.recipients))
 
 
