@@ -50,3 +50,7 @@ class TransientError(SourceError):
 
 class BudgetExceededError(SourceError):
     """Collecting more would pass the configured read budget."""
+
+
+class InputError(TrackerError):
+    """A post given to the labeller is malformed (the message names the line when known)."""

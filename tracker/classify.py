@@ -1,0 +1,556 @@
+"""Label leaders' posts with explainable rules: ``answer``, ``debate`` and ``progress``.
+
+Input: one post as a mapping (one JSON object per line for ``tracker label``)::
+
+    {"id": "x:123", "platform": "x", "author": "handle", "created_at": "2026-01-31T09:05:00Z",
+     "text": "...", "kind": "original|reply|thread|quote|repost",
+     "in_reply_to": {"author": "handle", "text": "..." or null, "is_self": false} or null,
+     "quoted": {"author": "handle", "text": "..."} or null,
+     "lang": "en"}
+
+Only ``id``, ``text`` and ``kind`` are required; ``in_reply_to`` / ``quoted`` carry the
+post being answered or quoted (``text`` is null when it could not be fetched).
+
+Order of judgement: structure first (kind, who is answered, self or colleague), then
+lexical rules on the text with leading @mentions, URLs and HTML entities neutralised.
+Every rule that fires leaves an :class:`Evidence` with the rule id, the matched span and
+the offsets into the *original* text of its ``source`` ("post", "parent", "quoted") so
+that anyone can audit a label. ``source == "structure"`` evidence has no span.
+
+A label's confidence is the noisy-or of the weights of the rules that fired
+(``1 - prod(1 - w)``); a label is emitted at ``confidence >= THRESHOLD``. A weight of
+0.5 or more means "enough on its own"; weaker rules need a second signal.
+The rules are documented in docs/methodology.md; change a rule => bump CLASSIFIER_VERSION.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections.abc import Collection, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tracker.errors import InputError
+
+CLASSIFIER_VERSION = "rules-1"
+POST_LABELS = ("answer", "debate", "progress")
+CONTEXT_LABELS = ("question", "critical")
+KINDS = ("original", "reply", "thread", "quote", "repost")
+THRESHOLD = 0.5
+
+# Rule weights (see module docstring and docs/methodology.md).
+_W_PARENT_QUESTION = 0.5
+_W_SUBSTANTIVE = 0.6
+_W_SPECIFIC = 0.5
+_W_POINTER = 0.6
+_W_ORPHAN_DATE = 0.5
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Why a rule fired: rule id, the matched span and which text it is in."""
+
+    rule: str
+    text: str
+    start: int | None
+    end: int | None
+    source: str = "post"  # "post" | "parent" | "quoted" | "structure"
+
+
+@dataclass(frozen=True)
+class Label:
+    name: str
+    confidence: float
+    evidence: tuple[Evidence, ...]
+
+
+def _rx(pattern: str) -> re.Pattern[str]:
+    # One place for the flags: case-insensitive instead of lowercasing, so that offsets
+    # into the original text never shift (str.lower() can change a string's length).
+    return re.compile(pattern, re.IGNORECASE)
+
+
+# --- text preparation (every step keeps the length, so offsets stay valid) -------------
+_ENTITY = _rx(r"&(?:#\d{1,7}|#x[0-9a-f]{1,6}|[a-z]{2,8});")
+_URL = _rx(r"https?://\S+|\bwww\.\S+")
+_LEADING_MENTIONS = _rx(r"^(?:\s*\.?@\w+[,:]?)+")
+_QUOTED_SPEECH = re.compile(r'"[^"\n]{1,300}"')
+_SAME_LENGTH = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"',
+                              "\u00a0": " ", "\u2013": "-", "\u2014": "-", "\u2026": "."})
+_WORD = _rx(r"[a-z0-9][a-z0-9'$%.,/-]*")
+
+
+def _blank(match: re.Match[str]) -> str:
+    return " " * (match.end() - match.start())
+
+
+def _unescape(match: re.Match[str]) -> str:
+    raw = match.group()
+    plain = html.unescape(raw)
+    # "&amp;" -> "&    ": padded so the text keeps its length and offsets.
+    return plain + " " * (len(raw) - len(plain)) if len(plain) <= len(raw) else raw
+
+
+def _prepare(text: str | None, strip_mentions: bool = True) -> tuple[str, bool]:
+    """Return the text to match against (same length as ``text``) and whether it had a URL."""
+    if not text:
+        return "", False
+    work = text.translate(_SAME_LENGTH)
+    if "&" in work:
+        work = _ENTITY.sub(_unescape, work)
+    has_url = False
+    if "http" in work or "www." in work:
+        work, n_urls = _URL.subn(_blank, work)
+        has_url = n_urls > 0
+    if strip_mentions and "@" in work:
+        work = _LEADING_MENTIONS.sub(_blank, work, count=1)
+    return work, has_url
+
+
+# --- context labels: question / critical ------------------------------------------------
+_RHETORICAL = _rx(
+    r"\b(?:who else|guess what|did you know|how cool is that|isn't (?:it|that|this) "
+    r"(?:great|amazing|awesome)|am i the only one|is it just me|don't you think|who would win"
+    r"|what could (?:possibly )?go wrong|are you kidding)\b")
+_Q_MARK = re.compile(r"[^.!?\n]{2,}?[?\uff1f\u061f]")
+_Q_OPENER = _rx(
+    r"(?:^|[.!?\n]\s*)(?:(?:what|when|where|why|how|which|who)\s+(?:is|are|was|were|do|does|did|"
+    r"will|would|can|could|should|has|have|i|we|you|they|it)|(?:is|are|do|does|did|can|could|"
+    r"will|would|should|have|has)\s+(?:you|we|they|it|there|he|she|this|that|anyone|someone))\b")
+_Q_REQUEST = _rx(
+    r"\b(?:can you (?:explain|share|tell|confirm|clarify)|any (?:update|news|eta|word|plans?)|"
+    r"(?:best )?guess (?:on|about) (?:when|how|what|whether)|(?:curious|wondering) "
+    r"(?:why|how|if|whether|when|what)|i'd (?:like|love) to know|is there a plan|when will|"
+    r"please\b)")
+_CRITICAL = _rx(
+    r"\b(?:disagree|not (?:true|correct|accurate|the case)|wrong|misleading|doesn't add up|"
+    r"liar|lying|lies|fail(?:s|ed|ing|ure)?|shame(?:ful)?|ridiculous|hypocri\w*|disgrace\w*|"
+    r"apologi[sz]e|disappoint\w*|criticiz\w*|too much power|overdid|insanity|terrible|awful|"
+    r"worst|dumb|stupid|pathetic|embarrass\w*|dangerous|reckless|just stop|admit (?:it|that|you)|"
+    r"why (?:do|does|did|are|is|would|won't|can't|don't|didn't) (?:you|he|they|tesla|your))\b")
+
+
+def _context(text: str | None, source: str) -> tuple[list[Evidence], list[Evidence]]:
+    """Evidence for (question, critical) in a post by someone else."""
+    work, _ = _prepare(text)
+    if not work.strip():
+        return [], []
+    question: list[Evidence] = []
+    critical: list[Evidence] = []
+    rhetorical = _RHETORICAL.search(work)
+    if rhetorical is None:
+        for rule, pattern in (("question.mark", _Q_MARK), ("question.opener", _Q_OPENER),
+                              ("question.request", _Q_REQUEST)):
+            m = pattern.search(work)
+            if m:
+                question.append(_ev(rule, text, m, source))
+    m = _CRITICAL.search(work)
+    if m:
+        critical.append(_ev("critical.marker", text, m, source))
+    return question, critical
+
+
+def label_context(text: str | None) -> list[Label]:
+    """Label a post by someone else: ``question`` (sincere) and/or ``critical``."""
+    question, critical = _context(text, "post")
+    labels = []
+    if question:
+        labels.append(Label("question", _noisy_or([0.7] * len(question)), tuple(question)))
+    if critical:
+        labels.append(Label("critical", 0.6, tuple(critical)))
+    return labels
+
+
+# --- answer ------------------------------------------------------------------------------
+_ACK_ONLY = _rx(
+    r"^[\W_]*(?:(?:yes|yeah|yep|yup|no|nope|true|agreed|agree|indeed|exactly|absolutely|"
+    r"definitely|sure|of course|thanks|thank you|thx|tks|wow|ha(?:ha)+|lol|lmao|good question|"
+    r"great question|interesting|sigh|better|worse|it is|it was|i think so|maybe|probably|correct|"
+    r"right|same|ok|okay|cool|nice|great|noted|will do|on it|good point|fair|hm+|oh|wait|so "
+    r"true|100%|\+1|this|that|me too|same here|not yet|soon|we'll see)[\W_]*)*$")
+_NON_ANSWER = _rx(
+    r"\b(?:(?:can't|cannot|won't|will not|don't|do not|not able to) (?:comment|disclose|share|"
+    r"discuss|talk about|get into|say)|(?:i|we) (?:don't|do not) (?:know|recall)|no idea|"
+    r"not sure|stay tuned|more (?:info |details )?soon|will (?:share|say) (?:more )?later|"
+    r"will (?:investigate|look into (?:it|this)|check|get back)|dm me|check (?:your )?dms?|"
+    r"reach out to|(?:call|contact) (?:my|our|the) (?:\w+ )?office)\b")
+_SPECIFIC = _rx(
+    r"\d|\b(?:today|tonight|tomorrow|yesterday|soon|shortly|later|already|so far|coming|"
+    r"underway|in progress|next (?:week|month|year|quarter)|this (?:week|month|year|quarter)|"
+    r"end of (?:the )?(?:week|month|year)|(?:a|one|two|few|couple of) (?:days?|weeks?|months?)|"
+    r"(?:mon|tues|wednes|thurs|fri|satur|sun)day|january|february|march|april|june|july|"
+    r"august|september|october|november|december)\b|^\W*(?:about|around|roughly|approximately|"
+    r"almost|nearly|very few|quite a few|a few|most|none|several)\b")
+_DIRECT = _rx(r"^\W*(?:yes|yeah|yep|no|nope|not yet|not really|correct)\b\W+\w+\W+\w+")
+_POINTER = _rx(
+    r"\b(?:please see|see (?:my|our|the|this|here|rep\.?|sen\.?)|here(?:'s| is) (?:my|our|the|"
+    r"where|how|what|why|a link|more)|this is (?:where|why|how|what)|more (?:info|information|"
+    r"details) (?:at|here)|details (?:at|here)|read (?:more|my|our|the))\b")
+_DATE = _rx(
+    r"\b(?:\d{1,2}/\d{1,2}(?:/\d{2,4})?|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)"
+    r"[a-z]* \d{1,2}(?:st|nd|rd|th)?|(?:mon|tues|wednes|thurs|fri|satur|sun)day)\b")
+_SOCIAL = _rx(r"\b(?:thanks?|thank you|congrat\w*|great to|glad|honou?r\w*|proud|welcome)\b")
+_PARENT_WORK = _rx(
+    r"\b(?:beta|release\w*|launch\w*|update\w*|version|feature\w*|roll\w* ?out|ship\w*|"
+    r"production|deliver\w*|available|app|fix\w*)\b")
+_STATUS = _rx(
+    r"\b(?:today|tomorrow|soon|shortly|so far|already|next (?:week|month|year)|"
+    r"(?:a|one|two|few|couple of) (?:days?|weeks?|months?)|week|weeks|month|months)\b")
+
+
+def _answer(work: str, text: str, has_url: bool, parent_text: str | None,
+            parent_question: list[Evidence]) -> list[Evidence]:
+    """Evidence for ``answer``; empty when the reply is not an answer."""
+    stripped = work.strip()
+    if not stripped or _ACK_ONLY.match(stripped):
+        return []
+    if _NON_ANSWER.search(work):
+        return []
+    evidence: list[Evidence] = []
+    n_words = len(_WORD.findall(work))
+    if parent_text:
+        if not parent_question:
+            return []
+        evidence.extend(parent_question)
+        if n_words >= 6:
+            evidence.append(Evidence("answer.substantive", f"{n_words} words", None, None,
+                                     "structure"))
+        m = _SPECIFIC.search(work)
+        if m:
+            evidence.append(_ev("answer.specific", text, m))
+    else:
+        # Parent unknown: only a reply that by itself clearly answers a question counts.
+        social = _SOCIAL.search(work)
+        m = _DATE.search(work)
+        if m and n_words >= 10 and not social:
+            evidence.append(_ev("answer.orphan_date", text, m))
+    m = _POINTER.search(work)
+    if m and has_url:
+        evidence.append(_ev("answer.pointer", text, m))
+    return evidence
+
+
+_ANSWER_WEIGHTS = {"answer.substantive": _W_SUBSTANTIVE, "answer.specific": _W_SPECIFIC,
+                   "answer.pointer": _W_POINTER, "answer.orphan_date": _W_ORPHAN_DATE}
+
+
+# --- debate ------------------------------------------------------------------------------
+_DISAGREE = _rx(
+    r"\b(?:i (?:respectfully |strongly )?disagree|not (?:true|correct|accurate|the case|real|how "
+    r"it works)|(?:that|this|it)(?:'s| is) (?:not (?:true|right|correct|accurate|how)|false|wrong|untrue|"
+    r"incorrect)|you(?:'re| are) "
+    r"wrong|(?:is|are|was|were) (?:wrong|false|untrue|incorrect|misleading)|misleading|"
+    r"doesn't add up|push back|on the contrary|the (?:data|facts?|evidence) (?:shows?|says?) "
+    r"otherwise|let me (?:make something|be) clear|fake news|debunked|misinformation|hoax|scam|"
+    r"nonsense|that's a myth|factually)\b")
+_NEGATED_EFFECT = _rx(
+    r"\b(?:won'?t|will not|doesn'?t|does not|didn'?t|did not|can'?t|cannot|isn'?t going to|"
+    r"is not going to) (?:create|help|fix|solve|work|stop|reduce|lower|improve|protect)\b")
+_CONCESSION_BUT = _rx(
+    r"\bi(?:'m| am|'ve| have)?\s+(?:[\w']+\s+){0,3}?(?:support|agree|like|love|respect|admire|"
+    r"fan of|understand|appreciate)\b[^.!?\n]{0,80}?\bbut\b")
+_CONTRAST_OPENER = _rx(r"(?:^|[.!?\n]\s*)(?:yet|however|nevertheless|nonetheless),")
+_NO_OPENER = _rx(r"^\W*(?:no|nope|not really|actually|wrong)\W")
+_AGREEMENT = _rx(
+    r"^\W*(?:agreed|agree|exactly|indeed|true|yes|yup|yeah|absolutely|so true|good point|"
+    r"you're right|100%|\+1)\b")
+
+_DEBATE_RULES = (("debate.disagree_marker", _DISAGREE, 0.7),
+                 ("debate.negated_effect", _NEGATED_EFFECT, 0.6),
+                 ("debate.concession_but", _CONCESSION_BUT, 0.7),
+                 ("debate.contrast_opener", _CONTRAST_OPENER, 0.5),
+                 ("debate.no_opener", _NO_OPENER, 0.3))
+
+
+def _debate(work: str, text: str, counterpart_critical: list[Evidence]) -> list[tuple[Evidence, float]]:
+    # Words inside quotation marks are someone else's: blank them before looking for
+    # the leader's own disagreement.
+    if '"' in work:
+        work = _QUOTED_SPEECH.sub(_blank, work)
+    hits = []
+    for rule, pattern, weight in _DEBATE_RULES:
+        m = pattern.search(work)
+        if m:
+            hits.append((_ev(rule, text, m), weight))
+    if not hits:
+        return []
+    agreement = _AGREEMENT.match(work)
+    if agreement and all(weight < 0.7 for _, weight in hits):
+        return []  # "Agreed, but ..." adds to a point; it does not contest it
+    if counterpart_critical:
+        hits.extend((ev, 0.4) for ev in counterpart_critical)
+    return hits
+
+
+# --- progress ----------------------------------------------------------------------------
+_GAP = r"(?:(?!(?:must|need|needs|should|can|could|would|hope|want|wish|have to|let)\b)[\w']+\s+){0,3}?"
+_SUBJECT = r"\b(?:we|we're|we've|we'll|i|i'm|i've|i'll|our team|our teams|my team|my office)\s+"
+_VERB = (
+    r"(?:launch(?:ed|ing)?|ship(?:ped|ping)?|releas(?:e|ed|ing)|roll(?:ed|ing)? out|introduc(?:ed|ing)|"
+    r"unveil(?:ed|ing)?|announc(?:ed|ing)|deliver(?:ed|ing)|deploy(?:ed|ing)|complet(?:ed|ing)|"
+    r"reach(?:ed)|cross(?:ed)|surpass(?:ed)|finish(?:ed)|built|building|test(?:ed|ing)|"
+    r"pilot(?:ed|ing)|work(?:ed|ing) (?:on|to|with)|develop(?:ed|ing)|chang(?:ed|ing)|fix(?:ed|ing)|"
+    r"add(?:ed|ing)|upgrad(?:ed|ing)|expand(?:ed|ing)|hir(?:ed|ing)|scal(?:ed|ing) up|"
+    r"sign(?:ed) (?:a|an|the|into|my)|pass(?:ed)|vot(?:ed|ing) (?:for|against|to|on)|"
+    r"co-?sponsor(?:ed|ing)|sponsor(?:ed|ing)|filed|authored|debat(?:e|ed|ing) the|secur(?:ed|ing)|"
+    r"invest(?:ed|ing)|donat(?:ed|ing)|commit(?:ted|ting)|made (?:this|these|a|some|several|many|"
+    r"major)? ?(?:change|changes|improvements?|fix|fixes|upgrades?))\b")
+_WE_VERB = _rx(_SUBJECT + _GAP + _VERB)
+_LAUNCH = _rx(
+    r"\b(?:now (?:available|live|open|shipping)|is (?:now )?live|(?:has been|have been|was|were|"
+    r"just|officially) (?:launched|released|shipped|rolled out)|rolling out|(?:is|are) underway|"
+    r"first[- ]ever|early access|in beta|public beta|(?:the )?(?:house|senate|committee) "
+    r"(?:just |today |unanimously )*(?:passed|approved))\b")
+_MILESTONE = _rx(
+    r"\b(?:almost|nearly|reached|crossed|surpassed|exceeded|achieved|hit|topped|passed)\s+"
+    r"(?:at\s+|the\s+|its\s+|it's\s+|our\s+)?\$?\d[\d,.]*(?:st|nd|rd|th)?\b")
+_OUR_WORK = _rx(
+    r"\bour\s+(?:[@#]?[\w']+\s+){0,3}?(?:team|teams|engineers|scientists|researchers|colleagues|"
+    r"employees|factory|factories|plant|plants|sites|facilities|mission|missions|launch|launches|"
+    r"product|products|rollout|production|program|pilot|trial|trials|roadmap|results|release|"
+    r"beta|efforts?)\b")
+_VERSION = re.compile(r"(?<![\d$.,])\d{1,2}\.\d{1,2}(?:\.\d{1,3})?(?![\d.,%/]|\s*[a-zA-Z%])")
+_MONEY = _rx(
+    r"\$\d[\d,.]*\s*(?:[mbk]|million|billion)?\s+(?:[\w-]+\s+){0,2}?(?:fund|investment|"
+    r"commitment|grant|donation|initiative|program)\b|\b(?:commit(?:ted|ting)?|invest(?:ed|ing)?|"
+    r"donat(?:ed|ing)|pledg(?:ed|ing)|raised)\s+(?:a |an |over |more than )?\$\d")
+_PROMO = _rx(
+    r"\b(?:tune in|watch (?:live|it|now)|join (?:us|me|my)|register|rsvp|livestream|don't miss|"
+    r"% off|sign up)\b")
+
+_PROGRESS_RULES = (("progress.we_verb", _WE_VERB, 0.8),
+                   ("progress.launch_phrase", _LAUNCH, 0.7),
+                   ("progress.milestone_number", _MILESTONE, 0.6),
+                   ("progress.money_commitment", _MONEY, 0.6),
+                   ("progress.our_work", _OUR_WORK, 0.5),
+                   ("progress.version", _VERSION, 0.5))
+
+
+def _progress(work: str, text: str, source: str = "post") -> list[tuple[Evidence, float]]:
+    if '"' in work:
+        work = _QUOTED_SPEECH.sub(_blank, work)
+    hits = []
+    for rule, pattern, weight in _PROGRESS_RULES:
+        m = pattern.search(work)
+        if m:
+            hits.append((_ev(rule, text, m, source), weight))
+    return hits
+
+
+# --- putting it together -----------------------------------------------------------------
+def _ev(rule: str, text: str | None, m: re.Match[str], source: str = "post") -> Evidence:
+    start, end = m.span()
+    # Trim blanked mentions/URLs and separators (judged on the prepared text, which has
+    # the same length) so the span is the meaningful words of the original.
+    matched = m.string[start:end]
+    start += len(matched) - len(matched.lstrip(" .!?\n"))
+    end -= len(matched) - len(matched.rstrip())
+    return Evidence(rule, (text or "")[start:end], start, max(start, end), source)
+
+
+def _noisy_or(weights: Iterable[float]) -> float:
+    miss = 1.0
+    for weight in weights:
+        miss *= 1.0 - weight
+    return round(1.0 - miss, 3)
+
+
+def _handle(value: Any) -> str:
+    return str(value or "").lstrip("@").lower()
+
+
+def _check(post: Mapping[str, Any]) -> str:
+    """Validate the fields the labeller relies on; return the kind."""
+    if not isinstance(post, Mapping):
+        raise InputError(f"expected a JSON object, got {type(post).__name__}")
+    if "id" not in post:
+        raise InputError("missing field 'id'")
+    text = post.get("text")
+    if text is not None and not isinstance(text, str):
+        raise InputError(f"post {post['id']}: 'text' must be a string or null")
+    kind = post.get("kind") or ("reply" if post.get("in_reply_to") else "original")
+    if kind not in KINDS:
+        raise InputError(f"post {post['id']}: unknown kind {kind!r} (expected one of {', '.join(KINDS)})")
+    for key in ("in_reply_to", "quoted"):
+        ref = post.get(key)
+        if ref is not None and not isinstance(ref, Mapping):
+            raise InputError(f"post {post['id']}: {key!r} must be an object or null")
+    return str(kind)
+
+
+def label_post(post: Mapping[str, Any], org_handles: Collection[str] = ()) -> list[Label]:
+    """Label one post by a leader (see the module docstring for the input shape)."""
+    kind = _check(post)
+    if kind == "repost":
+        return []  # no authorship, no labels
+    text = post.get("text") or ""
+    work, has_url = _prepare(text)
+    labels: list[Label] = []
+    author = _handle(post.get("author"))
+    internal = {_handle(h) for h in org_handles} | {author}
+
+    parent = post.get("in_reply_to") if kind == "reply" else None
+    quoted = post.get("quoted") if kind == "quote" else None
+    counterpart = parent or quoted
+    counterpart_other = bool(counterpart) and not (
+        (parent is not None and parent.get("is_self"))
+        or _handle(counterpart.get("author")) in internal)  # type: ignore[union-attr]
+
+    debate_hits: list[tuple[Evidence, float]] = []
+    if counterpart_other and work.strip():
+        assert counterpart is not None
+        source = "parent" if parent is not None else "quoted"
+        question, critical = _context(counterpart.get("text"), source)
+        structure = Evidence(f"{source}.other_author", _handle(counterpart.get("author")),
+                             None, None, "structure")
+        debate_hits = _debate(work, text, critical)
+        debate_conf = _noisy_or(w for _, w in debate_hits)
+        if debate_conf >= THRESHOLD:
+            labels.append(Label("debate", debate_conf,
+                                (structure,) + tuple(ev for ev, _ in debate_hits)))
+        if parent is not None:
+            answer_ev = _answer(work, text, has_url, parent.get("text"), question)
+            weights = [_W_PARENT_QUESTION if ev.rule.startswith("question.") else
+                       _ANSWER_WEIGHTS.get(ev.rule, 0.0) for ev in answer_ev]
+            # A loaded question met with push-back is debate; it is also an answer only
+            # when the reply gives a direct yes/no or a specific.
+            if labels and not (_DIRECT.match(work.strip())
+                               or any(ev.rule == "answer.specific" for ev in answer_ev)):
+                weights = []
+            has_substance = any(ev.rule.startswith("answer.") for ev in answer_ev)
+            answer_conf = _noisy_or(weights) if has_substance else 0.0
+            if answer_conf >= THRESHOLD:
+                labels.append(Label("answer", answer_conf, (structure,) + tuple(answer_ev)))
+                parent_work = _PARENT_WORK.search(_prepare(parent.get("text"))[0])
+                status = _STATUS.search(work)
+                if parent_work and status:
+                    # Answering "when does X ship?" with a timeframe narrates a plan.
+                    progress_plan = [
+                        Evidence("progress.answer_timeline", parent_work.group(),
+                                 parent_work.start(), parent_work.end(), "parent"),
+                        _ev("progress.answer_timeline", text, status)]
+                    labels.append(Label("progress", 0.6, tuple(progress_plan)))
+
+    if not any(label.name == "progress" for label in labels):
+        progress_hits = _progress(work, text)
+        if quoted is not None and _handle(quoted.get("author")) in internal:
+            # Quoting one's own organisation's announcement shares its progress.
+            quoted_work, _ = _prepare(quoted.get("text"))
+            progress_hits += [(ev, w * 0.8) for ev, w in _progress(quoted_work, quoted.get("text") or "", "quoted")]
+        if progress_hits and _PROMO.search(work):
+            promo = _PROMO.search(work)
+            assert promo is not None
+            progress_hits = [(ev, w * 0.75) for ev, w in progress_hits]
+            progress_hits.append((_ev("progress.promo_damped", text, promo), 0.0))
+        progress_conf = _noisy_or(w for _, w in progress_hits)
+        if progress_conf >= THRESHOLD:
+            labels.append(Label("progress", progress_conf, tuple(ev for ev, _ in progress_hits)))
+    labels.sort(key=lambda label: POST_LABELS.index(label.name))
+    return labels
+
+
+def result_to_json(post_id: Any, labels: Iterable[Label]) -> dict[str, Any]:
+    """The JSON shape ``tracker label`` writes for one post."""
+    labels = list(labels)
+    return {
+        "id": post_id,
+        "labels": [label.name for label in labels],
+        "classifier_version": CLASSIFIER_VERSION,
+        "evidence": {
+            label.name: {
+                "confidence": label.confidence,
+                "rules": [{"rule": ev.rule, "text": ev.text, "start": ev.start, "end": ev.end,
+                           "source": ev.source} for ev in label.evidence],
+            }
+            for label in labels
+        },
+    }
+
+
+def _read_lines(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, Any]]]:
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            post = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"line {number}: invalid JSON: {exc.msg} (column {exc.colno})") from None
+        if not isinstance(post, dict):
+            raise InputError(f"line {number}: expected a JSON object, got {type(post).__name__}")
+        yield number, post
+
+
+def label_lines(lines: Iterable[str], org_handles: Collection[str] = ()) -> Iterator[str]:
+    """JSON Lines in, JSON Lines out: one result line per non-blank input line."""
+    for number, post in _read_lines(lines):
+        try:
+            labels = label_post(post, org_handles)
+        except InputError as exc:
+            raise InputError(f"line {number}: {exc}") from None
+        yield json.dumps(result_to_json(post["id"], labels), ensure_ascii=False)
+
+
+# --- evaluation --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class LabelScore:
+    label: str
+    tp: int
+    fp: int
+    fn: int
+    tn: int
+
+    @property
+    def precision(self) -> float:
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 0.0
+
+    @property
+    def recall(self) -> float:
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 0.0
+
+    @property
+    def f1(self) -> float:
+        p, r = self.precision, self.recall
+        return 2 * p * r / (p + r) if p + r else 0.0
+
+
+@dataclass(frozen=True)
+class EvaluationReport:
+    n_posts: int
+    scores: tuple[LabelScore, ...]
+    classifier_version: str = CLASSIFIER_VERSION
+
+    def score(self, label: str) -> LabelScore:
+        return next(s for s in self.scores if s.label == label)
+
+
+def evaluate(path: str | Path, org_handles: Collection[str] = ()) -> EvaluationReport:
+    """Compare the labeller with a hand-labelled JSONL file (each line has ``labels``)."""
+    counts = {name: [0, 0, 0, 0] for name in POST_LABELS}  # tp, fp, fn, tn
+    n_posts = 0
+    with open(path, encoding="utf-8") as handle:
+        for number, post in _read_lines(handle):
+            expected = post.get("labels")
+            if not isinstance(expected, list):
+                raise InputError(f"line {number}: missing 'labels' list")
+            try:
+                predicted = {label.name for label in label_post(post, org_handles)}
+            except InputError as exc:
+                raise InputError(f"line {number}: {exc}") from None
+            n_posts += 1
+            for name, cell in counts.items():
+                was, got = name in expected, name in predicted
+                cell[0 if was and got else 1 if got else 2 if was else 3] += 1
+    return EvaluationReport(n_posts, tuple(LabelScore(name, *cell) for name, cell in counts.items()))
+
+
+def format_evaluation(report: EvaluationReport) -> str:
+    """A plain-text table of the figures, one row per label."""
+    rows = [f"{report.n_posts} posts, classifier {report.classifier_version}",
+            f"{'label':<10}{'tp':>5}{'fp':>5}{'fn':>5}{'tn':>6}{'precision':>11}{'recall':>8}{'f1':>7}"]
+    for s in report.scores:
+        rows.append(f"{s.label:<10}{s.tp:>5}{s.fp:>5}{s.fn:>5}{s.tn:>6}"
+                    f"{s.precision:>11.3f}{s.recall:>8.3f}{s.f1:>7.3f}")
+    return "\n".join(rows)
