@@ -68,9 +68,9 @@ class Label:
 
 
 def _rx(pattern: str) -> re.Pattern[str]:
-    # One place for the flags: case-insensitive instead of lowercasing, so that offsets
-    # into the original text never shift (str.lower() can change a string's length).
-    return re.compile(pattern, re.IGNORECASE)
+    # Patterns are lowercase and run on lowercased text: about 2.5x faster than
+    # re.IGNORECASE, which matters at tens of thousands of posts per second.
+    return re.compile(pattern)
 
 
 # --- text preparation (every step keeps the length, so offsets stay valid) -------------
@@ -78,6 +78,8 @@ _ENTITY = _rx(r"&(?:#\d{1,7}|#x[0-9a-f]{1,6}|[a-z]{2,8});")
 _URL = _rx(r"https?://\S+|\bwww\.\S+")
 _LEADING_MENTIONS = _rx(r"^(?:\s*\.?@\w+[,:]?)+")
 _QUOTED_SPEECH = re.compile(r'"[^"\n]{1,300}"')
+# Manual retweets ('RT @user: ...', '"@user: ..."') carry someone else's words.
+_MANUAL_RT = re.compile(r'^\s*(?:rt\s+@\w+|"@\w+:[^"]*(?:"|$))')
 _SAME_LENGTH = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"',
                               "\u00a0": " ", "\u2013": "-", "\u2014": "-", "\u2026": "."})
 _WORD = _rx(r"[a-z0-9][a-z0-9'$%.,/-]*")
@@ -95,10 +97,16 @@ def _unescape(match: re.Match[str]) -> str:
 
 
 def _prepare(text: str | None, strip_mentions: bool = True) -> tuple[str, bool]:
-    """Return the text to match against (same length as ``text``) and whether it had a URL."""
+    """Return the lowercased text to match against (same length as ``text``) and whether
+    it had a URL."""
     if not text:
         return "", False
-    work = text.translate(_SAME_LENGTH)
+    # str.translate is slow; most posts are plain ASCII and need no mapping.
+    work = text.lower() if text.isascii() else text.translate(_SAME_LENGTH).lower()
+    if len(work) != len(text):
+        # A few characters lowercase to two ("İ" -> "i̇"); keep those as they are so that
+        # offsets still index the original text.
+        work = "".join(ch if len(ch.lower()) != 1 else ch.lower() for ch in text.translate(_SAME_LENGTH))
     if "&" in work:
         work = _ENTITY.sub(_unescape, work)
     has_url = False
@@ -114,8 +122,21 @@ def _prepare(text: str | None, strip_mentions: bool = True) -> tuple[str, bool]:
 _RHETORICAL = _rx(
     r"\b(?:who else|guess what|did you know|how cool is that|isn't (?:it|that|this) "
     r"(?:great|amazing|awesome)|am i the only one|is it just me|don't you think|who would win"
-    r"|what could (?:possibly )?go wrong|are you kidding)\b")
-_Q_MARK = re.compile(r"[^.!?\n]{2,}?[?\uff1f\u061f]")
+    r"|what could (?:possibly )?go wrong|are you kidding|can we (?:just )?take a moment)\b")
+_Q_MARKS = "?\uff1f\u061f"
+
+
+def _question_sentence(work: str) -> tuple[int, int] | None:
+    """Span of the first sentence that ends in a question mark, or None."""
+    end = min((i for i in (work.find(mark) for mark in _Q_MARKS) if i >= 0), default=-1)
+    if end < 0:
+        return None
+    start = max(work.rfind(ch, 0, end) for ch in ".!?\n") + 1
+    while start < end and work[start].isspace():
+        start += 1
+    if end - start < 2:  # "?!" or a lone "?" asks nothing
+        return None
+    return start, end + 1
 _Q_OPENER = _rx(
     r"(?:^|[.!?\n]\s*)(?:(?:what|when|where|why|how|which|who)\s+(?:is|are|was|were|do|does|did|"
     r"will|would|can|could|should|has|have|i|we|you|they|it)|(?:is|are|do|does|did|can|could|"
@@ -142,8 +163,11 @@ def _context(text: str | None, source: str) -> tuple[list[Evidence], list[Eviden
     critical: list[Evidence] = []
     rhetorical = _RHETORICAL.search(work)
     if rhetorical is None:
-        for rule, pattern in (("question.mark", _Q_MARK), ("question.opener", _Q_OPENER),
-                              ("question.request", _Q_REQUEST)):
+        mark = _question_sentence(work)
+        if mark is not None:
+            question.append(Evidence("question.mark", (text or "")[mark[0]:mark[1]], mark[0],
+                                     mark[1], source))
+        for rule, pattern in (("question.opener", _Q_OPENER), ("question.request", _Q_REQUEST)):
             m = pattern.search(work)
             if m:
                 question.append(_ev(rule, text, m, source))
@@ -176,7 +200,7 @@ _NON_ANSWER = _rx(
     r"discuss|talk about|get into|say)|(?:i|we) (?:don't|do not) (?:know|recall)|no idea|"
     r"not sure|stay tuned|more (?:info |details )?soon|will (?:share|say) (?:more )?later|"
     r"will (?:investigate|look into (?:it|this)|check|get back)|dm me|check (?:your )?dms?|"
-    r"reach out to|(?:call|contact) (?:my|our|the) (?:\w+ )?office)\b")
+    r"reach out to|(?:call|contact|email|visit)\b[^.!?\n]{0,30}\boffice)\b")
 _SPECIFIC = _rx(
     r"\d|\b(?:today|tonight|tomorrow|yesterday|soon|shortly|later|already|so far|coming|"
     r"underway|in progress|next (?:week|month|year|quarter)|this (?:week|month|year|quarter)|"
@@ -187,7 +211,7 @@ _SPECIFIC = _rx(
 _DIRECT = _rx(r"^\W*(?:yes|yeah|yep|no|nope|not yet|not really|correct)\b\W+\w+\W+\w+")
 _POINTER = _rx(
     r"\b(?:please see|see (?:my|our|the|this|here|rep\.?|sen\.?)|here(?:'s| is) (?:my|our|the|"
-    r"where|how|what|why|a link|more)|this is (?:where|why|how|what)|more (?:info|information|"
+    r"where|how|what|a link|more)|this is (?:where|how|what)|more (?:info|information|"
     r"details) (?:at|here)|details (?:at|here)|read (?:more|my|our|the))\b")
 _DATE = _rx(
     r"\b(?:\d{1,2}/\d{1,2}(?:/\d{2,4})?|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)"
@@ -225,7 +249,7 @@ def _answer(work: str, text: str, has_url: bool, parent_text: str | None,
         # Parent unknown: only a reply that by itself clearly answers a question counts.
         social = _SOCIAL.search(work)
         m = _DATE.search(work)
-        if m and n_words >= 10 and not social:
+        if m and n_words >= 10 and not social and not stripped.endswith("?"):
             evidence.append(_ev("answer.orphan_date", text, m))
     m = _POINTER.search(work)
     if m and has_url:
@@ -244,13 +268,16 @@ _DISAGREE = _rx(
     r"incorrect)|you(?:'re| are) "
     r"wrong|(?:is|are|was|were) (?:wrong|false|untrue|incorrect|misleading)|misleading|"
     r"doesn't add up|push back|on the contrary|the (?:data|facts?|evidence) (?:shows?|says?) "
-    r"otherwise|let me (?:make something|be) clear|fake news|debunked|misinformation|hoax|scam|"
-    r"nonsense|that's a myth|factually)\b")
+    r"otherwise|let me (?:make something|be) clear|"
+    r"that's a myth|factually (?:wrong|incorrect))\b")
+# Words that brand the other side's claim: only debate when the counterpart is critical.
+_REBUTTAL_WORD = _rx(r"\b(?:scam|hoax|fake|debunked|propaganda|smear|nonsense|bogus|fabricated|"
+                     r"misinformation)\b")
 _NEGATED_EFFECT = _rx(
-    r"\b(?:won'?t|will not|doesn'?t|does not|didn'?t|did not|can'?t|cannot|isn'?t going to|"
-    r"is not going to) (?:create|help|fix|solve|work|stop|reduce|lower|improve|protect)\b")
+    r"\b(?:won'?t|will not|isn'?t going to|is not going to|doesn'?t|does not) (?:create|help|fix|"
+    r"solve|reduce|lower|improve|protect)\b")
 _CONCESSION_BUT = _rx(
-    r"\bi(?:'m| am|'ve| have)?\s+(?:[\w']+\s+){0,3}?(?:support|agree|like|love|respect|admire|"
+    r"\bi(?:'m| am|'ve| have)?\s+(?:[\w']+\s+){0,3}?(?:support|agree|respect|sympathi[sz]e|"
     r"fan of|understand|appreciate)\b[^.!?\n]{0,80}?\bbut\b")
 _CONTRAST_OPENER = _rx(r"(?:^|[.!?\n]\s*)(?:yet|however|nevertheless|nonetheless),")
 _NO_OPENER = _rx(r"^\W*(?:no|nope|not really|actually|wrong)\W")
@@ -260,16 +287,25 @@ _AGREEMENT = _rx(
 
 _DEBATE_RULES = (("debate.disagree_marker", _DISAGREE, 0.7),
                  ("debate.negated_effect", _NEGATED_EFFECT, 0.6),
-                 ("debate.concession_but", _CONCESSION_BUT, 0.7),
+                 ("debate.concession_but", _CONCESSION_BUT, 0.6),
+                 ("debate.rebuttal_word", _REBUTTAL_WORD, 0.3),
                  ("debate.contrast_opener", _CONTRAST_OPENER, 0.5),
                  ("debate.no_opener", _NO_OPENER, 0.3))
 
 
-def _debate(work: str, text: str, counterpart_critical: list[Evidence]) -> list[tuple[Evidence, float]]:
-    # Words inside quotation marks are someone else's: blank them before looking for
-    # the leader's own disagreement.
+def _own_words(work: str) -> str:
+    """Blank quoted speech and manual retweets: those words are someone else's."""
+    if work.startswith(("rt", '"'), len(work) - len(work.lstrip())):
+        match = _MANUAL_RT.match(work)
+        if match:
+            work = " " * len(work) if work.lstrip().startswith("rt") else _blank(match) + work[match.end():]
     if '"' in work:
         work = _QUOTED_SPEECH.sub(_blank, work)
+    return work
+
+
+def _debate(work: str, text: str, counterpart_critical: list[Evidence]) -> list[tuple[Evidence, float]]:
+    work = _own_words(work)
     hits = []
     for rule, pattern, weight in _DEBATE_RULES:
         m = pattern.search(work)
@@ -286,40 +322,48 @@ def _debate(work: str, text: str, counterpart_critical: list[Evidence]) -> list[
 
 
 # --- progress ----------------------------------------------------------------------------
-_GAP = r"(?:(?!(?:must|need|needs|should|can|could|would|hope|want|wish|have to|let)\b)[\w']+\s+){0,3}?"
+# Gap words that turn narration into wishes, duties or pleasantries ("we must build",
+# "I look forward to working with you", "we are committed to building").
+_GAP = (r"(?:(?!(?:must|need|needs|should|can|could|would|hope|want|wish|have to|let|look|forward|"
+        r"guess|committed|focus)\b)[\w']+\s+){0,3}?")
 _SUBJECT = r"\b(?:we|we're|we've|we'll|i|i'm|i've|i'll|our team|our teams|my team|my office)\s+"
 _VERB = (
-    r"(?:launch(?:ed|ing)?|ship(?:ped|ping)?|releas(?:e|ed|ing)|roll(?:ed|ing)? out|introduc(?:ed|ing)|"
+    r"(?:launch(?:ed|ing)?|ship(?:ped|ping)?|releas(?:e|ed|ing)|roll(?:ed|ing)? out|introduc(?:ed|ing)(?!\s+(?:@|me\b|him\b|her\b|them\b|you\b))|"
     r"unveil(?:ed|ing)?|announc(?:ed|ing)|deliver(?:ed|ing)|deploy(?:ed|ing)|complet(?:ed|ing)|"
-    r"reach(?:ed)|cross(?:ed)|surpass(?:ed)|finish(?:ed)|built|building|test(?:ed|ing)|"
+    r"reach(?:ed)|cross(?:ed)|surpass(?:ed)|built|building|test(?:ed|ing)|"
     r"pilot(?:ed|ing)|work(?:ed|ing) (?:on|to|with)|develop(?:ed|ing)|chang(?:ed|ing)|fix(?:ed|ing)|"
     r"add(?:ed|ing)|upgrad(?:ed|ing)|expand(?:ed|ing)|hir(?:ed|ing)|scal(?:ed|ing) up|"
-    r"sign(?:ed) (?:a|an|the|into|my)|pass(?:ed)|vot(?:ed|ing) (?:for|against|to|on)|"
+    r"sign(?:ed) (?:a|an|the|into|my)|pass(?:ed)|vot(?:ed|ing) (?:to|against)|"
+    r"vot(?:ed|ing) (?:for|on) (?:the|this|a|an|my|h\.?r\.?|s\.)\s|"
     r"co-?sponsor(?:ed|ing)|sponsor(?:ed|ing)|filed|authored|debat(?:e|ed|ing) the|secur(?:ed|ing)|"
-    r"invest(?:ed|ing)|donat(?:ed|ing)|commit(?:ted|ting)|made (?:this|these|a|some|several|many|"
+    r"invest(?:ed|ing)|donat(?:ed|ing)|made (?:this|these|a|some|several|many|"
     r"major)? ?(?:change|changes|improvements?|fix|fixes|upgrades?))\b")
 _WE_VERB = _rx(_SUBJECT + _GAP + _VERB)
 _LAUNCH = _rx(
-    r"\b(?:now (?:available|live|open|shipping)|is (?:now )?live|(?:has been|have been|was|were|"
-    r"just|officially) (?:launched|released|shipped|rolled out)|rolling out|(?:is|are) underway|"
-    r"first[- ]ever|early access|in beta|public beta|(?:the )?(?:house|senate|committee) "
+    r"\b(?:now (?:available|live|open|shipping)|is (?:now )?live|"
+    r"rolling out|(?:is|are) underway|early access|in beta|public beta|(?:the )?(?:house|senate|committee) "
     r"(?:just |today |unanimously )*(?:passed|approved))\b")
 _MILESTONE = _rx(
-    r"\b(?:almost|nearly|reached|crossed|surpassed|exceeded|achieved|hit|topped|passed)\s+"
-    r"(?:at\s+|the\s+|its\s+|it's\s+|our\s+)?\$?\d[\d,.]*(?:st|nd|rd|th)?\b")
+    r"\b(?:(?:reached|crossed|surpassed|exceeded|achieved|hit|topped|passed)\s+(?:almost\s+|"
+    r"nearly\s+|over\s+|more than\s+|the\s+|its\s+|it's\s+|our\s+)?|(?:almost|nearly) (?:at|to)\s+)"
+    r"\$?\d[\d,.]*(?:st|nd|rd|th)?\b")
 _OUR_WORK = _rx(
-    r"\bour\s+(?:[@#]?[\w']+\s+){0,3}?(?:team|teams|engineers|scientists|researchers|colleagues|"
-    r"employees|factory|factories|plant|plants|sites|facilities|mission|missions|launch|launches|"
+    r"\bour\s+(?:[@#]?[\w']+\s+){0,3}?(?:team|teams|engineers|scientists|researchers|"
+    r"factory|factories|plant|plants|sites|facilities|missions|launch|launches|"
     r"product|products|rollout|production|program|pilot|trial|trials|roadmap|results|release|"
     r"beta|efforts?)\b")
-_VERSION = re.compile(r"(?<![\d$.,])\d{1,2}\.\d{1,2}(?:\.\d{1,3})?(?![\d.,%/]|\s*[a-zA-Z%])")
+_VERSION = re.compile(r"(?<![\d$.,])\d{1,2}\.\d{1,2}(?:\.\d{1,3})?(?![\d.,%/]|\s*[a-z%])")
 _MONEY = _rx(
-    r"\$\d[\d,.]*\s*(?:[mbk]|million|billion)?\s+(?:[\w-]+\s+){0,2}?(?:fund|investment|"
+    r"\b(?:a|an|our|new)\s+\$\d[\d,.]*\s*(?:[mbk]|million|billion)?\s+(?:[\w-]+\s+){0,2}?(?:fund|investment|"
     r"commitment|grant|donation|initiative|program)\b|\b(?:commit(?:ted|ting)?|invest(?:ed|ing)?|"
     r"donat(?:ed|ing)|pledg(?:ed|ing)|raised)\s+(?:a |an |over |more than )?\$\d")
 _PROMO = _rx(
     r"\b(?:tune in|watch (?:live|it|now)|join (?:us|me|my)|register|rsvp|livestream|don't miss|"
     r"% off|sign up)\b")
+
+_DIGIT = re.compile(r"\d")
+_NEEDS_DIGIT = frozenset({"progress.milestone_number", "progress.money_commitment", "progress.version"})
+_SOCIAL_OPENER = _rx(r"\b(?:thanks?|thank you|congrat\w*|happy|welcome|proud of|grateful)\b")
 
 _PROGRESS_RULES = (("progress.we_verb", _WE_VERB, 0.8),
                    ("progress.launch_phrase", _LAUNCH, 0.7),
@@ -330,10 +374,12 @@ _PROGRESS_RULES = (("progress.we_verb", _WE_VERB, 0.8),
 
 
 def _progress(work: str, text: str, source: str = "post") -> list[tuple[Evidence, float]]:
-    if '"' in work:
-        work = _QUOTED_SPEECH.sub(_blank, work)
+    work = _own_words(work)
     hits = []
+    has_digit = _DIGIT.search(work) is not None
     for rule, pattern, weight in _PROGRESS_RULES:
+        if not has_digit and rule in _NEEDS_DIGIT:
+            continue  # cheap gate: these rules all need a number
         m = pattern.search(work)
         if m:
             hits.append((_ev(rule, text, m, source), weight))
@@ -440,10 +486,19 @@ def label_post(post: Mapping[str, Any], org_handles: Collection[str] = ()) -> li
             # Quoting one's own organisation's announcement shares its progress.
             quoted_work, _ = _prepare(quoted.get("text"))
             progress_hits += [(ev, w * 0.8) for ev, w in _progress(quoted_work, quoted.get("text") or "", "quoted")]
+        if progress_hits and all(ev.rule == "progress.our_work" for ev, _ in progress_hits):
+            social = _SOCIAL_OPENER.search(work)
+            if social:
+                # "Thanks to our team" / "Happy holidays, team" is appreciation, not narration.
+                progress_hits = [(ev, w * 0.8) for ev, w in progress_hits]
+                progress_hits.append((_ev("progress.social_damped", text, social), 0.0))
         if progress_hits and _PROMO.search(work):
             promo = _PROMO.search(work)
             assert promo is not None
-            progress_hits = [(ev, w * 0.75) for ev, w in progress_hits]
+            # Promotion ("tune in", "register") damps bare launch words ("tickets now
+            # available") more than an explicit first-person account of the work.
+            progress_hits = [(ev, w * (0.75 if ev.rule == "progress.we_verb" else 0.6))
+                             for ev, w in progress_hits]
             progress_hits.append((_ev("progress.promo_damped", text, promo), 0.0))
         progress_conf = _noisy_or(w for _, w in progress_hits)
         if progress_conf >= THRESHOLD:
