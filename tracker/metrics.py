@@ -397,6 +397,9 @@ def compute_metrics(db: Database, config: Config, month: str, leader_ids: Sequen
         row["median_likes"] = median_likes
         row["median_response_hours"] = round(median_hours, 2) if median_hours is not None else None
         found[(leader_id, platform)] = row
+    for (leader_id, platform), row in found.items():
+        if platform == "all":  # the copies left out of "all" are counted on their own platforms
+            row["cross_posts"] = sum(r["cross_posts"] for (l, p), r in found.items() if l == leader_id and p != "all")
 
     by_leader: dict[str, list[tuple[str, str]]] = {}
     for leader_id, platform, coverage in accounts.values():
