@@ -328,7 +328,8 @@ _GAP = (r"(?:(?!(?:must|need|needs|should|can|could|would|hope|want|wish|have to
         r"guess|committed|focus)\b)[\w']+\s+){0,3}?")
 _SUBJECT = r"\b(?:we|we're|we've|we'll|i|i'm|i've|i'll|our team|our teams|my team|my office)\s+"
 _VERB = (
-    r"(?:launch(?:ed|ing)?|ship(?:ped|ping)?|releas(?:e|ed|ing)|roll(?:ed|ing)? out|introduc(?:ed|ing)(?!\s+(?:@|me\b|him\b|her\b|them\b|you\b))|"
+    r"(?:launch(?:ed|ing)?|ship(?:ped|ping)?|releas(?:e|ed|ing)|roll(?:ed|ing)? out|"
+    r"introduc(?:ed|ing)(?!\s+(?:@|me\b|him\b|her\b|them\b|you\b))|"
     r"unveil(?:ed|ing)?|announc(?:ed|ing)|deliver(?:ed|ing)|deploy(?:ed|ing)|complet(?:ed|ing)|"
     r"reach(?:ed)|cross(?:ed)|surpass(?:ed)|built|building|test(?:ed|ing)|"
     r"pilot(?:ed|ing)|work(?:ed|ing) (?:on|to|with)|develop(?:ed|ing)|chang(?:ed|ing)|fix(?:ed|ing)|"
