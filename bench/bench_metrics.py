@@ -45,9 +45,9 @@ def fill(rng: random.Random, template: str) -> str:
                            month=rng.choice(demo.MONTHS), version=f"{rng.randint(1, 30)}.{rng.randint(0, 9)}")
 
 
-def generate(db, n_posts: int, n_leaders: int, start: datetime, seed: int = 1) -> None:
+def generate(db, n_posts: int, n_leaders: int, start: datetime, days: int = 365, seed: int = 1) -> None:
     rng = random.Random(seed)
-    seconds = 365 * 86400
+    seconds = days * 86400
     with db.atomic():
         for i in range(n_leaders):
             db.execute("UPDATE accounts SET platform_user_id = ?, status = 'ok' WHERE id = ?", [str(10_000 + i), f"l{i}:x"])
@@ -108,25 +108,32 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--posts", type=int, default=1_000_000)
     parser.add_argument("--leaders", type=int, default=200)
+    parser.add_argument("--days", type=int, default=365, help="spread the posts over this many days from 2025-01-01")
+    parser.add_argument("--month", default="2025-06", help="the month to compute")
+    parser.add_argument("--keep", metavar="FOLDER", help="keep the database here; reuse it when it exists")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as folder:
-        config = parse_config(config_text(Path(folder), args.leaders), Path(folder) / "tracker.toml")
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(args.keep or scratch)
+        folder.mkdir(parents=True, exist_ok=True)
+        config = parse_config(config_text(folder, args.leaders), folder / "tracker.toml")
+        fresh = not config.database.exists()
         db = store.open_db(config.database)
-        store.save_config(db, config)
-        start = datetime(2025, 1, 1, tzinfo=timezone.utc)
-        began = time.perf_counter()
-        generate(db, args.posts, args.leaders, start)
-        print(f"generated {args.posts:,} posts in {time.perf_counter() - began:.1f} s; peak {peak_mb():.0f} MB")
+        if fresh:
+            store.save_config(db, config)
+            began = time.perf_counter()
+            generate(db, args.posts, args.leaders, datetime(2025, 1, 1, tzinfo=timezone.utc), args.days)
+            print(f"generated {args.posts:,} posts in {time.perf_counter() - began:.1f} s; peak {peak_mb():.0f} MB",
+                  flush=True)
         stats = label_stored_posts(db, config)
         print(f"labelled {stats.posts_labelled:,} posts + {stats.context_labelled:,} context posts in "
               f"{stats.seconds:.1f} s: {stats.posts_labelled / stats.seconds:,.0f} posts/s "
               f"({(stats.posts_labelled + stats.context_labelled) / stats.seconds:,.0f} items/s); "
-              f"peak {peak_mb():.0f} MB")
+              f"peak {peak_mb():.0f} MB", flush=True)
         began = time.perf_counter()
-        rows = compute_metrics(db, config, "2025-06")
+        rows = compute_metrics(db, config, args.month)
         seconds = time.perf_counter() - began
         month_posts = sum(r["posts"] + r["reposts"] for r in rows if r["platform"] != "all")
-        print(f"metrics for 2025-06 ({month_posts:,} posts in the month, {len(rows)} rows): {seconds:.2f} s; "
+        print(f"metrics for {args.month} ({month_posts:,} posts in the month, {len(rows)} rows): {seconds:.2f} s; "
               f"peak {peak_mb():.0f} MB")
         db.close()
 

@@ -179,15 +179,12 @@ def _local_time_sql(start: datetime, end: datetime, tz: str) -> str:
 
 # --- cross-posting -------------------------------------------------------------------------
 
-_URLS = re.compile(r"https?://\S+|\bwww\.\S+", re.IGNORECASE)
-_MENTIONS = re.compile(r"(?<!\w)@[\w.@-]+")
-_SPACE = re.compile(r"\s+")
+_LINKS_AND_MENTIONS = re.compile(r"https?://\S+|\bwww\.\S+|(?<!\w)@[\w.@-]+", re.IGNORECASE)
 
 
 def normalize_cross_text(text: str | None) -> str:
     """Text as cross-posting tools change it: case, links, @handles and spacing removed (pure)."""
-    text = _MENTIONS.sub(" ", _URLS.sub(" ", text or ""))
-    return _SPACE.sub(" ", text.casefold()).strip()
+    return " ".join(_LINKS_AND_MENTIONS.sub(" ", text or "").casefold().split())
 
 
 def find_cross_posts(db: Database, start: datetime, end: datetime,
@@ -195,17 +192,15 @@ def find_cross_posts(db: Database, start: datetime, end: datetime,
     """Later copies of a leader's top-level post on another platform within ``hours``.
 
     Returns {duplicate post id: id of the first copy} for duplicates created in [start, end).
-    Only leaders with posts on two or more platforms around the month are read, so a
-    single-platform organisation costs one indexed query.
+    Only leaders with accounts on two or more platforms are read, so a single-platform
+    organisation costs one small query.
     """
     window_start = utc_iso(start - timedelta(hours=hours))
     kinds = ", ".join(f"'{kind}'" for kind in CROSS_POST_KINDS)
     rows = db.execute(f"""
         SELECT p.id, p.leader_id, p.platform, p.created_at, p.text FROM posts p
         WHERE p.created_at >= :ws AND p.created_at < :end AND p.kind IN ({kinds})
-          AND p.leader_id IN (
-              SELECT leader_id FROM posts WHERE created_at >= :ws AND created_at < :end
-              GROUP BY leader_id HAVING count(DISTINCT platform) > 1)
+          AND p.leader_id IN (SELECT leader_id FROM accounts GROUP BY leader_id HAVING count(DISTINCT platform) > 1)
         ORDER BY p.leader_id, p.created_at, p.id
     """, {"ws": window_start, "end": utc_iso(end)}).fetchall()
     groups: dict[tuple[str, str], list[tuple[str, str, str]]] = {}
@@ -217,6 +212,8 @@ def find_cross_posts(db: Database, start: datetime, end: datetime,
     month_start = utc_iso(start)
     duplicates: dict[str, str] = {}
     for copies in groups.values():
+        if len({copy[1] for copy in copies}) < 2:
+            continue
         anchor_id, anchor_at, platforms = "", datetime.min.replace(tzinfo=timezone.utc), set()
         for post_id, platform, created_at in copies:
             moment = datetime.fromisoformat(created_at.replace("Z", "+00:00"))
@@ -287,16 +284,15 @@ _AGGREGATES = """
     sum(kind = 'reply' AND ext), sum(progress AND kind != 'repost'),
     count(DISTINCT CASE WHEN kind != 'repost' THEN strftime('%W', local_ts) END), sum(dup)
 """
-# One scan of the month: each post with its label flags, counterpart and parent's time.
+# One scan of the month: each post with its labels (a bit mask: one index range per post), counterpart and parent's time.
 # `ext`: the counterpart (account replied to or quoted) is outside the organisation.
 # `question`: a reply whose parent the classifier labelled a sincere question.
 _MONTH_SQL = """
 WITH m AS MATERIALIZED (
     SELECT p.leader_id, p.platform, p.kind, p.like_count, p.created_at, {local} AS local_ts,
         p.id IN (SELECT value FROM json_each(:dups)) AS dup,
-        EXISTS (SELECT 1 FROM post_labels l WHERE l.post_id = p.id AND l.label = 'answer') AS answer,
-        EXISTS (SELECT 1 FROM post_labels l WHERE l.post_id = p.id AND l.label = 'debate') AS debate,
-        EXISTS (SELECT 1 FROM post_labels l WHERE l.post_id = p.id AND l.label = 'progress') AS progress,
+        (SELECT total(CASE l.label WHEN 'answer' THEN 1 WHEN 'debate' THEN 2 WHEN 'progress' THEN 4 END)
+            FROM post_labels l WHERE l.post_id = p.id) AS mask,
         p.kind = 'reply' AND EXISTS (SELECT 1 FROM context_labels c
             WHERE c.context_id = p.in_reply_to_id AND c.label = 'question') AS question,
         CASE p.kind WHEN 'reply' THEN p.in_reply_to_user_id
@@ -308,7 +304,11 @@ WITH m AS MATERIALIZED (
       AND p.account_id IN (SELECT value FROM json_each(:accounts))
 ),
 n AS MATERIALIZED (
-    SELECT *, cp IS NOT NULL AND platform || ':' || cp NOT IN (SELECT value FROM json_each(:org)) AS ext FROM m
+    SELECT leader_id, platform, kind, like_count, created_at, local_ts, dup, question, cp, parent_at,
+        (CAST(mask AS INTEGER) & 1) > 0 AS answer, (CAST(mask AS INTEGER) & 2) > 0 AS debate,
+        (CAST(mask AS INTEGER) & 4) > 0 AS progress,
+        cp IS NOT NULL AND platform || ':' || cp NOT IN (SELECT value FROM json_each(:org)) AS ext
+    FROM m
 ),
 agg AS (
     SELECT leader_id, platform AS grp, {aggregates} FROM n GROUP BY leader_id, platform
