@@ -428,3 +428,121 @@ def report(obj: Context, month, group, leader_ids, out_dir, formats, send) -> No
         except TrackerError as error:
             raise click.ClickException(f"{redact(str(error))} (the report is kept at {files.pdf})") from None
         click.echo(f"Sent {files.pdf.name} to {', '.join(config.email.recipients)}")
+
+
+# --- metrics commands (issue 3) ---
+
+# The bar from issue 3, per label on a hand-labelled set: a false "answer" or "debate" is a
+# public claim about a named person, so precision is held higher than recall.
+PRECISION_BAR = 0.85
+RECALL_BAR = 0.70
+
+
+@cli.command()
+@click.option("--input", "input_path", type=click.Path(dir_okay=False, allow_dash=True), default="-",
+              help="JSON Lines file of posts  [default: stdin]")
+@click.option("--org-handle", "org_handles", multiple=True, metavar="HANDLE",
+              help="A handle of the organisation: replies to it are internal (repeatable).")
+def label(input_path: str, org_handles) -> None:
+    """Label posts read as JSON Lines; write one JSON line per post (no config or database needed).
+
+    Each input line: {"id", "platform", "author", "created_at", "text", "kind", "in_reply_to":
+    {"author", "text", "is_self"} or null, "quoted": {"author", "text"} or null, "lang"}.
+    Each output line: {"id", "labels": [...], "classifier_version", "evidence": {...}}.
+    A malformed line stops the command with exit code 2 and its line number.
+
+    \b
+    Example:
+        tracker label --input posts.jsonl > labels.jsonl
+    """
+    from tracker.classify import label_lines
+    from tracker.errors import InputError
+
+    try:
+        with click.open_file(input_path, "r", encoding="utf-8") as handle:
+            for line in label_lines(handle, org_handles):
+                click.echo(line)
+    except InputError as error:
+        raise ConfigProblem(f"{input_path if input_path != '-' else 'stdin'}: {error}") from None
+    except OSError as error:
+        raise ConfigProblem(f"cannot read {input_path}: {error.strerror}") from None
+
+
+@cli.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+def evaluate(file: str) -> None:
+    """Compare the labeller with a hand-labelled JSON Lines FILE (each line has "labels").
+
+    Prints precision, recall, F1 and confusion counts per label. Exit code 1 when any label
+    is below the bar: precision >= 0.85 and recall >= 0.70.
+
+    \b
+    Example:
+        tracker evaluate ../shared/labels/dev.jsonl
+    """
+    from tracker.classify import evaluate as run_evaluate
+    from tracker.classify import format_evaluation
+    from tracker.errors import InputError
+
+    try:
+        report = run_evaluate(file)
+    except InputError as error:
+        raise ConfigProblem(f"{file}: {error}") from None
+    click.echo(format_evaluation(report))
+    below = [s.label for s in report.scores if s.precision < PRECISION_BAR or s.recall < RECALL_BAR]
+    if below:
+        raise click.ClickException(f"below the bar (precision >= {PRECISION_BAR}, recall >= {RECALL_BAR}): "
+                                   + ", ".join(below))
+    click.echo(f"All labels meet the bar (precision >= {PRECISION_BAR}, recall >= {RECALL_BAR}).")
+
+
+def _check_month(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    from tracker.metrics import parse_month
+
+    if value is not None:
+        try:
+            parse_month(value)
+        except TrackerError:
+            raise click.BadParameter(f"expected YYYY-MM, got {value!r}") from None
+    return value
+
+
+@cli.command()
+@click.option("--month", callback=_check_month, metavar="YYYY-MM",
+              help="Calendar month in the config's time zone  [default: the last complete month]")
+@click.option("--leader", "leader_ids", multiple=True, metavar="ID", help="Only this leader (repeatable).")
+@click.option("--platform", "platforms", multiple=True, metavar="P",
+              help='Only this platform, e.g. x, or "all" for the cross-platform rows (repeatable).')
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True,
+              help="Output format; json and csv carry every metric key (README, Metrics).")
+@click.pass_obj
+def metrics(obj: Context, month: str | None, leader_ids, platforms, fmt: str) -> None:
+    """Label new posts, compute a month's metrics and openness index, store and print them.
+
+    Posts not yet labelled by the current classifier are labelled first. A month that was
+    not collected for an account shows coverage "none" and empty figures, never zeros.
+
+    \b
+    Example:
+        tracker metrics --month 2026-01 --leader maya --format json
+    """
+    import csv
+    import io
+
+    from tracker.metrics import KEYS, format_table, refresh_metrics
+
+    config = obj.config()
+    try:
+        rows = refresh_metrics(config, month, leader_ids, platforms)
+    except TrackerError as error:
+        raise _fail(error) from None
+    if fmt == "json":
+        click.echo(json.dumps(rows, indent=2))
+    elif fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=KEYS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        click.echo(buffer.getvalue(), nl=False)
+    else:
+        click.echo(format_table(rows))

@@ -363,18 +363,34 @@ def run_demo(folder: Path, now: datetime | None = None) -> DemoOutcome:
         counts = dict(db.execute("SELECT leader_id, count(*) FROM posts GROUP BY leader_id").fetchall())
     finally:
         db.close()
-    return DemoOutcome(folder, config_path, config.database, result, counts)
+    outcome = DemoOutcome(folder, config_path, config.database, result, counts)
+    outcome.extra_lines += metrics_lines(config, now)
+    outcome.extra_lines += write_demo_report(config, now=now)
+    return outcome
 
 
-def write_demo_report(config: Any, month: str | None = None) -> list[str]:
-    """Write the demo organisation's report and return the lines ``tracker demo`` prints.
+def metrics_lines(config: Any, now: datetime | None) -> list[str]:
+    """Label the demo's posts, compute the last complete month and describe it (issue 3)."""
+    from tracker.metrics import last_complete_month, refresh_metrics
 
-    Needs the month's metrics in the database: call it after the metrics layer (issue 3)
-    has computed them for the demo, e.g. at the end of ``run_demo``:
-    ``outcome.extra_lines += write_demo_report(config)``. Without metrics the report still
-    renders, with every leader marked "not computed".
-    """
+    month = last_complete_month(config.timezone, now)
+    rows = [row for row in refresh_metrics(config, month, platforms=["all"], now=now)]
+    names = {entry.id: entry.name for entry in LEADERS}
+    lines = [f"Openness, {month} (all platforms; `tracker metrics --month {month}` for the details):"]
+    for row in sorted(rows, key=lambda r: -(r["openness_index"] or 0)):
+        share = row["questions_answered_share"]
+        answered = "-" if share is None else f"{100 * share:.0f}%"
+        progress = "-" if row["progress_share"] is None else f"{100 * row['progress_share']:.0f}%"
+        flag = " (low sample)" if row["low_sample"] else ""
+        lines.append(f"  {names.get(row['leader_id'], row['leader_id']):<18} index {row['openness_index']:>5}"
+                     f"  posts {row['posts']:>3}  answers {row['answers']:>3} ({answered} of questions)"
+                     f"  debates {row['debates']:>3}  progress {progress:>4}{flag}")
+    return lines
+
+
+def write_demo_report(config: Any, now: datetime | None = None) -> list[str]:
+    """Write the demo organisation's report for the last complete month (issue 4)."""
     from tracker.reportjob import write_report
 
-    files = write_report(config, month)
+    files = write_report(config, now=now)
     return [f"Report:   {files.pdf}", f"          {len(files.pngs)} charts (PNG) and {files.csv} beside it"]

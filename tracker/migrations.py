@@ -126,6 +126,92 @@ END;
 """)
 
 
+# Issue 3: post labels with evidence, and the monthly metrics table. `post_labels`,
+# `labelled_posts`, `context_labels` and `metrics` are pinned: the report code reads them.
+@migrations(name="m002_labels_metrics")
+def m002_labels_metrics(db: Database) -> None:
+    _run(db, """
+CREATE TABLE post_labels (
+    post_id TEXT NOT NULL,
+    label TEXT NOT NULL,
+    confidence REAL NOT NULL,
+    evidence TEXT NOT NULL,
+    classifier_version TEXT NOT NULL,
+    labelled_at TEXT NOT NULL,
+    PRIMARY KEY (post_id, label)
+);
+CREATE INDEX idx_post_labels_label ON post_labels (label, post_id);
+CREATE TABLE labelled_posts (
+    post_id TEXT PRIMARY KEY,
+    classifier_version TEXT NOT NULL,
+    labelled_at TEXT NOT NULL
+);
+CREATE TABLE context_labels (
+    context_id TEXT NOT NULL,
+    label TEXT NOT NULL,
+    confidence REAL NOT NULL,
+    evidence TEXT NOT NULL,
+    classifier_version TEXT NOT NULL,
+    labelled_at TEXT NOT NULL,
+    PRIMARY KEY (context_id, label)
+);
+CREATE TABLE labelled_context (
+    context_id TEXT PRIMARY KEY,
+    classifier_version TEXT NOT NULL,
+    labelled_at TEXT NOT NULL
+);
+CREATE INDEX idx_posts_created ON posts (created_at);
+CREATE TABLE metrics (
+    leader_id TEXT NOT NULL,
+    month TEXT NOT NULL,
+    platform TEXT NOT NULL,
+    posts INTEGER,
+    originals INTEGER,
+    replies INTEGER,
+    threads INTEGER,
+    quotes INTEGER,
+    reposts INTEGER,
+    answers INTEGER,
+    questions_received INTEGER,
+    questions_answered INTEGER,
+    questions_answered_share REAL,
+    questions_answered_share_low REAL,
+    questions_answered_share_high REAL,
+    median_response_hours REAL,
+    debates INTEGER,
+    unique_critics INTEGER,
+    debate_share REAL,
+    debate_share_low REAL,
+    debate_share_high REAL,
+    unique_counterparts INTEGER,
+    external_replies INTEGER,
+    external_reply_share REAL,
+    external_reply_share_low REAL,
+    external_reply_share_high REAL,
+    progress INTEGER,
+    progress_share REAL,
+    progress_share_low REAL,
+    progress_share_high REAL,
+    active_weeks INTEGER,
+    median_likes REAL,
+    cross_posts INTEGER,
+    openness_index REAL,
+    openness_index_low REAL,
+    openness_index_high REAL,
+    component_answer REAL,
+    component_debate REAL,
+    component_progress REAL,
+    component_presence REAL,
+    coverage TEXT NOT NULL,
+    low_sample INTEGER NOT NULL,
+    classifier_version TEXT,
+    index_version TEXT,
+    computed_at TEXT NOT NULL,
+    PRIMARY KEY (leader_id, month, platform)
+);
+""")
+
+
 @migrations(name="m003_ops")
 def m003_ops(db: Database) -> None:
     # When `tracker purge` removed a context post's third-party text (issue 6, data care);

@@ -10,15 +10,38 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
+from sqlite_utils import Database
+
 from tracker.config import Config
 from tracker.errors import TrackerError
 from tracker.report import FORMATS, ReportFiles, render_report
-from tracker.reportdata import build_report_data, last_complete_month, parse_month
+from tracker.reportdata import TREND_MONTHS, build_report_data, last_complete_month, parse_month, shift_month
 
 
 def report_folder(config: Config, month: str) -> Path:
     """Where a month's report goes by default: ``REPORTS_DIR/YYYY-MM/``."""
     return config.reports_dir / month
+
+
+def refresh_report_metrics(db: Database, config: Config, month: str) -> None:
+    """Bring the metrics the report reads up to date, through the metrics layer.
+
+    New posts are labelled; the report's month and the one before (its "change since last
+    month") are computed again, since late collections can add to them; older months of
+    the trend are computed only when missing, which keeps a report on a large database fast.
+    """
+    from tracker import store
+    from tracker.labelling import label_stored_posts
+    from tracker.metrics import compute_metrics
+
+    store.save_config(db, config)
+    label_stored_posts(db, config)
+    trend = [shift_month(month, delta) for delta in range(-TREND_MONTHS, 1)]
+    stored = {row[0] for row in db.execute(
+        f"SELECT DISTINCT month FROM metrics WHERE month IN ({', '.join('?' for _ in trend)})", trend)}
+    for one in trend:
+        if one not in stored or one in (month, shift_month(month, -1)):
+            store.save_metrics(db, compute_metrics(db, config, one))
 
 
 def write_report(config: Config, month: str | None = None, group: str | None = None,
@@ -33,6 +56,7 @@ def write_report(config: Config, month: str | None = None, group: str | None = N
         raise TrackerError(f"no database at {config.database} yet: run `tracker collect` first")
     db = open_db(config.database)
     try:
+        refresh_report_metrics(db, config, month)
         data = build_report_data(db, config, month, group=group, leader_ids=tuple(leader_ids))
     finally:
         db.close()

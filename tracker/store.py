@@ -271,3 +271,68 @@ def save_context_purge(db: Database, first_seen_before: str, purged_at: str | No
             [purged_at or now_iso(), first_seen_before],
         )
     return cursor.rowcount
+
+
+# --- labels and metrics (issue 3) ------------------------------------------------------------
+
+# One label of one post, ready to store: (post or context id, label, confidence, evidence JSON).
+LabelRow = tuple[str, str, float, str]
+
+
+def save_post_labels(db: Database, post_ids: Sequence[str], labels: Iterable[LabelRow],
+                     classifier_version: str, labelled_at: str | None = None) -> None:
+    """Replace the labels of ``post_ids`` (all labelled by ``classifier_version``) in one transaction.
+
+    Every id gets a ``labelled_posts`` row, also when it carries no label, so that the
+    next run only labels new posts or posts labelled by another classifier version.
+    """
+    labelled_at = labelled_at or now_iso()
+    with db.atomic():
+        db.conn.executemany("DELETE FROM post_labels WHERE post_id = ?", [(i,) for i in post_ids])
+        db.conn.executemany(
+            "INSERT INTO post_labels (post_id, label, confidence, evidence, classifier_version, labelled_at) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            [(*row, classifier_version, labelled_at) for row in labels],
+        )
+        db.conn.executemany(
+            "INSERT INTO labelled_posts (post_id, classifier_version, labelled_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (post_id) DO UPDATE SET classifier_version = excluded.classifier_version, "
+            "labelled_at = excluded.labelled_at",
+            [(i, classifier_version, labelled_at) for i in post_ids],
+        )
+
+
+def save_context_labels(db: Database, context_ids: Sequence[str], labels: Iterable[LabelRow],
+                        classifier_version: str, labelled_at: str | None = None) -> None:
+    """Like ``save_post_labels`` for others' posts (``question``, ``critical``)."""
+    labelled_at = labelled_at or now_iso()
+    with db.atomic():
+        db.conn.executemany("DELETE FROM context_labels WHERE context_id = ?", [(i,) for i in context_ids])
+        db.conn.executemany(
+            "INSERT INTO context_labels (context_id, label, confidence, evidence, classifier_version, "
+            "labelled_at) VALUES (?, ?, ?, ?, ?, ?)",
+            [(*row, classifier_version, labelled_at) for row in labels],
+        )
+        db.conn.executemany(
+            "INSERT INTO labelled_context (context_id, classifier_version, labelled_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (context_id) DO UPDATE SET classifier_version = excluded.classifier_version, "
+            "labelled_at = excluded.labelled_at",
+            [(i, classifier_version, labelled_at) for i in context_ids],
+        )
+
+
+def save_metrics(db: Database, rows: Iterable[dict[str, Any]], computed_at: str | None = None) -> int:
+    """Upsert metric rows (the dicts ``tracker.metrics.compute_metrics`` returns); return how many."""
+    computed_at = computed_at or now_iso()
+    columns = [row[1] for row in db.execute("PRAGMA table_info(metrics)").fetchall()]
+    keys = ("leader_id", "month", "platform")
+    sql = (f"INSERT INTO metrics ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)}) "
+           f"ON CONFLICT (leader_id, month, platform) DO UPDATE SET "
+           + ", ".join(f"{c} = excluded.{c}" for c in columns if c not in keys))
+    values = []
+    for row in rows:
+        record = {**row, "computed_at": computed_at}
+        values.append([int(record[c]) if isinstance(record.get(c), bool) else record.get(c) for c in columns])
+    with db.atomic():
+        db.conn.executemany(sql, values)
+    return len(values)

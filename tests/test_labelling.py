@@ -1,0 +1,106 @@
+"""Labelling stored posts with the real classifier: input built from the database, labels
+stored with evidence, and incremental relabelling when the classifier version changes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tracker import store
+from tracker.classify import CLASSIFIER_VERSION
+from tracker.config import parse_config
+from tracker.labelling import build_post_input, label_stored_posts, organisation_handles
+from tracker.sources.base import ContextPost, Post
+
+CONFIG = """
+[tracker]
+database = "t.db"
+[organisation]
+name = "Acme"
+handles = { x = ["acme"] }
+[[leaders]]
+id = "ada"
+name = "Ada"
+accounts = { x = "ada_x" }
+[[leaders]]
+id = "bo"
+name = "Bo"
+accounts = { x = "bo_x" }
+"""
+QUESTION = "@ada_x When will offline mode be available for the picking robot?"
+ANSWER = ("@asker Offline mode ships for the picking robot in March; existing units get it through "
+          "a remote update, no site visit needed.")
+
+
+@pytest.fixture
+def db_config(tmp_path: Path):
+    config = parse_config(CONFIG, tmp_path / "tracker.toml")
+    db = store.open_db(config.database)
+    store.save_config(db, config)
+    accounts = {a.leader_id: a for a in store.get_accounts(db)}
+    store.save_context_posts(db, [
+        ContextPost("x", "q1", "300", "asker", "Asker", "2025-01-08T10:00:00Z", QUESTION),
+        ContextPost("x", "q2", "900", "acme", "Acme", "2025-01-08T10:00:00Z", QUESTION),
+    ])
+    store.save_posts(db, accounts["ada"], [
+        Post("x", "a1", "2025-01-08T12:00:00Z", ANSWER, "reply", in_reply_to_id="x:q1", in_reply_to_user_id="300"),
+        Post("x", "a2", "2025-01-08T12:00:00Z", ANSWER.replace("@asker", "@acme"), "reply",
+             in_reply_to_id="x:q2", in_reply_to_user_id="900"),
+        Post("x", "a3", "2025-01-09T12:00:00Z", "Good morning everyone, have a lovely day.", "original"),
+        Post("x", "a4", "2025-01-09T12:05:00Z", "More details below.", "thread", in_reply_to_id="x:a3",
+             in_reply_to_user_id="100"),
+    ])
+    yield db, config
+    db.close()
+
+
+def labels_of(db, post_id):
+    return {row[0]: row[1:] for row in db.execute(
+        "SELECT label, confidence, evidence, classifier_version FROM post_labels WHERE post_id = ?", [post_id])}
+
+
+def test_labels_are_stored_with_evidence_and_version(db_config):
+    db, config = db_config
+    stats = label_stored_posts(db, config)
+    assert (stats.posts_labelled, stats.context_labelled) == (4, 2)
+    answer = labels_of(db, "x:a1")["answer"]
+    assert answer[0] >= 0.5 and answer[2] == CLASSIFIER_VERSION
+    evidence = json.loads(answer[1])
+    assert evidence and set(evidence[0]) == {"rule", "text", "start", "end", "source"}
+    spans = [e for e in evidence if e["source"] == "post" and e["start"] is not None]
+    assert spans and all(ANSWER[e["start"]:e["end"]] == e["text"] for e in spans)
+    # The same words to the organisation's own account are internal: not an answer.
+    assert "answer" not in labels_of(db, "x:a2")
+    assert labels_of(db, "x:a3") == {}
+    assert db.execute("SELECT count(*) FROM labelled_posts WHERE classifier_version = ?",
+                      [CLASSIFIER_VERSION]).fetchone()[0] == 4
+    assert db.execute("SELECT label FROM context_labels WHERE context_id = 'x:q1'").fetchall() == [("question",)]
+
+
+def test_relabelling_is_incremental_and_follows_the_version(db_config):
+    db, config = db_config
+    label_stored_posts(db, config)
+    assert label_stored_posts(db, config).posts_labelled == 0  # nothing new
+    # A post labelled by an older classifier (with a label the current one would not give).
+    with db.atomic():
+        db.execute("UPDATE labelled_posts SET classifier_version = 'rules-0' WHERE post_id = 'x:a3'")
+        db.execute("INSERT INTO post_labels VALUES ('x:a3', 'progress', 0.9, '[]', 'rules-0', '2020-01-01T00:00:00Z')")
+    store.save_posts(db, store.get_accounts(db, ["bo"])[0],
+                     [Post("x", "b1", "2025-01-10T12:00:00Z", "Hello.", "original")])
+    stats = label_stored_posts(db, config, batch_size=1)
+    assert stats.posts_labelled == 2 and stats.context_labelled == 0
+    assert labels_of(db, "x:a3") == {}
+    assert db.execute("SELECT DISTINCT classifier_version FROM labelled_posts").fetchall() == [(CLASSIFIER_VERSION,)]
+
+
+def test_classifier_input_from_the_database(db_config):
+    db, config = db_config
+    assert {"acme", "ada_x", "bo_x"} <= organisation_handles(db, config)
+    thread = build_post_input(("x:a4", "x", "ada_x", "t", "More", "thread", "en", "x:a3", None, "Good morning",
+                               None, None, None))
+    assert thread["in_reply_to"] == {"author": "ada_x", "text": "Good morning", "is_self": True}
+    assert thread["quoted"] is None
+    quote = build_post_input(("x:1", "x", "ada_x", "t", "No.", "quote", "en", None, None, None, "x:9", "bob", None))
+    assert quote["in_reply_to"] is None and quote["quoted"] == {"author": "bob", "text": None}

@@ -1,0 +1,91 @@
+"""End to end: the demo organisation's behaviours show in its metrics, and the CLI commands."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+import pytest
+from click.testing import CliRunner
+
+from tracker.cli import cli
+from tracker.demo import run_demo
+from tracker.metrics import KEYS, load_metrics
+from tracker.store import open_db
+
+NOW = datetime(2026, 3, 10, 12, 0, tzinfo=timezone.utc)
+MONTH = "2026-02"  # the last complete month before NOW in Europe/London
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("demo")
+    outcome = run_demo(folder, now=NOW)
+    db = open_db(outcome.database)
+    rows = {row["leader_id"]: row for row in load_metrics(db, MONTH) if row["platform"] == "all"}
+    db.close()
+    return outcome, rows
+
+
+def test_demo_leaders_rank_by_their_behaviour(demo):
+    _, rows = demo
+    assert set(rows) == {"maya", "tomas", "priya", "james", "elena"}
+
+    def top(key):
+        return max(rows, key=lambda leader: rows[leader][key] or 0)
+
+    assert top("answers") == "maya" and top("questions_answered_share") == "maya"
+    assert top("debates") == "tomas"
+    assert top("progress_share") == "priya"
+    for key in ("answers", "debates", "component_answer", "component_debate"):
+        assert rows["james"][key] == min(row[key] for row in rows.values()), key
+    assert min(rows, key=lambda leader: rows[leader]["posts"]) == "elena"
+    assert rows["james"]["reposts"] > 0 and rows["james"]["component_progress"] < rows["priya"]["component_progress"]
+    assert all(row["coverage"] == "full" for row in rows.values())
+
+
+def test_demo_prints_the_leaderboard(demo):
+    outcome, rows = demo
+    text = "\n".join(outcome.summary_lines())
+    assert f"Openness, {MONTH}" in text
+    assert "Maya Okafor" in text.split(f"Openness, {MONTH}")[1]
+
+
+def test_metrics_command_formats(demo):
+    outcome, _ = demo
+    runner = CliRunner()
+    base = ["--config", str(outcome.config_path), "metrics", "--month", MONTH]
+    result = runner.invoke(cli, base + ["--format", "json", "--leader", "maya"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.output)
+    assert [r["platform"] for r in rows] == ["x", "all"] and list(rows[0]) == list(KEYS)
+    result = runner.invoke(cli, base + ["--format", "csv", "--platform", "all"])
+    assert result.exit_code == 0 and result.output.splitlines()[0] == ",".join(KEYS)
+    assert len(result.output.splitlines()) == 6
+    result = runner.invoke(cli, base)
+    assert result.exit_code == 0 and "maya" in result.output and "index" in result.output
+    result = runner.invoke(cli, base + ["--leader", "nobody"])
+    assert result.exit_code == 2 and "nobody" in result.output
+    result = runner.invoke(cli, ["--config", str(outcome.config_path), "metrics", "--month", "2026-2"])
+    assert result.exit_code == 2 and "YYYY-MM" in result.output
+
+
+def test_label_command_reads_jsonl_and_names_bad_lines(tmp_path):
+    good = {"id": "x:1", "platform": "x", "author": "ada", "created_at": "2025-01-01T00:00:00Z",
+            "text": "@bob It ships in March: existing units get it through a remote update, no visit needed.",
+            "kind": "reply", "in_reply_to": {"author": "bob", "text": "When does offline mode ship?",
+                                              "is_self": False}, "quoted": None, "lang": "en"}
+    result = CliRunner().invoke(cli, ["label"], input=json.dumps(good) + "\n")
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.output)
+    assert out["id"] == "x:1" and out["labels"] == ["answer"] and "answer" in out["evidence"]
+    path = tmp_path / "posts.jsonl"
+    path.write_text(json.dumps(good) + "\n" + "{not json\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["label", "--input", str(path)])
+    assert result.exit_code == 2 and "line 2" in result.output
+
+
+def test_evaluate_command_on_the_dev_set(shared_dir):
+    result = CliRunner().invoke(cli, ["evaluate", str(shared_dir / "labels" / "dev.jsonl")])
+    assert "precision" in result.output and "answer" in result.output
+    assert result.exit_code == 0, result.output

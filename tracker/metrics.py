@@ -1,0 +1,490 @@
+"""Monthly metrics per leader and platform, and the openness index (docs/methodology-metrics.md).
+
+Counting happens in SQLite (one scan of the month's posts, materialised once, grouped per
+platform and across platforms); Python only combines a few numbers per leader. The keys of
+the returned dicts (``KEYS``) are a public contract: reports and users' scripts read them.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Sequence
+from datetime import datetime, timedelta, timezone
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlite_utils import Database
+
+from tracker import classify
+from tracker.config import Config
+from tracker.errors import ConfigError
+from tracker.sources.base import utc_iso
+
+INDEX_VERSION = "oi-1"
+KEYS = (
+    "leader_id", "month", "platform",
+    "posts", "originals", "replies", "threads", "quotes", "reposts",
+    "answers", "questions_received", "questions_answered",
+    "questions_answered_share", "questions_answered_share_low", "questions_answered_share_high",
+    "median_response_hours",
+    "debates", "unique_critics", "debate_share", "debate_share_low", "debate_share_high",
+    "unique_counterparts", "external_replies",
+    "external_reply_share", "external_reply_share_low", "external_reply_share_high",
+    "progress", "progress_share", "progress_share_low", "progress_share_high",
+    "active_weeks", "median_likes", "cross_posts",
+    "openness_index", "openness_index_low", "openness_index_high",
+    "component_answer", "component_debate", "component_progress", "component_presence",
+    "coverage", "low_sample", "classifier_version", "index_version",
+)
+# Null (never 0) when the month was not collected: "no data" is not "no activity".
+ACTIVITY_KEYS = KEYS[3:KEYS.index("coverage")]
+
+# The index: weights and goalposts are fixed and versioned (INDEX_VERSION), not relative to
+# the cohort, so a score means the same thing every month. Reasons: docs/methodology-metrics.md.
+WEIGHTS = {"answer": 0.35, "debate": 0.25, "progress": 0.25, "presence": 0.15}
+GOAL_ANSWERS = 8            # substantive answers a month for full volume credit (~2 a week)
+GOAL_ANSWERED_SHARE = 0.9   # share of replies to questions that answer them
+FAST_HOURS, SLOW_HOURS = 4.0, 72.0  # median time to answer: 4 h = full marks, 72 h = none
+GOAL_DEBATES = 4
+GOAL_CRITICS = 5
+GOAL_PROGRESS_SHARE = 0.5
+GOAL_PROGRESS = 8
+GOAL_ACTIVE_WEEKS = 4
+# A rate is "low sample" below these (JIN's minimum of 10 posts; the research's Q_in >= 5).
+MIN_POSTS = 10
+MIN_QUESTIONS = 5
+CROSS_POST_HOURS = 48
+CROSS_POST_KINDS = ("original", "thread", "quote")
+
+_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+
+
+# --- statistics ------------------------------------------------------------------------------
+
+def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """Wilson score interval for ``successes`` out of ``n`` (Wilson 1927; Newcombe 1998).
+
+    Unlike the normal approximation it stays inside [0, 1] and is not zero-width at 0/n or
+    n/n, which matters for leaders with a handful of posts.
+    """
+    if n <= 0:
+        raise ValueError("n must be positive")
+    if not 0 <= successes <= n:
+        raise ValueError("successes must be between 0 and n")
+    p = successes / n
+    denominator = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denominator
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def _rate(successes: int, n: int) -> tuple[float | None, float | None, float | None]:
+    if not n:
+        return None, None, None
+    low, high = wilson_interval(successes, n)
+    return successes / n, low, high
+
+
+def _goal(value: float | None, low: float, high: float) -> float:
+    """Goalpost scaling, clipped to 0..1 (OECD/JRC min-max with fixed bounds)."""
+    if value is None:
+        return 0.0
+    return min(1.0, max(0.0, (value - low) / (high - low)))
+
+
+def _speed(hours: float | None) -> float:
+    """1 at FAST_HOURS or faster, 0 at SLOW_HOURS or slower, on a log scale in between."""
+    if hours is None:
+        return 0.0
+    hours = max(hours, 1e-6)
+    return _goal(math.log(SLOW_HOURS) - math.log(hours), 0.0, math.log(SLOW_HOURS) - math.log(FAST_HOURS))
+
+
+def openness(row: dict[str, Any], share: float | None = None,
+             progress_share: float | None = None) -> dict[str, float]:
+    """The index and its four components (each 0-100) from one metrics row.
+
+    ``share``/``progress_share`` override the row's rates: the index interval is the index
+    with both rates at their Wilson lower (upper) bounds.
+    """
+    share = row["questions_answered_share"] if share is None else share
+    progress_share = row["progress_share"] if progress_share is None else progress_share
+    components = {
+        "answer": 0.5 * _goal(row["answers"], 0, GOAL_ANSWERS)
+        + 0.25 * _goal(share, 0, GOAL_ANSWERED_SHARE) + 0.25 * _speed(row["median_response_hours"]),
+        "debate": 0.7 * _goal(row["debates"], 0, GOAL_DEBATES) + 0.3 * _goal(row["unique_critics"], 0, GOAL_CRITICS),
+        "progress": 0.7 * _goal(progress_share, 0, GOAL_PROGRESS_SHARE) + 0.3 * _goal(row["progress"], 0, GOAL_PROGRESS),
+        "presence": _goal(row["active_weeks"], 0, GOAL_ACTIVE_WEEKS),
+    }
+    out = {f"component_{name}": round(100 * value, 1) for name, value in components.items()}
+    out["openness_index"] = round(100 * sum(WEIGHTS[name] * value for name, value in components.items()), 1)
+    return out
+
+
+def _median(values: list[float]) -> float | None:
+    if not values:
+        return None
+    values = sorted(values)
+    middle = len(values) // 2
+    return values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2
+
+
+# --- months and time zones -----------------------------------------------------------------
+
+def parse_month(month: str) -> tuple[int, int]:
+    match = _MONTH.match(month or "")
+    if not match:
+        raise ConfigError(f"month: expected YYYY-MM, got {month!r}")
+    return int(match.group(1)), int(match.group(2))
+
+
+def month_bounds(month: str, tz: str) -> tuple[datetime, datetime]:
+    """The month's first instant and the next month's first instant, local midnight, as UTC."""
+    year, number = parse_month(month)
+    zone = ZoneInfo(tz)
+    start = datetime(year, number, 1, tzinfo=zone)
+    end = datetime(year + number // 12, number % 12 + 1, 1, tzinfo=zone)
+    return start.astimezone(timezone.utc), end.astimezone(timezone.utc)
+
+
+def last_complete_month(tz: str, now: datetime | None = None) -> str:
+    local = (now or datetime.now(timezone.utc)).astimezone(ZoneInfo(tz))
+    previous = local.replace(day=1) - timedelta(days=1)
+    return f"{previous.year:04d}-{previous.month:02d}"
+
+
+def _local_time_sql(start: datetime, end: datetime, tz: str) -> str:
+    """SQL turning ``created_at`` (UTC) into local time within [start, end).
+
+    SQLite knows no time zones, so the month is cut into spans of constant UTC offset
+    (a DST change makes two) and each span gets its own shift.
+    """
+    zone = ZoneInfo(tz)
+    spans: list[tuple[str, int]] = []  # (span ends before, offset seconds)
+    moment, offset = start, None
+    while moment < end:
+        current = int(moment.astimezone(zone).utcoffset().total_seconds())  # type: ignore[union-attr]
+        if offset is not None and current != offset:
+            spans.append((utc_iso(moment), offset))
+        offset = current
+        moment += timedelta(minutes=15)
+    assert offset is not None
+    cases = " ".join(f"WHEN p.created_at < '{edge}' THEN datetime(p.created_at, '{shift:+d} seconds')"
+                     for edge, shift in spans)
+    last = f"datetime(p.created_at, '{offset:+d} seconds')"
+    return f"CASE {cases} ELSE {last} END" if cases else last
+
+
+# --- cross-posting -------------------------------------------------------------------------
+
+_LINKS_AND_MENTIONS = re.compile(r"https?://\S+|\bwww\.\S+|(?<!\w)@[\w.@-]+", re.IGNORECASE)
+
+
+def normalize_cross_text(text: str | None) -> str:
+    """Text as cross-posting tools change it: case, links, @handles and spacing removed (pure)."""
+    return " ".join(_LINKS_AND_MENTIONS.sub(" ", text or "").casefold().split())
+
+
+def find_cross_posts(db: Database, start: datetime, end: datetime,
+                     hours: int = CROSS_POST_HOURS) -> dict[str, str]:
+    """Later copies of a leader's top-level post on another platform within ``hours``.
+
+    Returns {duplicate post id: id of the first copy} for duplicates created in [start, end).
+    Only leaders with accounts on two or more platforms are read, so a single-platform
+    organisation costs one small query.
+    """
+    window_start = utc_iso(start - timedelta(hours=hours))
+    kinds = ", ".join(f"'{kind}'" for kind in CROSS_POST_KINDS)
+    rows = db.execute(f"""
+        SELECT p.id, p.leader_id, p.platform, p.created_at, p.text FROM posts p
+        WHERE p.created_at >= :ws AND p.created_at < :end AND p.kind IN ({kinds})
+          AND p.leader_id IN (SELECT leader_id FROM accounts GROUP BY leader_id HAVING count(DISTINCT platform) > 1)
+        ORDER BY p.leader_id, p.created_at, p.id
+    """, {"ws": window_start, "end": utc_iso(end)}).fetchall()
+    groups: dict[tuple[str, str], list[tuple[str, str, str]]] = {}
+    for post_id, leader_id, platform, created_at, text in rows:
+        key = normalize_cross_text(text)
+        if key:  # a post that is only a link or a mention is no evidence of a copy
+            groups.setdefault((leader_id, key), []).append((post_id, platform, created_at))
+    window = timedelta(hours=hours)
+    month_start = utc_iso(start)
+    duplicates: dict[str, str] = {}
+    for copies in groups.values():
+        if len({copy[1] for copy in copies}) < 2:
+            continue
+        anchor_id, anchor_at, platforms = "", datetime.min.replace(tzinfo=timezone.utc), set()
+        for post_id, platform, created_at in copies:
+            moment = datetime.fromisoformat(created_at.replace("Z", "+00:00"))
+            if moment - anchor_at <= window and platform not in platforms:
+                platforms.add(platform)
+                if created_at >= month_start:
+                    duplicates[post_id] = anchor_id
+            else:  # a new post (or the same text posted again on one platform): counts
+                anchor_id, anchor_at, platforms = post_id, moment, {platform}
+    return duplicates
+
+
+# --- coverage --------------------------------------------------------------------------------
+
+def account_coverage(db: Database, config: Config, start: datetime, end: datetime) -> dict[str, tuple[str, str, str]]:
+    """{account id: (leader id, platform, "full" | "partial" | "none")} for configured accounts.
+
+    none: no successful run ended after the month began (never collected, or the account
+    was protected/suspended/not found since), or the first collection's backfill did not
+    reach back into the month. partial: the first collection started inside the month
+    (backfill ``collect.backfill_days``), or no successful run has ended since the month
+    ended (a month in progress, or the account became unavailable during it). A failed run
+    followed by a successful one loses nothing (the cursor resumes from ``since_id``), so
+    it does not make a month partial.
+    """
+    rows = db.execute("""
+        SELECT a.id, a.leader_id, a.platform,
+            (SELECT min(started_at) FROM runs r WHERE r.account_id = a.id AND r.status = 'ok'),
+            (SELECT max(finished_at) FROM runs r WHERE r.account_id = a.id AND r.status = 'ok')
+        FROM accounts a WHERE a.in_config = 1 ORDER BY a.leader_id, a.platform
+    """).fetchall()
+    start_iso, end_iso = utc_iso(start), utc_iso(end)
+    out = {}
+    for account, leader_id, platform, first_ok, last_ok in rows:
+        reach = None
+        if first_ok and config.backfill_days > 0:
+            first = datetime.fromisoformat(first_ok.replace("Z", "+00:00"))
+            reach = utc_iso(first - timedelta(days=config.backfill_days))
+        if not last_ok or last_ok <= start_iso or (reach is not None and reach >= end_iso):
+            coverage = "none"
+        elif (reach is not None and reach > start_iso) or last_ok < end_iso:
+            coverage = "partial"
+        else:
+            coverage = "full"
+        out[account] = (leader_id, platform, coverage)
+    return out
+
+
+def _combined_coverage(values: Sequence[str]) -> str:
+    if all(value == "full" for value in values):
+        return "full"
+    return "none" if all(value == "none" for value in values) else "partial"
+
+
+# --- the monthly computation -------------------------------------------------------------
+
+_COUNT_COLUMNS = (
+    "posts", "originals", "replies", "threads", "quotes", "reposts", "answers", "questions_received",
+    "questions_answered", "debates", "unique_critics", "replies_and_quotes", "unique_counterparts",
+    "external_replies", "progress", "active_weeks", "cross_posts",
+)
+_AGGREGATES = """
+    sum(kind != 'repost'), sum(kind = 'original'), sum(kind = 'reply'), sum(kind = 'thread'),
+    sum(kind = 'quote'), sum(kind = 'repost'), sum(answer), sum(question AND ext),
+    sum(question AND ext AND answer), sum(debate),
+    count(DISTINCT CASE WHEN debate AND ext THEN platform || ':' || cp END),
+    sum(kind IN ('reply', 'quote')), count(DISTINCT CASE WHEN ext THEN platform || ':' || cp END),
+    sum(kind = 'reply' AND ext), sum(progress AND kind != 'repost'),
+    count(DISTINCT CASE WHEN kind != 'repost' THEN strftime('%W', local_ts) END), sum(dup)
+"""
+# One scan of the month: each post with its labels (a bit mask: one index range per post), counterpart and parent's time.
+# `ext`: the counterpart (account replied to or quoted) is outside the organisation.
+# `question`: a reply whose parent the classifier labelled a sincere question.
+_MONTH_SQL = """
+WITH m AS MATERIALIZED (
+    SELECT p.leader_id, p.platform, p.kind, p.like_count, p.created_at, {local} AS local_ts,
+        p.id IN (SELECT value FROM json_each(:dups)) AS dup,
+        (SELECT total(CASE l.label WHEN 'answer' THEN 1 WHEN 'debate' THEN 2 WHEN 'progress' THEN 4 END)
+            FROM post_labels l WHERE l.post_id = p.id) AS mask,
+        p.kind = 'reply' AND EXISTS (SELECT 1 FROM context_labels c
+            WHERE c.context_id = p.in_reply_to_id AND c.label = 'question') AS question,
+        CASE p.kind WHEN 'reply' THEN p.in_reply_to_user_id
+            WHEN 'quote' THEN (SELECT q.author_user_id FROM context_posts q WHERE q.id = p.quoted_id) END AS cp,
+        CASE p.kind WHEN 'reply' THEN (SELECT c.created_at FROM context_posts c
+            WHERE c.id = p.in_reply_to_id) END AS parent_at
+    FROM posts p
+    WHERE p.created_at >= :start AND p.created_at < :end
+      AND p.account_id IN (SELECT value FROM json_each(:accounts))
+),
+n AS MATERIALIZED (
+    SELECT leader_id, platform, kind, like_count, created_at, local_ts, dup, question, cp, parent_at,
+        (CAST(mask AS INTEGER) & 1) > 0 AS answer, (CAST(mask AS INTEGER) & 2) > 0 AS debate,
+        (CAST(mask AS INTEGER) & 4) > 0 AS progress,
+        cp IS NOT NULL AND platform || ':' || cp NOT IN (SELECT value FROM json_each(:org)) AS ext
+    FROM m
+),
+agg AS (
+    SELECT leader_id, platform AS grp, {aggregates} FROM n GROUP BY leader_id, platform
+    UNION ALL
+    SELECT leader_id, 'all', {aggregates} FROM n WHERE NOT dup GROUP BY leader_id
+),
+src AS (
+    SELECT leader_id, platform AS grp, 'likes' AS metric, like_count AS v, dup FROM n
+        WHERE kind != 'repost' AND like_count IS NOT NULL
+    UNION ALL
+    SELECT leader_id, platform, 'hours', (julianday(created_at) - julianday(parent_at)) * 24, dup FROM n
+        WHERE answer AND question AND ext AND parent_at IS NOT NULL
+),
+ranked AS (
+    SELECT leader_id, grp, metric, v,
+        row_number() OVER (PARTITION BY leader_id, grp, metric ORDER BY v) AS rn,
+        count(*) OVER (PARTITION BY leader_id, grp, metric) AS cnt
+    FROM (SELECT leader_id, grp, metric, v FROM src
+          UNION ALL SELECT leader_id, 'all', metric, v FROM src WHERE NOT dup)
+),
+med AS MATERIALIZED (
+    SELECT leader_id, grp, metric, avg(v) AS v FROM ranked WHERE rn IN ((cnt + 1) / 2, (cnt + 2) / 2)
+    GROUP BY leader_id, grp, metric
+)
+SELECT agg.*,
+    (SELECT v FROM med WHERE med.leader_id = agg.leader_id AND med.grp = agg.grp AND metric = 'likes'),
+    (SELECT v FROM med WHERE med.leader_id = agg.leader_id AND med.grp = agg.grp AND metric = 'hours')
+FROM agg
+"""
+
+
+def _organisation_users(db: Database, config: Config) -> list[str]:
+    """"platform:user id" of every tracked account and of the organisation's handles."""
+    users = {f"{platform}:{user}" for platform, user in
+             db.execute("SELECT platform, platform_user_id FROM accounts WHERE platform_user_id IS NOT NULL")}
+    for platform, handles in config.organisation_handles.items():
+        if handles:
+            marks = ", ".join("?" for _ in handles)
+            users |= {f"{platform}:{user}" for (user,) in db.execute(
+                f"SELECT DISTINCT author_user_id FROM context_posts WHERE platform = ? "
+                f"AND author_user_id IS NOT NULL AND lower(author_handle) IN ({marks})",
+                [platform, *(h.lower() for h in handles)])}
+    return sorted(users)
+
+
+def _finish(row: dict[str, Any]) -> dict[str, Any]:
+    """Rates with Wilson intervals, the index with its interval and the low-sample flag."""
+    for key, successes, n in (
+        ("questions_answered_share", row["questions_answered"], row["questions_received"]),
+        ("debate_share", row["debates"], row["replies_and_quotes"]),
+        ("external_reply_share", row["external_replies"], row["replies"]),
+        ("progress_share", row["progress"], row["posts"]),
+    ):
+        row[key], row[f"{key}_low"], row[f"{key}_high"] = _rate(successes, n)
+    row.update(openness(row))
+    low = openness(row, share=row["questions_answered_share_low"], progress_share=row["progress_share_low"])
+    high = openness(row, share=row["questions_answered_share_high"], progress_share=row["progress_share_high"])
+    row["openness_index_low"] = low["openness_index"]
+    row["openness_index_high"] = high["openness_index"]
+    row["low_sample"] = row["posts"] < MIN_POSTS or 0 < row["questions_received"] < MIN_QUESTIONS
+    return row
+
+
+def compute_metrics(db: Database, config: Config, month: str, leader_ids: Sequence[str] = (),
+                    platforms: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """Metrics of ``month`` (YYYY-MM, in ``config.timezone``) for every configured account and
+    ``platform = "all"`` per leader. Reads only; call ``labelling.label_stored_posts`` first.
+
+    ``platforms`` may include "all". Rows are plain dicts with exactly ``KEYS``.
+    """
+    start, end = month_bounds(month, config.timezone)
+    wanted = set(leader_ids)
+    unknown = wanted - {leader.id for leader in config.leaders}
+    if unknown:
+        raise ConfigError(f"no leader with id {', '.join(sorted(unknown))!r} in {config.path}")
+    accounts = {account: value for account, value in account_coverage(db, config, start, end).items()
+                if not wanted or value[0] in wanted}
+    covered = [account for account, (_, _, coverage) in accounts.items() if coverage != "none"]
+    duplicates = find_cross_posts(db, start, end)
+    sql = _MONTH_SQL.format(local=_local_time_sql(start, end, config.timezone), aggregates=_AGGREGATES)
+    found: dict[tuple[str, str], dict[str, Any]] = {}
+    for values in db.execute(sql, {"start": utc_iso(start), "end": utc_iso(end), "dups": json.dumps(list(duplicates)),
+                                   "accounts": json.dumps(covered), "org": json.dumps(_organisation_users(db, config))}):
+        leader_id, platform, *counts, median_likes, median_hours = values
+        row = dict(zip(_COUNT_COLUMNS, counts))
+        row["median_likes"] = median_likes
+        row["median_response_hours"] = round(median_hours, 2) if median_hours is not None else None
+        found[(leader_id, platform)] = row
+    for (leader_id, platform), row in found.items():
+        if platform == "all":  # the copies left out of "all" are counted on their own platforms
+            row["cross_posts"] = sum(r["cross_posts"] for (l, p), r in found.items() if l == leader_id and p != "all")
+
+    by_leader: dict[str, list[tuple[str, str]]] = {}
+    for leader_id, platform, coverage in accounts.values():
+        by_leader.setdefault(leader_id, []).append((platform, coverage))
+    out = []
+    for leader_id in sorted(by_leader):
+        entries = by_leader[leader_id] + [("all", _combined_coverage([c for _, c in by_leader[leader_id]]))]
+        for platform, coverage in entries:
+            if platforms and platform not in platforms:
+                continue
+            row: dict[str, Any] = {"leader_id": leader_id, "month": month, "platform": platform}
+            if coverage == "none":
+                row.update({key: None for key in ACTIVITY_KEYS})
+                row["low_sample"] = True
+            else:
+                counts = found.get((leader_id, platform)) or {
+                    **{key: 0 for key in _COUNT_COLUMNS}, "median_likes": None, "median_response_hours": None}
+                row.update(_finish(dict(counts)))
+            row["coverage"] = coverage
+            row["classifier_version"] = classify.CLASSIFIER_VERSION
+            row["index_version"] = INDEX_VERSION
+            out.append({key: row.get(key) for key in KEYS})
+    return out
+
+
+def load_metrics(db: Database, month: str, leader_ids: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """Stored metric rows of ``month`` (see ``KEYS``), by leader then platform ("all" last)."""
+    parse_month(month)
+    sql = f"SELECT {', '.join(KEYS)} FROM metrics WHERE month = ?"
+    params: list[Any] = [month]
+    if leader_ids:
+        sql += f" AND leader_id IN ({', '.join('?' for _ in leader_ids)})"
+        params += list(leader_ids)
+    sql += " ORDER BY leader_id, platform = 'all', platform"
+    rows = []
+    for values in db.execute(sql, params):
+        row = dict(zip(KEYS, values))
+        row["low_sample"] = bool(row["low_sample"])
+        rows.append(row)
+    return rows
+
+
+def refresh_metrics(config: Config, month: str | None = None, leader_ids: Sequence[str] = (),
+                    platforms: Sequence[str] = (), now: datetime | None = None) -> list[dict[str, Any]]:
+    """Label new posts, compute ``month`` (default: the last complete one), store and return it."""
+    from tracker import store
+    from tracker.labelling import label_stored_posts
+
+    month = month or last_complete_month(config.timezone, now)
+    parse_month(month)
+    if not config.database.exists():
+        raise ConfigError(f"no database at {config.database} yet: run `tracker collect` first")
+    db = store.open_db(config.database)
+    try:
+        store.save_config(db, config)
+        label_stored_posts(db, config)
+        rows = compute_metrics(db, config, month, leader_ids, platforms)
+        store.save_metrics(db, rows)
+    finally:
+        db.close()
+    return rows
+
+
+def format_table(rows: Sequence[dict[str, Any]]) -> str:
+    """A plain-text table of the headline figures (the JSON/CSV outputs carry every key)."""
+    header = ("leader", "platform", "coverage", "posts", "answers", "answered", "debates", "progress",
+              "weeks", "index", "index 95%")
+
+    def pct(value: float | None) -> str:
+        return "-" if value is None else f"{100 * value:.0f}%"
+
+    def num(value: Any) -> str:
+        return "-" if value is None else str(value)
+
+    table = []
+    for row in rows:
+        interval = ("-" if row["openness_index"] is None else
+                    f"{row['openness_index_low']:.0f}-{row['openness_index_high']:.0f}")
+        flag = "*" if row["low_sample"] and row["coverage"] != "none" else ""
+        table.append((row["leader_id"], row["platform"], row["coverage"], num(row["posts"]), num(row["answers"]),
+                      pct(row["questions_answered_share"]), num(row["debates"]), pct(row["progress_share"]),
+                      num(row["active_weeks"]), num(row["openness_index"]) + flag, interval))
+    widths = [max(len(header[i]), *(len(line[i]) for line in table)) if table else len(header[i])
+              for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip()
+             for line in [header, *table]]
+    lines.append("* low sample (fewer than 10 posts, or fewer than 5 replies to questions): read with care")
+    return "\n".join(lines)
