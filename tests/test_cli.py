@@ -8,7 +8,7 @@ import sys
 
 from click.testing import CliRunner
 
-from conftest import ENV, TOKEN, write_config
+from conftest import ENV, TOKEN
 from tracker import __version__
 from tracker.cli import cli
 from tracker.collect import lock_path
@@ -113,7 +113,7 @@ def test_python_dash_m_runs_the_cli():
 def test_month_to_date_starts_at_midnight_in_the_configured_time_zone():
     from datetime import datetime, timezone
 
-    from tracker.status import month_start_utc
+    from tracker.months import month_start_utc
 
     now = datetime(2026, 3, 31, 23, 30, tzinfo=timezone.utc)  # already April 1st in Paris
     assert month_start_utc(now, "Europe/Paris") == "2026-03-31T22:00:00Z"

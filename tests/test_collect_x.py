@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlite_utils import Database
 
-from conftest import ENV, TOKEN, make_tweet, make_user, write_config
+from conftest import ENV, make_tweet, make_user, write_config
 from tracker.collect import collect
 from tracker.config import load_config
 from tracker.emulators.x import XEmulator

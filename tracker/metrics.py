@@ -20,6 +20,7 @@ from sqlite_utils import Database
 from tracker import classify
 from tracker.config import Config
 from tracker.errors import ConfigError
+from tracker.months import last_complete_month, month_bounds, parse_month  # noqa: F401 (re-exported)
 from tracker.sources.base import utc_iso
 
 INDEX_VERSION = "oi-1"
@@ -58,7 +59,6 @@ MIN_QUESTIONS = 5
 CROSS_POST_HOURS = 48
 CROSS_POST_KINDS = ("original", "thread", "quote")
 
-_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
 
 # --- statistics ------------------------------------------------------------------------------
@@ -132,28 +132,6 @@ def _median(values: list[float]) -> float | None:
 
 
 # --- months and time zones -----------------------------------------------------------------
-
-def parse_month(month: str) -> tuple[int, int]:
-    match = _MONTH.match(month or "")
-    if not match:
-        raise ConfigError(f"month: expected YYYY-MM, got {month!r}")
-    return int(match.group(1)), int(match.group(2))
-
-
-def month_bounds(month: str, tz: str) -> tuple[datetime, datetime]:
-    """The month's first instant and the next month's first instant, local midnight, as UTC."""
-    year, number = parse_month(month)
-    zone = ZoneInfo(tz)
-    start = datetime(year, number, 1, tzinfo=zone)
-    end = datetime(year + number // 12, number % 12 + 1, 1, tzinfo=zone)
-    return start.astimezone(timezone.utc), end.astimezone(timezone.utc)
-
-
-def last_complete_month(tz: str, now: datetime | None = None) -> str:
-    local = (now or datetime.now(timezone.utc)).astimezone(ZoneInfo(tz))
-    previous = local.replace(day=1) - timedelta(days=1)
-    return f"{previous.year:04d}-{previous.month:02d}"
-
 
 def _local_time_sql(start: datetime, end: datetime, tz: str) -> str:
     """SQL turning ``created_at`` (UTC) into local time within [start, end).

@@ -15,7 +15,6 @@ wall clock.
 from __future__ import annotations
 
 import calendar
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -20,6 +20,7 @@ from sqlite_utils import Database
 
 from tracker.config import Config
 from tracker.errors import ConfigError
+from tracker.months import last_complete_month, month_bounds_utc, parse_month, shift_month  # noqa: F401
 
 BEHAVIOURS = ("answer", "debate", "progress")
 KINDS = ("original", "reply", "thread", "quote", "repost")
@@ -107,37 +108,6 @@ class ReportData:
 
 
 # --- month arithmetic --------------------------------------------------------------------------
-
-def parse_month(month: str) -> tuple[int, int]:
-    try:
-        parsed = datetime.strptime(month, "%Y-%m")
-    except ValueError:
-        raise ConfigError(f"month {month!r}: expected YYYY-MM") from None
-    return parsed.year, parsed.month
-
-
-def shift_month(month: str, delta: int) -> str:
-    year, number = parse_month(month)
-    index = year * 12 + (number - 1) + delta
-    return f"{index // 12:04d}-{index % 12 + 1:02d}"
-
-
-def last_complete_month(tz: str, now: datetime | None = None) -> str:
-    """The calendar month before the current one, in the time zone ``tz``."""
-    now = (now or datetime.now(timezone.utc)).astimezone(ZoneInfo(tz))
-    return shift_month(now.strftime("%Y-%m"), -1)
-
-
-def month_bounds_utc(month: str, tz: str) -> tuple[str, str]:
-    """The month's start (inclusive) and end (exclusive) as stored UTC timestamps."""
-    year, number = parse_month(month)
-    zone = ZoneInfo(tz)
-    start = datetime(year, number, 1, tzinfo=zone)
-    next_year, next_number = parse_month(shift_month(month, 1))
-    end = datetime(next_year, next_number, 1, tzinfo=zone)
-    fmt = "%Y-%m-%dT%H:%M:%SZ"
-    return start.astimezone(timezone.utc).strftime(fmt), end.astimezone(timezone.utc).strftime(fmt)
-
 
 def month_weeks(month: str) -> list[tuple[str, str]]:
     """The ISO weeks that overlap the month: ("2026-W10", Monday as "2026-03-02")."""

@@ -16,7 +16,7 @@ import signal
 import zoneinfo
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from types import FrameType
 from typing import Any
 
@@ -27,6 +27,7 @@ from apscheduler.schedulers.base import STATE_STOPPED
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from tracker.config import Config
+from tracker.months import last_complete_month
 from tracker.crontab import fire_times, parse_crontab
 from tracker.errors import LockedError
 from tracker.secrets import redact
@@ -59,8 +60,7 @@ def collect_job(config: Config) -> None:
 
 def previous_month(config: Config, now: datetime | None = None) -> str:
     """``YYYY-MM`` of the month before ``now`` in the schedule's time zone."""
-    local = (now or datetime.now(timezone.utc)).astimezone(zoneinfo.ZoneInfo(config.schedule.timezone))
-    return (local.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
+    return last_complete_month(config.schedule.timezone, now)
 
 
 def report_job(config: Config) -> None:

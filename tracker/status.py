@@ -16,6 +16,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from tracker.config import Config
+from tracker.months import month_start_utc
 from tracker.crontab import longest_interval, parse_crontab
 
 STALE_FACTOR = 3
@@ -60,13 +61,6 @@ class Health:
 
 def _parse(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
-
-
-def month_start_utc(now: datetime, timezone_name: str) -> str:
-    """The start of ``now``'s calendar month in the configured time zone, as stored UTC text."""
-    local = now.astimezone(zoneinfo.ZoneInfo(timezone_name))
-    start = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    return start.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def account_statuses(db: Database, now: datetime | None = None, stale_after: timedelta | None = None,
