@@ -251,3 +251,10 @@ def close_interrupted_runs(db: Database) -> int:
             "WHERE status = 'running'"
         )
     return cursor.rowcount
+
+
+# --- platforms (issue 5): lookups for the sources, X archive import ------------------------
+
+def stored_post_ids(db: Database, ids: Sequence[str]) -> set[str]:
+    """Which of ``ids`` are already stored, as a leader's post or as a context post."""
+    return _existing_ids(db, "posts", ids) | _existing_ids(db, "context_posts", ids)
