@@ -115,6 +115,7 @@ class MastodonSettings:
 @dataclass(frozen=True)
 class BlogSettings:
     timeout: float = 30.0
+    max_rate_limit_wait: float = 900.0
     max_retries: int = 3
     retry_backoff: float = 2.0
     user_agent: str = "tracker-feed-reader/1"
@@ -198,16 +199,13 @@ NON_EMPTY = Field((str,), "a non-empty string", check=lambda v: bool(v.strip()))
 POSITIVE_NUMBER = (int, float)
 
 
-def _retry_fields(with_rate_limit: bool = True) -> dict[str, Field]:
-    fields = {
+def _retry_fields() -> dict[str, Field]:
+    return {
         "timeout": Field(POSITIVE_NUMBER, "a number of seconds > 0", 30.0, check=lambda v: v > 0),
         "max_retries": Field((int,), "a whole number >= 0", 3, check=lambda v: v >= 0),
         "retry_backoff": Field(POSITIVE_NUMBER, "a number of seconds >= 0", 2.0, check=lambda v: v >= 0),
+        "max_rate_limit_wait": Field(POSITIVE_NUMBER, "a number of seconds >= 0", 900.0, check=lambda v: v >= 0),
     }
-    if with_rate_limit:
-        fields["max_rate_limit_wait"] = Field(POSITIVE_NUMBER, "a number of seconds >= 0", 900.0,
-                                              check=lambda v: v >= 0)
-    return fields
 
 SCHEMA: dict[str, Any] = {
     "tracker": {
@@ -244,7 +242,7 @@ SCHEMA: dict[str, Any] = {
         },
         "blog": {
             "user_agent": Field((str,), "a non-empty string", BlogSettings.user_agent, check=lambda v: bool(v.strip())),
-            **_retry_fields(with_rate_limit=False),
+            **_retry_fields(),
         },
     },
 }

@@ -107,6 +107,10 @@ class EmulatorServer:
         """The platform's own 429 answer."""
         raise NotImplementedError
 
+    def malformed(self, path: str) -> Answer:
+        """A 200 whose body is cut short (``malformed_body``)."""
+        return 200, {"content-type": "application/json; charset=utf-8", **self.rate_headers()}, self.malformed_body
+
     def rate_headers(self) -> dict[str, str]:
         """Rate-limit headers sent with every answer."""
         return {}
@@ -136,8 +140,7 @@ class EmulatorServer:
                 return int(fault.kind), {"content-type": "application/json; charset=utf-8",
                                          **self.rate_headers()}, body
             elif fault.kind == "malformed":
-                return 200, {"content-type": "application/json; charset=utf-8", **self.rate_headers()}, \
-                    self.malformed_body
+                return self.malformed(parts.path)
         return self.route(method, parts.path, query, headers)
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
