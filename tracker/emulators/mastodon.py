@@ -85,6 +85,7 @@ def status(author: dict[str, Any], status_id: str, created_at: datetime, content
         # (recorded: status__reblog_POST_response).
         entity.update({"content": "", "uri": f"{uri}/activity", "url": None, "reblog": reblog,
                        "language": None, "application": None})
+        del entity["pinned"]  # a boost wrapper has no `pinned` (recorded)
     if quote is not None:
         entity["quote"] = {"state": "accepted", "quoted_status": quote}
     return entity
