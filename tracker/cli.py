@@ -198,3 +198,37 @@ def demo(out_dir: str) -> None:
         raise _fail(error) from None
     for line in outcome.summary_lines():
         click.echo(line)
+
+
+# --- import commands (issue 5) ---
+
+@cli.group(name="import")
+def import_group() -> None:
+    """Load posts from files instead of the platform APIs."""
+
+
+@import_group.command(name="x-archive")
+@click.option("--leader", "leader_id", required=True, metavar="ID", help="The leader whose X archive this is.")
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.pass_obj
+def import_x_archive(obj: Context, leader_id: str, path: Path) -> None:
+    """Import an X "download your data" archive (zip or unpacked folder) for one leader.
+
+    Reads data/tweets.js and its parts (data/tweets-part1.js, ...) as a stream, so any
+    archive size fits in memory. Posts get the same ids as the API's: importing twice,
+    or importing what `tracker collect` already read, adds no duplicate. The leader needs
+    an x account in the config.
+
+    \b
+    Example:
+        tracker import x-archive --leader maya ~/Downloads/twitter-2026-05-01.zip
+    """
+    from tracker.archive import import_x_archive as run_import
+
+    config = obj.config()
+    try:
+        result = run_import(config, leader_id, path)
+    except TrackerError as error:
+        raise _fail(error) from None
+    click.echo(f"Imported {result.posts_read} posts from {len(result.files)} file(s) into {result.account_id}: "
+               f"{result.new_posts} new, {result.posts_read - result.new_posts} already stored.")

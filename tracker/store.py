@@ -133,14 +133,21 @@ CONTEXT_COLUMNS = (
 CONTEXT_UPDATED = ("author_handle", "author_name", "text", "raw", "last_seen")
 
 
-def _upsert_sql(table: str, columns: Sequence[str], updated: Sequence[str]) -> str:
+# Filled in when a re-read knows them and the stored row does not: an X archive (issue 5)
+# has no conversation ids and names reposts only by their "RT @" text.
+POST_FILLED = ("conversation_id", "reposted_id", "quoted_id", "in_reply_to_user_id")
+
+
+def _upsert_sql(table: str, columns: Sequence[str], updated: Sequence[str], filled: Sequence[str] = ()) -> str:
+    assignments = [f"{c} = excluded.{c}" for c in updated]
+    assignments += [f"{c} = coalesce({table}.{c}, excluded.{c})" for c in filled]
     return (
         f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)}) "
-        f"ON CONFLICT (id) DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in updated)}"
+        f"ON CONFLICT (id) DO UPDATE SET {', '.join(assignments)}"
     )
 
 
-POSTS_UPSERT = _upsert_sql("posts", POST_COLUMNS, POST_UPDATED)
+POSTS_UPSERT = _upsert_sql("posts", POST_COLUMNS, POST_UPDATED, POST_FILLED)
 CONTEXT_UPSERT = _upsert_sql("context_posts", CONTEXT_COLUMNS, CONTEXT_UPDATED)
 
 
@@ -258,3 +265,26 @@ def close_interrupted_runs(db: Database) -> int:
 def stored_post_ids(db: Database, ids: Sequence[str]) -> set[str]:
     """Which of ``ids`` are already stored, as a leader's post or as a context post."""
     return _existing_ids(db, "posts", ids) | _existing_ids(db, "context_posts", ids)
+
+
+# Only new ids are inserted: a post the API already collected keeps its richer API row
+# (reply counts, conversation id), and re-importing an archive changes nothing.
+ARCHIVE_INSERT = (
+    f"INSERT INTO posts ({', '.join(POST_COLUMNS)}) VALUES ({', '.join('?' for _ in POST_COLUMNS)}) "
+    "ON CONFLICT (id) DO NOTHING"
+)
+
+
+def save_archive_posts(db: Database, account: AccountRow, posts: Sequence[Post], seen_at: str | None = None) -> int:
+    """Insert archive posts that are not stored yet, in one transaction; return how many were new."""
+    seen_at = seen_at or now_iso()
+    rows = [
+        (post.id, post.platform, post.native_id, account.leader_id, account.id, post.created_at,
+         post.text, post.kind, post.in_reply_to_id, post.in_reply_to_user_id, post.quoted_id,
+         post.reposted_id, post.conversation_id, post.url, post.lang, post.like_count,
+         post.reply_count, post.repost_count, post.quote_count, _json(post.raw), seen_at, seen_at)
+        for post in posts
+    ]
+    with db.atomic():
+        cursor = db.conn.executemany(ARCHIVE_INSERT, rows)
+    return max(cursor.rowcount, 0)
