@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -37,7 +38,7 @@ def test_handles_are_checked_and_normalized():
     ('blog = "ftp://x"', "leaders[0].accounts.blog: expected the http(s) URL of the blog's RSS or Atom feed"),
 ])
 def test_bad_handles_name_the_key(accounts, message):
-    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
+    with pytest.raises(ConfigError, match=re.escape(message)):
         _parse(accounts)
 
 
