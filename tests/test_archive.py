@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import zipfile
 from datetime import datetime, timezone
 
@@ -58,6 +59,9 @@ def test_import_gives_every_post_the_api_id_and_kind(tmp_path, dataset):
         stored = {row[0]: (row[1], row[2]) for row in
                   rows(config, "SELECT id, kind, created_at FROM posts WHERE leader_id = ?", [leader_id])}
         assert stored == expected
+    [raw] = rows(config, "SELECT raw FROM posts WHERE id = ?", [f"x:{tweets[0]['id']}"])[0]
+    assert json.loads(raw)["x_archive"]["tweet"]["id_str"] == tweets[0]["id"]  # the file's own element
+    assert rows(config, "SELECT count(*) FROM posts_fts WHERE posts_fts MATCH 'offline'")[0][0] > 0
     kinds = dict(rows(config, "SELECT kind, count(*) FROM posts GROUP BY kind"))
     assert {"original", "reply", "thread", "repost"} <= set(kinds)
 

@@ -31,7 +31,7 @@ from tracker.errors import ConfigError, TrackerError
 from tracker.sources.base import Post, utc_iso
 
 CHUNK_CHARS = 1 << 16
-BATCH_SIZE = 2000
+BATCH_SIZE = 5000
 TWEET_FILES = re.compile(r"(^|/)data/(tweets?)(-part(\d+))?\.js$")
 ACCOUNT_FILE = re.compile(r"(^|/)data/account\.js$")
 # Quotes in v1.1 carry the quoted post only as a permalink in entities.urls.
@@ -82,6 +82,12 @@ def _opened(path: Path) -> Iterator[tuple[list[str], Any]]:
 
 def iter_array(stream: IO[str], name: str = "") -> Iterator[Any]:
     """Yield the elements of ``window.YTD.<x>.partN = [ ... ]`` one at a time (streaming)."""
+    for value, _ in iter_array_text(stream, name):
+        yield value
+
+
+def iter_array_text(stream: IO[str], name: str = "") -> Iterator[tuple[Any, str]]:
+    """Like ``iter_array``, with each element's JSON text as it stands in the file."""
     decoder = json.JSONDecoder()
     buffer = ""
     position = 0
@@ -124,8 +130,9 @@ def iter_array(stream: IO[str], name: str = "") -> Iterator[Any]:
             if end == len(buffer) and not eof and fill():
                 continue
             break
+        text = buffer[position:end]
         position = end
-        yield value
+        yield value, text
 
 
 def read_account(path: Path) -> dict[str, Any] | None:
@@ -141,17 +148,23 @@ def read_account(path: Path) -> dict[str, Any] | None:
 
 def iter_archive_tweets(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
     """Yield (file name, tweet object) for every tweet of every part, streaming."""
+    for name, tweet, _ in iter_archive_tweets_text(path):
+        yield name, tweet
+
+
+def iter_archive_tweets_text(path: Path) -> Iterator[tuple[str, dict[str, Any], str]]:
+    """Yield (file name, tweet object, the element's JSON text) for every tweet, streaming."""
     with _opened(path) as (names, open_file):
         tweet_files = [name for name in names if TWEET_FILES.search(name)]
         if not tweet_files:
             raise ArchiveError(f"{path}: no data/tweets.js (or data/tweet.js): not an X archive")
         for name in tweet_files:
             with open_file(name) as stream:
-                for item in iter_array(stream, name):
+                for item, text in iter_array_text(stream, name):
                     tweet = item.get("tweet", item) if isinstance(item, dict) else None
                     if not isinstance(tweet, dict):
                         raise ArchiveError(f"{name}: an element is not a tweet object")
-                    yield name, tweet
+                    yield name, tweet, text
 
 
 # --- normalizing --------------------------------------------------------------------------
@@ -171,6 +184,22 @@ def quoted_id(tweet: Mapping[str, Any]) -> str | None:
         if match:
             return match.group(1)
     return None
+
+
+MONTHS = {name: number for number, name in enumerate(
+    ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), start=1)}
+
+
+def parse_archive_date(value: str) -> str:
+    """``Wed Oct 10 20:19:24 +0000 2018`` -> ``2018-10-10T20:19:24Z``.
+
+    Archives always write UTC (+0000); that case is parsed by hand because strptime costs
+    more than everything else in an import. Other offsets go through strptime.
+    """
+    parts = value.split()
+    if len(parts) == 6 and parts[4] == "+0000" and parts[1] in MONTHS and len(parts[3]) == 8:
+        return f"{parts[5]}-{MONTHS[parts[1]]:02d}-{int(parts[2]):02d}T{parts[3]}Z"
+    return utc_iso(datetime.strptime(value, ARCHIVE_DATE))
 
 
 def normalize_archive_tweet(tweet: Mapping[str, Any], user_id: str | None, screen_name: str) -> Post:
@@ -193,7 +222,7 @@ def normalize_archive_tweet(tweet: Mapping[str, Any], user_id: str | None, scree
     return Post(
         platform="x",
         native_id=native_id,
-        created_at=utc_iso(datetime.strptime(str(tweet["created_at"]), ARCHIVE_DATE)),
+        created_at=parse_archive_date(str(tweet["created_at"])),
         text=text,
         kind=kind,
         in_reply_to_id=f"x:{reply_to}" if reply_to else None,
@@ -203,8 +232,14 @@ def normalize_archive_tweet(tweet: Mapping[str, Any], user_id: str | None, scree
         lang=tweet.get("lang"),
         like_count=_count(tweet.get("favorite_count")),
         repost_count=_count(tweet.get("retweet_count")),
-        raw={"x_archive": dict(tweet)},
+        # The import stores the element's own JSON text as `raw` (see _raw_json): copying
+        # the dict here would only be thrown away.
     )
+
+
+def _raw_json(element_text: str) -> str:
+    # The element exactly as in the file ({"tweet": {...}}): no second JSON encoding.
+    return '{"x_archive":' + element_text + "}"
 
 
 # --- importing ----------------------------------------------------------------------------
@@ -222,6 +257,7 @@ def import_x_archive(config: Config, leader_id: str, path: str | Path, batch_siz
     with collection_lock(config.database):
         db = store.open_db(config.database)
         try:
+            store.tune_for_bulk_load(db)
             store.save_config(db, config)
             [account] = store.get_accounts(db, [leader_id], ["x"])
             archive_user_id = str(archive_account.get("accountId") or "") or None
@@ -233,20 +269,22 @@ def import_x_archive(config: Config, leader_id: str, path: str | Path, batch_siz
             screen_name = str(archive_account.get("username") or account.handle)
             files: list[str] = []
             batch: list[Post] = []
+            raw: list[str] = []
             read = new = 0
-            for name, tweet in iter_archive_tweets(path):
+            for name, tweet, text in iter_archive_tweets_text(path):
                 if not files or files[-1] != name:
                     files.append(name)
                 try:
                     batch.append(normalize_archive_tweet(tweet, user_id, screen_name))
                 except (KeyError, TypeError, ValueError) as error:
                     raise ArchiveError(f"{name}: tweet {tweet.get('id_str')!r} cannot be read: {error!r}") from None
+                raw.append(_raw_json(text))
                 read += 1
                 if len(batch) >= batch_size:
-                    new += store.save_archive_posts(db, account, batch)
-                    batch = []
+                    new += store.save_archive_posts(db, account, batch, raw)
+                    batch, raw = [], []
             if batch:
-                new += store.save_archive_posts(db, account, batch)
+                new += store.save_archive_posts(db, account, batch, raw)
         finally:
             db.close()
     return ImportResult(files, read, new, account.id)

