@@ -11,8 +11,9 @@ Run by hand (not part of the test suite):
 2. Times ``tracker import x-archive`` (library call, fresh database, in a child process)
    and, when the module exists in this tree, the month's metrics.
 3. Times ``twitter-to-sqlite import db archive.zip`` on the same posts, if given.
-4. Imports a quarter-size and the full-size archive in child processes and reports their
-   peak RSS: a streamed import keeps it flat.
+4. Imports a quarter-size, the full-size and a double-size archive in child processes and
+   reports their peak RSS: a streamed import keeps it flat (SQLite's page cache, capped at
+   64 MB by store.tune_for_bulk_load, fills up over the first tens of thousands of posts).
 
 twitter-to-sqlite must live in its own throwaway venv (it pins sqlite-utils < 4):
     python3 -m venv /tmp/t2s-venv && /tmp/t2s-venv/bin/pip install twitter-to-sqlite==0.22
@@ -152,18 +153,20 @@ def main() -> None:
         started = time.perf_counter()
         small, _ = make_archives(folder, args.posts // 4)
         ours, theirs = make_archives(folder, args.posts)
+        large, _ = make_archives(folder, args.posts * 2)
         print(f"archives written in {time.perf_counter() - started:.1f} s "
               f"({ours.stat().st_size / 1e6:.1f} MB zipped for {args.posts} posts)")
         full = run_tracker(folder, ours)
         quarter = run_tracker(folder, small)
+        double = run_tracker(folder, large)
         print(f"tracker import x-archive: {full['posts']} posts in {full['import_s']:.2f} s "
               f"(child wall time {full['wall_s']:.2f} s incl. interpreter start)")
         if full["metrics_s"] is not None:
             print(f"  + month's metrics: {full['metrics_s']}")
         else:
             print("  (no tracker.metrics in this tree: metrics not timed)")
-        print(f"peak RSS: {quarter['max_rss_kb'] / 1024:.0f} MB for {quarter['posts']} posts, "
-              f"{full['max_rss_kb'] / 1024:.0f} MB for {full['posts']} posts")
+        print("peak RSS: " + ", ".join(f"{run['max_rss_kb'] / 1024:.0f} MB for {run['posts']} posts"
+                                       for run in (quarter, full, double)))
         if args.t2s:
             seconds = run_twitter_to_sqlite(args.t2s, folder, theirs)
             ours_total = full["wall_s"]
