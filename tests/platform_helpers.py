@@ -34,8 +34,11 @@ def write_config(tmp_path: Path, accounts: dict[str, dict[str, str]], sources: s
     return load_config(path)
 
 
-def run(config: Config, sleeps: Sleeps | None = None, **options: Any) -> CollectResult:
-    return collect(config, env={}, source_options={"sleep": sleeps if sleeps is not None else Sleeps()}, **options)
+def run(config: Config, sleeps: Sleeps | None = None, clock: Any = None, **options: Any) -> CollectResult:
+    source_options: dict[str, Any] = {"sleep": sleeps if sleeps is not None else Sleeps()}
+    if clock is not None:
+        source_options["clock"] = clock
+    return collect(config, env={}, source_options=source_options, **options)
 
 
 def rows(config: Config, sql: str, params: Any = ()) -> list[tuple[Any, ...]]:

@@ -196,3 +196,13 @@ def test_normalize_recorded_shapes_reply_to_missing_parent():
     post, context = normalize_item(item, ALICE["did"])
     assert (post.kind, post.in_reply_to_id, post.in_reply_to_user_id) == ("reply", "bluesky:" + gone, "did:plc:gone")
     assert context == []
+
+
+def test_first_run_stops_at_the_backfill_window(tmp_path, emulator):
+    sources = f'[sources.bluesky]\napi_base_url = "{emulator.url}"\npage_size = 3'
+    config = write_config(tmp_path, {"alice": {"bluesky": "alice.test"}}, sources, backfill_days=1)
+    clock = (START + timedelta(days=1, minutes=35)).timestamp()
+    result = run(config, clock=lambda: clock)
+    [account] = result.accounts
+    assert account.new_posts == 3  # the repost at 40 min and the posts at 50 and 60 min
+    assert account.requests == 1 + 2

@@ -156,3 +156,12 @@ def test_killed_run_resumes_without_gap_or_duplicate(tmp_path, emulator):
 
 def test_html_to_text_keeps_paragraphs_and_unescapes():
     assert html_to_text("<p>a &lt;b&gt;</p><p>c<br/>d</p>") == "a <b>\n\nc\nd"
+
+
+def test_first_run_stops_at_the_backfill_window(tmp_path, emulator):
+    sources = f'[sources.mastodon]\nserver_urls = {{ "{DOMAIN}" = "{emulator.url}" }}'
+    config = write_config(tmp_path, {"alice": {"mastodon": f"alice@{DOMAIN}"}}, sources, backfill_days=1)
+    clock = (START + timedelta(days=1, minutes=30)).timestamp()
+    [result] = run(config, clock=lambda: clock).accounts
+    assert (result.status, result.new_posts, result.requests) == ("ok", 30, 2)  # lookup + one page
+    assert cursor(config, "alice:mastodon") == {"since_id": _sid(59)}

@@ -267,6 +267,7 @@ class BlueskySource:
         top = walk.get("top")
         page_cursor = walk.get("cursor")
         start = walk.get("start")
+        renamed = False
         if not walk and not mark and self.backfill_days > 0:
             start = utc_iso(datetime.fromtimestamp(self.clock(), timezone.utc) - timedelta(days=self.backfill_days))
         while True:
@@ -295,7 +296,8 @@ class BlueskySource:
                 posts.append(post)
                 context.update((ctx.id, ctx) for ctx in found)
                 handle = item["post"]["author"].get("handle") if "reason" not in item else None
-                if handle and handle != identity.handle and not identity.handle.startswith("did:"):
+                if handle and handle != identity.handle and not identity.handle.startswith("did:") and not renamed:
+                    renamed = True
                     log.info("bluesky %s now posts as @%s (configured: @%s); collected by DID",
                              identity.user_id, handle, identity.handle)
             page_cursor = body.get("cursor")
