@@ -177,3 +177,16 @@ def test_cli_import_prints_counts_and_exit_codes(tmp_path, dataset):
     junk.write_text("not a zip")
     broken = runner.invoke(cli, ["--config", str(config.path), "import", "x-archive", "--leader", "maya", str(junk)])
     assert broken.exit_code == 1 and "not a zip file or folder" in broken.output
+
+
+def test_unreadable_tweet_stops_the_import_with_its_id(tmp_path):
+    config = _config(tmp_path)
+    path = tmp_path / "bad.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("data/tweets.js", 'window.YTD.tweets.part0 = [{"tweet": {"id_str": "5", "full_text": "hi", '
+                                           '"created_at": "Wed Oct 10 20:19:24 +0000 2018"}}, '
+                                           '{"tweet": {"id_str": "6", "full_text": "no date"}}]')
+    with pytest.raises(ArchiveError, match="tweet '6' cannot be read"):
+        import_x_archive(config, "maya", path, batch_size=1)
+    # The batch handed over before the failure is saved; a fixed archive imports the rest.
+    assert rows(config, "SELECT id FROM posts") == [("x:5",)]

@@ -49,7 +49,7 @@ class EmulatorServer:
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}" if isinstance(host, str) else f"http://{host.decode()}:{port}"
 
     def start(self) -> EmulatorServer:
         # A short poll interval: shutdown() waits up to one interval, in every test teardown.

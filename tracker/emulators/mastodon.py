@@ -205,7 +205,7 @@ class MastodonEmulator(EmulatorServer):
         page = matching[-limit:] if "min_id" in bounds else matching[:limit]
         links = []
         base = f"{self.url}/api/v1/accounts/{account_id}/statuses"
-        extra = {key: query[key] for key in ("exclude_replies", "exclude_reblogs") if key in query}
+        extra: dict[str, Any] = {key: query[key] for key in ("exclude_replies", "exclude_reblogs") if key in query}
         if page and len(page) == limit:
             links.append(f'<{base}?{urlencode({"limit": limit, **extra, "max_id": page[-1]["id"]})}>; rel="next"')
         if page:

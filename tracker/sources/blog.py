@@ -142,7 +142,7 @@ class BlogSource:
 
         return classify
 
-    def _get(self, url: str, cursor: Mapping[str, Any]) -> tuple[int, Any, requests.Response]:
+    def _get(self, url: str, cursor: Mapping[str, Any]) -> tuple[int, Any, Any]:
         headers = {}
         if cursor.get("etag"):
             headers["If-None-Match"] = cursor["etag"]

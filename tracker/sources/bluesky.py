@@ -70,7 +70,7 @@ def _context_from_view(view: Mapping[str, Any]) -> ContextPost | None:
     """A ContextPost from a PostView or an embed's viewRecord; None for notFound/blocked."""
     if "uri" not in view or "author" not in view:
         return None
-    record = view.get("record") if isinstance(view.get("record"), dict) and "text" in view["record"] \
+    record: dict[str, Any] = view["record"] if isinstance(view.get("record"), dict) and "text" in view["record"] \
         else view.get("value") or {}
     author = view["author"]
     reply = record.get("reply") or {}
@@ -108,8 +108,9 @@ def normalize_item(item: Mapping[str, Any], leader_did: str) -> tuple[Post, list
     view = item["post"]
     record = view.get("record") or {}
     reason = item.get("reason") or {}
-    counts = {"like_count": view.get("likeCount"), "reply_count": view.get("replyCount"),
-              "repost_count": view.get("repostCount"), "quote_count": view.get("quoteCount")}
+    counts = {key: value if isinstance(value, int) else None for key, value in (
+        ("like_count", view.get("likeCount")), ("reply_count", view.get("replyCount")),
+        ("repost_count", view.get("repostCount")), ("quote_count", view.get("quoteCount")))}
     langs = record.get("langs") or []
     context: list[ContextPost] = []
     if reason.get("$type") == REPOST_REASON:
@@ -156,7 +157,8 @@ def normalize_item(item: Mapping[str, Any], leader_did: str) -> tuple[Post, list
         url=_web_url(view["uri"]),
         lang=langs[0] if langs else None,
         raw=dict(item),
-        **{key: value if isinstance(value, int) else None for key, value in counts.items()},
+        like_count=counts["like_count"], reply_count=counts["reply_count"],
+        repost_count=counts["repost_count"], quote_count=counts["quote_count"],
     )
     return post, context
 

@@ -23,8 +23,11 @@ MAX_RATE_LIMIT_WAITS = 3  # 429s in a row before giving the account up for this 
 
 
 class RetrySettings(Protocol):
-    max_retries: int
-    retry_backoff: float
+    @property
+    def max_retries(self) -> int: ...
+
+    @property
+    def retry_backoff(self) -> float: ...
 
 
 @dataclass(frozen=True)
