@@ -93,7 +93,7 @@ def _print_results(results, stream_is_tty: bool) -> None:
 
 @cli.command()
 @click.option("--leader", "leader_ids", multiple=True, metavar="ID", help="Only this leader (repeatable).")
-@click.option("--source", "platforms", multiple=True, metavar="PLATFORM", help="Only this platform, e.g. x (repeatable).")
+@click.option("--source", "platforms", multiple=True, metavar="PLATFORM", help="Only this platform: x, bluesky, mastodon or blog (repeatable).")
 @click.option("--summary/--no-summary", default=None,
               help="Print a table of accounts at the end  [default: only on a terminal]")
 @click.pass_obj
@@ -185,10 +185,10 @@ def init(obj: Context, force: bool) -> None:
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default="demo", show_default=True,
               help="Folder for the demo's config, database and reports.")
 def demo(out_dir: str) -> None:
-    """Collect the demo organisation from a local X emulator: no network, no credentials.
+    """Collect the demo organisation from local emulators: no network, no credentials.
 
-    Starts the emulator on 127.0.0.1, writes OUT/tracker.toml, collects into a fresh
-    OUT/tracker.db and prints what was stored.
+    Starts X, Bluesky, Mastodon and blog emulators on 127.0.0.1, writes OUT/tracker.toml,
+    collects into a fresh OUT/tracker.db and prints what was stored.
     """
     from tracker.demo import run_demo
 
