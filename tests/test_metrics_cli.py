@@ -58,7 +58,7 @@ def test_metrics_command_formats(demo):
     result = runner.invoke(cli, base + ["--format", "json", "--leader", "maya"])
     assert result.exit_code == 0, result.output
     rows = json.loads(result.output)
-    assert [r["platform"] for r in rows] == ["x", "all"] and list(rows[0]) == list(KEYS)
+    assert [r["platform"] for r in rows] == ["bluesky", "mastodon", "x", "all"] and list(rows[0]) == list(KEYS)
     result = runner.invoke(cli, base + ["--format", "csv", "--platform", "all"])
     assert result.exit_code == 0 and result.output.splitlines()[0] == ",".join(KEYS)
     assert len(result.output.splitlines()) == 6
@@ -89,3 +89,14 @@ def test_evaluate_command_on_the_dev_set(shared_dir):
     result = CliRunner().invoke(cli, ["evaluate", str(shared_dir / "labels" / "dev.jsonl")])
     assert "precision" in result.output and "answer" in result.output
     assert result.exit_code == 0, result.output
+
+
+def test_the_report_csv_equals_tracker_metrics_csv(demo, tmp_path):
+    outcome, _ = demo
+    runner = CliRunner()
+    base = ["--config", str(outcome.config_path)]
+    printed = runner.invoke(cli, base + ["metrics", "--month", MONTH, "--format", "csv"])
+    assert printed.exit_code == 0, printed.output
+    written = runner.invoke(cli, base + ["report", "--month", MONTH, "--format", "csv", "--out", str(tmp_path)])
+    assert written.exit_code == 0, written.output
+    assert (tmp_path / f"metrics-{MONTH}.csv").read_text(encoding="utf-8") == printed.stdout

@@ -18,10 +18,11 @@ sys.path.insert(0, str(Path(__file__).parent))
 from report_fixture import HOSTILE_TEXTS, build_sample  # noqa: E402
 
 from tracker.cli import cli  # noqa: E402
-from tracker.csvout import METRIC_KEYS, metric_keys, metrics_to_csv  # noqa: E402
+from tracker.csvout import metrics_to_csv  # noqa: E402
+from tracker.metrics import KEYS, load_metrics  # noqa: E402
 from tracker.errors import ConfigError  # noqa: E402
 from tracker.report import render_report  # noqa: E402
-from tracker.reportdata import (build_report_data, last_complete_month, load_month_metrics,  # noqa: E402
+from tracker.reportdata import (build_report_data, last_complete_month,  # noqa: E402
                                 month_bounds_utc, month_weeks, rank_leaders, shift_month)
 from tracker.reporttext import MISSING_GLYPH, printable, wrap  # noqa: E402
 from tracker.store import open_db  # noqa: E402
@@ -136,8 +137,7 @@ def test_metrics_to_csv_columns_and_no_data_cells():
     text = metrics_to_csv([{"leader_id": "a", "month": "2026-03", "platform": "all", "posts": None,
                             "openness_index": 61.25, "low_sample": True, "computed_at": "now", "coverage": "none"}])
     header, row = list(csv.reader(io.StringIO(text)))
-    assert tuple(header) == metric_keys() and "computed_at" not in header
-    assert [key for key in header if key in METRIC_KEYS] == list(METRIC_KEYS)
+    assert tuple(header) == KEYS and "computed_at" not in header
     values = dict(zip(header, row))
     assert values["posts"] == "" and values["openness_index"] == "61.25" and values["low_sample"] == "1"
 
@@ -145,7 +145,7 @@ def test_metrics_to_csv_columns_and_no_data_cells():
 def test_csv_equals_metrics_to_csv_of_the_month(sample, rendered):
     _data, files = rendered
     db = open_db(sample.db_path)
-    rows = load_month_metrics(db, sample.month, sample.leader_ids)
+    rows = load_metrics(db, sample.month, sample.leader_ids)
     db.close()
     assert files.csv.read_text(encoding="utf-8") == metrics_to_csv(rows)
     assert len(rows) == 6  # 3 leaders x (all, x)

@@ -90,7 +90,7 @@ def _echo_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
 
 @cli.command()
 @click.option("--leader", "leader_ids", multiple=True, metavar="ID", help="Only this leader (repeatable).")
-@click.option("--source", "platforms", multiple=True, metavar="PLATFORM", help="Only this platform, e.g. x (repeatable).")
+@click.option("--source", "platforms", multiple=True, metavar="PLATFORM", help="Only this platform: x, bluesky, mastodon or blog (repeatable).")
 @click.option("--summary/--no-summary", default=None,
               help="Print a table of accounts at the end  [default: only on a terminal]")
 @click.pass_obj
@@ -202,10 +202,10 @@ def init(obj: Context, force: bool) -> None:
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default="demo", show_default=True,
               help="Folder for the demo's config, database and reports.")
 def demo(out_dir: str) -> None:
-    """Collect the demo organisation from a local X emulator: no network, no credentials.
+    """Collect the demo organisation from local emulators: no network, no credentials.
 
-    Starts the emulator on 127.0.0.1, writes OUT/tracker.toml, collects into a fresh
-    OUT/tracker.db and prints what was stored.
+    Starts X, Bluesky, Mastodon and blog emulators on 127.0.0.1, writes OUT/tracker.toml,
+    collects into a fresh OUT/tracker.db and prints what was stored.
     """
     from tracker.demo import run_demo
 
@@ -526,10 +526,8 @@ def metrics(obj: Context, month: str | None, leader_ids, platforms, fmt: str) ->
     Example:
         tracker metrics --month 2026-01 --leader maya --format json
     """
-    import csv
-    import io
-
-    from tracker.metrics import KEYS, format_table, refresh_metrics
+    from tracker.csvout import metrics_to_csv
+    from tracker.metrics import format_table, refresh_metrics
 
     config = obj.config()
     try:
@@ -539,10 +537,40 @@ def metrics(obj: Context, month: str | None, leader_ids, platforms, fmt: str) ->
     if fmt == "json":
         click.echo(json.dumps(rows, indent=2))
     elif fmt == "csv":
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=KEYS, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
-        click.echo(buffer.getvalue(), nl=False)
+        click.echo(metrics_to_csv(rows), nl=False)
     else:
         click.echo(format_table(rows))
+
+
+# --- import commands (issue 5) ---
+
+@cli.group(name="import")
+def import_group() -> None:
+    """Load posts from files instead of the platform APIs."""
+
+
+@import_group.command(name="x-archive")
+@click.option("--leader", "leader_id", required=True, metavar="ID", help="The leader whose X archive this is.")
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.pass_obj
+def import_x_archive(obj: Context, leader_id: str, path: Path) -> None:
+    """Import an X "download your data" archive (zip or unpacked folder) for one leader.
+
+    Reads data/tweets.js and its parts (data/tweets-part1.js, ...) as a stream, so any
+    archive size fits in memory. Posts get the same ids as the API's: importing twice,
+    or importing what `tracker collect` already read, adds no duplicate. The leader needs
+    an x account in the config.
+
+    \b
+    Example:
+        tracker import x-archive --leader maya ~/Downloads/twitter-2026-05-01.zip
+    """
+    from tracker.archive import import_x_archive as run_import
+
+    config = obj.config()
+    try:
+        result = run_import(config, leader_id, path)
+    except TrackerError as error:
+        raise _fail(error) from None
+    click.echo(f"Imported {result.posts_read} posts from {len(result.files)} file(s) into {result.account_id}: "
+               f"{result.new_posts} new, {result.posts_read - result.new_posts} already stored.")

@@ -115,6 +115,10 @@ def collect_account(db: Database, source: Source, account: store.AccountRow, run
     def count_requests() -> None:
         progress.requests = source.requests - start_requests
 
+    if hasattr(source, "stored_lookup"):
+        # Sources that fetch context on demand (Mastodon's replied-to statuses) skip what
+        # is already stored.
+        source.stored_lookup = lambda ids: store.stored_post_ids(db, ids)
     try:
         resolved_now = False
         if account.platform_user_id is None:

@@ -24,6 +24,9 @@ CONFIG_ENV_VAR = "TRACKER_CONFIG"
 # Official X API host. tweepy hard-codes https://api.twitter.com; requests are redirected
 # to this base URL (guide: tweepy client.py BaseClient.request has no host parameter).
 X_DEFAULT_API_BASE_URL = "https://api.x.com"
+# Bluesky's public, cached AppView: no login needed for public reads (bsky-docs,
+# docs/advanced-guides/rate-limits.md).
+BLUESKY_DEFAULT_API_BASE_URL = "https://public.api.bsky.app"
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,26 @@ HANDLE_RULES: dict[str, HandleRule] = {
         re.compile(r"^@?[A-Za-z0-9_]{1,15}$"),
         "an X username: 1 to 15 letters, digits or underscores, optionally after @",
         lambda handle: handle.lstrip("@"),
+    ),
+    # A domain handle (atproto spec "Handle": dot-separated labels) or a DID; the DID is
+    # what is kept, because handles can change (https://atproto.com/specs/handle).
+    "bluesky": HandleRule(
+        re.compile(r"^@?(did:(plc|web):[A-Za-z0-9._:%-]+|([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+"
+                   r"[A-Za-z]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)$"),
+        "a Bluesky handle such as alice.bsky.social (or a did:plc:... DID)",
+        lambda handle: handle.lstrip("@").lower() if not handle.lstrip("@").startswith("did:") else handle.lstrip("@"),
+    ),
+    # user@server: the account is looked up on its home server, whose status list is the
+    # only complete one (guide, platforms.md section 3.1).
+    "mastodon": HandleRule(
+        re.compile(r"^@?[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*@([A-Za-z0-9-]+\.)+[A-Za-z0-9-]+(:[0-9]+)?$"),
+        "a Mastodon address user@server, such as alice@mastodon.social",
+        lambda handle: handle.lstrip("@"),
+    ),
+    # The blog's RSS or Atom feed URL.
+    "blog": HandleRule(
+        re.compile(r"^https?://[^\s/]+\S*$"),
+        "the http(s) URL of the blog's RSS or Atom feed",
     ),
 }
 
@@ -117,6 +140,39 @@ class RetentionSettings:
 
 
 @dataclass(frozen=True)
+class BlueskySettings:
+    api_base_url: str = BLUESKY_DEFAULT_API_BASE_URL
+    timeout: float = 30.0
+    max_rate_limit_wait: float = 900.0
+    max_retries: int = 3
+    retry_backoff: float = 2.0
+    page_size: int = 100
+
+
+@dataclass(frozen=True)
+class MastodonSettings:
+    timeout: float = 30.0
+    max_rate_limit_wait: float = 900.0
+    max_retries: int = 3
+    retry_backoff: float = 2.0
+    # server name -> base URL, for a server reached at another address (a proxy, the
+    # demo's local emulator); every other server is https://<server>.
+    server_urls: dict[str, str] = field(default_factory=dict)
+
+    def base_url(self, server: str) -> str:
+        return self.server_urls.get(server.lower(), f"https://{server}").rstrip("/")
+
+
+@dataclass(frozen=True)
+class BlogSettings:
+    timeout: float = 30.0
+    max_rate_limit_wait: float = 900.0
+    max_retries: int = 3
+    retry_backoff: float = 2.0
+    user_agent: str = "tracker-feed-reader/1"
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     database: Path
@@ -138,6 +194,21 @@ class Config:
     def x(self) -> XSettings:
         settings = self.sources.get("x")
         return settings if isinstance(settings, XSettings) else XSettings()
+
+    @property
+    def bluesky(self) -> BlueskySettings:
+        settings = self.sources.get("bluesky")
+        return settings if isinstance(settings, BlueskySettings) else BlueskySettings()
+
+    @property
+    def mastodon(self) -> MastodonSettings:
+        settings = self.sources.get("mastodon")
+        return settings if isinstance(settings, MastodonSettings) else MastodonSettings()
+
+    @property
+    def blog(self) -> BlogSettings:
+        settings = self.sources.get("blog")
+        return settings if isinstance(settings, BlogSettings) else BlogSettings()
 
     def leader(self, leader_id: str) -> Leader:
         for leader in self.leaders:
@@ -189,8 +260,23 @@ def _is_email_list(value: list[Any]) -> bool:
 
 CRONTAB_EXPECTED = ('a crontab expression of 5 fields "minute hour day month weekday" such as "0 * * * *" '
                     '(or 6 fields with seconds first)')
+
+
+def _is_server_map(value: dict[str, Any]) -> bool:
+    return all(isinstance(url, str) and _is_http_url(url) for url in value.values())
+
+
 NON_EMPTY = Field((str,), "a non-empty string", check=lambda v: bool(v.strip()))
 POSITIVE_NUMBER = (int, float)
+
+
+def _retry_fields() -> dict[str, Field]:
+    return {
+        "timeout": Field(POSITIVE_NUMBER, "a number of seconds > 0", 30.0, check=lambda v: v > 0),
+        "max_retries": Field((int,), "a whole number >= 0", 3, check=lambda v: v >= 0),
+        "retry_backoff": Field(POSITIVE_NUMBER, "a number of seconds >= 0", 2.0, check=lambda v: v >= 0),
+        "max_rate_limit_wait": Field(POSITIVE_NUMBER, "a number of seconds >= 0", 900.0, check=lambda v: v >= 0),
+    }
 
 SCHEMA: dict[str, Any] = {
     "tracker": {
@@ -214,6 +300,20 @@ SCHEMA: dict[str, Any] = {
                                          check=lambda v: v >= 0),
             "max_retries": Field((int,), "a whole number >= 0", 3, check=lambda v: v >= 0),
             "retry_backoff": Field(POSITIVE_NUMBER, "a number of seconds >= 0", 2.0, check=lambda v: v >= 0),
+        },
+        # --- platforms (issue 5) ---
+        "bluesky": {
+            "api_base_url": Field((str,), "an http(s) URL", BLUESKY_DEFAULT_API_BASE_URL, check=_is_http_url),
+            "page_size": Field((int,), "a whole number from 1 to 100", 100, check=lambda v: 1 <= v <= 100),
+            **_retry_fields(),
+        },
+        "mastodon": {
+            "server_urls": Field((dict,), 'a table of "server" = "http(s) URL"', {}, check=_is_server_map),
+            **_retry_fields(),
+        },
+        "blog": {
+            "user_agent": Field((str,), "a non-empty string", BlogSettings.user_agent, check=lambda v: bool(v.strip())),
+            **_retry_fields(),
         },
     },
     # --- ops (issue 6) ---
@@ -411,13 +511,21 @@ def parse_config(text: str, path: Path) -> Config:
         organisation_handles=org_handles,
         backfill_days=checked["collect"]["backfill_days"],
         leaders=tuple(leaders),
-        sources={"x": XSettings(**checked["sources"]["x"])},
         schedule=ScheduleSettings(**{**checked["schedule"],
                                      "timezone": checked["schedule"]["timezone"] or tracker["timezone"]}),
         email=EmailSettings(**{**email, "recipients": tuple(email["recipients"])}),
         health=HealthSettings(**checked["health"]),
         budget=BudgetSettings(**checked["budget"]),
         retention=RetentionSettings(**checked["retention"]),
+        sources={
+            "x": XSettings(**checked["sources"]["x"]),
+            "bluesky": BlueskySettings(**checked["sources"]["bluesky"]),
+            "mastodon": MastodonSettings(**{
+                **checked["sources"]["mastodon"],
+                "server_urls": {k.lower(): v for k, v in checked["sources"]["mastodon"]["server_urls"].items()},
+            }),
+            "blog": BlogSettings(**checked["sources"]["blog"]),
+        },
     )
 
 

@@ -277,11 +277,19 @@ def build_dataset(now: datetime | None = None, seed: int = 7) -> XDataset:
     return XDataset(users=users, tweets=builder.tweets)
 
 
-def config_text(api_base_url: str, database: str = "tracker.db", reports_dir: str = "reports") -> str:
-    """The demo organisation's config file, pointing at a running emulator."""
+def config_text(api_base_url: str, database: str = "tracker.db", reports_dir: str = "reports",
+                platform_urls: dict[str, str] | None = None) -> str:
+    """The demo organisation's config file, pointing at running emulators.
+
+    ``platform_urls`` (``bluesky``, ``mastodon``, ``blog``: emulator base URLs) adds the
+    leaders' accounts on those platforms (issue 5).
+    """
+    from tracker.demo_platforms import MASTODON_SERVER, extra_accounts
+
+    extra = extra_accounts(platform_urls["blog"]) if platform_urls else {}
     lines = [
-        "# The demo organisation (written by `tracker demo`). The X API URL below was the",
-        "# local emulator of that run; it is not running any more.",
+        "# The demo organisation (written by `tracker demo`). The API URLs below were the",
+        "# local emulators of that run; they are not running any more.",
         "[tracker]",
         f'database = "{database}"',
         'timezone = "Europe/London"',
@@ -299,23 +307,40 @@ def config_text(api_base_url: str, database: str = "tracker.db", reports_dir: st
         "retry_backoff = 0.1",
         "",
     ]
+    if platform_urls:
+        lines += [
+            "[sources.bluesky]",
+            f'api_base_url = "{platform_urls["bluesky"]}"',
+            "retry_backoff = 0.1",
+            "",
+            "[sources.mastodon]",
+            "# The demo's Mastodon server name, answered by the local emulator.",
+            f'server_urls = {{ "{MASTODON_SERVER}" = "{platform_urls["mastodon"]}" }}',
+            "retry_backoff = 0.1",
+            "",
+            "[sources.blog]",
+            "retry_backoff = 0.1",
+            "",
+        ]
     for entry in LEADERS:
+        accounts = {"x": entry.handle, **extra.get(entry.id, {})}
+        inline = ", ".join(f'{platform} = "{handle}"' for platform, handle in accounts.items())
         lines += [
             "[[leaders]]",
             f'id = "{entry.id}"',
             f'name = "{entry.name}"',
             f'role = "{entry.role}"',
             f'group = "{entry.group}"',
-            f'accounts = {{ x = "{entry.handle}" }}',
+            f"accounts = {{ {inline} }}",
             "",
         ]
     return "\n".join(lines)
 
 
-def write_config(folder: Path, api_base_url: str) -> Path:
+def write_config(folder: Path, api_base_url: str, platform_urls: dict[str, str] | None = None) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "tracker.toml"
-    path.write_text(config_text(api_base_url), encoding="utf-8")
+    path.write_text(config_text(api_base_url, platform_urls=platform_urls), encoding="utf-8")
     return path
 
 
@@ -327,11 +352,16 @@ class DemoOutcome:
     collect_result: Any
     posts_by_leader: dict[str, int]
     extra_lines: list[str] = field(default_factory=list)
+    posts_by_platform: dict[str, int] = field(default_factory=dict)
 
     def summary_lines(self) -> list[str]:
-        lines = [f"Demo organisation: {ORGANISATION} ({len(LEADERS)} leaders, collected from the local X emulator)"]
+        lines = [f"Demo organisation: {ORGANISATION} ({len(LEADERS)} leaders, collected from the local "
+                 "X, Bluesky, Mastodon and blog emulators)"]
         for entry in LEADERS:
             lines.append(f"  {entry.name:<18} @{entry.handle:<14} {self.posts_by_leader.get(entry.id, 0):>5} posts")
+        if self.posts_by_platform:
+            lines.append("Posts per platform: " + ", ".join(f"{platform} {count}" for platform, count
+                                                            in sorted(self.posts_by_platform.items())))
         result = self.collect_result
         requests = sum(r.requests for r in result.accounts)
         lines.append(f"Requests made: {requests}; failed accounts: {len(result.failed)}")
@@ -342,16 +372,28 @@ class DemoOutcome:
 
 
 def run_demo(folder: Path, now: datetime | None = None) -> DemoOutcome:
-    """Serve the demo organisation from the X emulator and collect it into a fresh database."""
+    """Serve the demo organisation from the X, Bluesky, Mastodon and blog emulators and
+    collect it into a fresh database."""
+    from contextlib import ExitStack
+
     from tracker.collect import collect
     from tracker.config import load_config
+    from tracker.demo_platforms import build_platform_datasets
+    from tracker.emulators.blog import BlogEmulator
+    from tracker.emulators.bluesky import BlueskyEmulator
+    from tracker.emulators.mastodon import MastodonEmulator
     from tracker.emulators.x import XEmulator
     from tracker.sources.x import TOKEN_ENV_VAR
 
     folder = Path(folder)
     dataset = build_dataset(now)
-    with XEmulator(dataset, bearer_token=DEMO_TOKEN) as emulator:
-        config_path = write_config(folder, emulator.url)
+    others = build_platform_datasets(dataset, now)
+    with ExitStack() as stack:
+        emulator = stack.enter_context(XEmulator(dataset, bearer_token=DEMO_TOKEN))
+        urls = {"bluesky": stack.enter_context(BlueskyEmulator(others.bluesky)).url,
+                "mastodon": stack.enter_context(MastodonEmulator(others.mastodon)).url,
+                "blog": stack.enter_context(BlogEmulator(others.blog)).url}
+        config_path = write_config(folder, emulator.url, urls)
         config = load_config(config_path)
         for suffix in ("", "-wal", "-shm"):
             Path(f"{config.database}{suffix}").unlink(missing_ok=True)
@@ -361,9 +403,10 @@ def run_demo(folder: Path, now: datetime | None = None) -> DemoOutcome:
     db = open_db(config.database)
     try:
         counts = dict(db.execute("SELECT leader_id, count(*) FROM posts GROUP BY leader_id").fetchall())
+        by_platform = dict(db.execute("SELECT platform, count(*) FROM posts GROUP BY platform").fetchall())
     finally:
         db.close()
-    outcome = DemoOutcome(folder, config_path, config.database, result, counts)
+    outcome = DemoOutcome(folder, config_path, config.database, result, counts, posts_by_platform=by_platform)
     outcome.extra_lines += metrics_lines(config, now)
     outcome.extra_lines += write_demo_report(config, now=now)
     return outcome

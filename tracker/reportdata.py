@@ -20,6 +20,7 @@ from sqlite_utils import Database
 
 from tracker.config import Config
 from tracker.errors import ConfigError
+from tracker.metrics import load_metrics
 from tracker.months import last_complete_month, month_bounds_utc, parse_month, shift_month  # noqa: F401
 
 BEHAVIOURS = ("answer", "debate", "progress")
@@ -137,43 +138,8 @@ def _local_text(stamp: str | None, zone: ZoneInfo) -> str | None:
 
 # --- reading -----------------------------------------------------------------------------------
 
-def _has_table(db: Database, name: str) -> bool:
-    return db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", [name]).fetchone() is not None
-
-
 def _placeholders(values: tuple[str, ...] | list[str]) -> str:
     return ", ".join("?" for _ in values)
-
-
-def _load_metrics(db: Database, month: str, leader_ids: tuple[str, ...] | list[str] = ()) -> list[dict[str, Any]]:
-    """The month's rows of the ``metrics`` table as dicts, ordered by leader and platform.
-
-    A stand-in for ``tracker.metrics.load_metrics`` (issue 3) for as long as that module is
-    not there; ``load_month_metrics`` prefers the real one. Returns [] when the table does
-    not exist yet (metrics never computed), which the report shows as "no data".
-    """
-    if not _has_table(db, "metrics"):
-        return []
-    sql = "SELECT * FROM metrics WHERE month = ?"
-    params: list[Any] = [month]
-    if leader_ids:
-        sql += f" AND leader_id IN ({_placeholders(list(leader_ids))})"
-        params += list(leader_ids)
-    sql += " ORDER BY leader_id, platform = 'all' DESC, platform"
-    cursor = db.execute(sql, params)
-    columns = [column[0] for column in cursor.description]
-    return [dict(zip(columns, row)) for row in cursor.fetchall()]
-
-
-def load_month_metrics(db: Database, month: str, leader_ids: tuple[str, ...] = ()) -> list[dict[str, Any]]:
-    """Rows from the metrics layer's own reader when it exists, else ``_load_metrics``."""
-    try:
-        from tracker.metrics import load_metrics  # type: ignore[attr-defined]
-    except ImportError:
-        return _load_metrics(db, month, leader_ids)
-    if not _has_table(db, "metrics"):
-        return []
-    return list(load_metrics(db, month, leader_ids=leader_ids))
 
 
 def _select_leaders(db: Database, group: str | None, leader_ids: tuple[str, ...]) -> list[tuple[str, str, str, str]]:
@@ -193,13 +159,12 @@ def _select_leaders(db: Database, group: str | None, leader_ids: tuple[str, ...]
     return [(row[0], row[1], row[2], row[3]) for row in chosen]
 
 
-def _weekly_activity(db: Database, ids: list[str], month: str, zone: ZoneInfo,
-                     has_labels: bool) -> dict[str, list[WeekActivity]]:
+def _weekly_activity(db: Database, ids: list[str], month: str, zone: ZoneInfo) -> dict[str, list[WeekActivity]]:
     start, end = month_bounds_utc(month, zone.key)
     weeks = month_weeks(month)
     counts: dict[str, dict[str, dict[str, int]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(int)))
-    label_sql = "(SELECT group_concat(label) FROM post_labels l WHERE l.post_id = p.id)" if has_labels else "NULL"
-    sql = (f"SELECT p.leader_id, p.created_at, {label_sql} FROM posts p "
+    sql = ("SELECT p.leader_id, p.created_at, "
+           "(SELECT group_concat(label) FROM post_labels l WHERE l.post_id = p.id) FROM posts p "
            f"WHERE p.kind != 'repost' AND p.created_at >= ? AND p.created_at < ? "
            f"AND p.leader_id IN ({_placeholders(ids)})")
     for leader_id, created_at, labels in db.execute(sql, [start, end, *ids]):
@@ -314,7 +279,7 @@ def build_report_data(db: Database, config: Config, month: str, group: str | Non
     # the metrics layer's reader.
     by_month: dict[str, list[dict[str, Any]]] = {}
     for one in (shift_month(month, -TREND_MONTHS), *months):
-        by_month[one] = load_month_metrics(db, one, tuple(ids)) if ids else []
+        by_month[one] = load_metrics(db, one, tuple(ids)) if ids else []
     trend_rows: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
     for one, rows in by_month.items():
         for row in rows:
@@ -324,9 +289,8 @@ def build_report_data(db: Database, config: Config, month: str, group: str | Non
     current = {leader_id: trend_rows[leader_id].get(month) for leader_id in ids}
     ranks = rank_leaders(current)
 
-    has_labels = _has_table(db, "post_labels")
-    weeks = _weekly_activity(db, ids, month, zone, has_labels) if ids else {}
-    samples = _samples(db, ids, month, zone) if ids and has_labels else {}
+    weeks = _weekly_activity(db, ids, month, zone) if ids else {}
+    samples = _samples(db, ids, month, zone) if ids else {}
     warnings = _warnings(db, ids, month, zone, trend_rows, months) if ids else {}
 
     reports = []

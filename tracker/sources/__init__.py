@@ -20,8 +20,29 @@ def _build_x(config: Config, env: Mapping[str, str], **options: Any) -> Source:
     return XSource.from_config(config, env, **options)
 
 
+def _build_bluesky(config: Config, env: Mapping[str, str], **options: Any) -> Source:
+    from tracker.sources.bluesky import BlueskySource
+
+    return BlueskySource.from_config(config, env, **options)
+
+
+def _build_mastodon(config: Config, env: Mapping[str, str], **options: Any) -> Source:
+    from tracker.sources.mastodon import MastodonSource
+
+    return MastodonSource.from_config(config, env, **options)
+
+
+def _build_blog(config: Config, env: Mapping[str, str], **options: Any) -> Source:
+    from tracker.sources.blog import BlogSource
+
+    return BlogSource.from_config(config, env, **options)
+
+
 SOURCE_FACTORIES: dict[str, Callable[..., Source]] = {
     "x": _build_x,
+    "bluesky": _build_bluesky,
+    "mastodon": _build_mastodon,
+    "blog": _build_blog,
 }
 
 

@@ -92,7 +92,11 @@ class Source(Protocol):
     """A platform collector. ``requests`` counts every HTTP request it has sent."""
 
     platform: str
-    requests: int
+
+    @property
+    def requests(self) -> int:
+        """HTTP requests sent so far (a plain attribute satisfies this too)."""
+        ...
 
     def resolve(self, handle: str) -> Identity:
         """Look the handle up on the platform (one request)."""
