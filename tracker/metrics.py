@@ -1,4 +1,4 @@
-"""Monthly metrics per leader and platform, and the openness index (docs/methodology-metrics.md).
+"""Monthly metrics per leader and platform, and the openness index (docs/methodology.md).
 
 Counting happens in SQLite (one scan of the month's posts, materialised once, grouped per
 platform and across platforms); Python only combines a few numbers per leader. The keys of
@@ -43,7 +43,7 @@ KEYS = (
 ACTIVITY_KEYS = KEYS[3:KEYS.index("coverage")]
 
 # The index: weights and goalposts are fixed and versioned (INDEX_VERSION), not relative to
-# the cohort, so a score means the same thing every month. Reasons: docs/methodology-metrics.md.
+# the cohort, so a score means the same thing every month. Reasons: docs/methodology.md.
 WEIGHTS = {"answer": 0.35, "debate": 0.25, "progress": 0.25, "presence": 0.15}
 GOAL_ANSWERS = 8            # substantive answers a month for full volume credit (~2 a week)
 GOAL_ANSWERED_SHARE = 0.9   # share of replies to questions that answer them
