@@ -100,3 +100,21 @@ def test_the_report_csv_equals_tracker_metrics_csv(demo, tmp_path):
     written = runner.invoke(cli, base + ["report", "--month", MONTH, "--format", "csv", "--out", str(tmp_path)])
     assert written.exit_code == 0, written.output
     assert (tmp_path / f"metrics-{MONTH}.csv").read_text(encoding="utf-8") == printed.stdout
+
+
+def test_combined_metrics_are_the_sum_of_three_platforms_minus_cross_posts(demo):
+    outcome, _ = demo
+    db = open_db(outcome.database)
+    try:
+        rows = [row for row in load_metrics(db, MONTH) if row["leader_id"] == "priya"]
+    finally:
+        db.close()
+    per_platform = {row["platform"]: row for row in rows if row["platform"] != "all"}
+    combined = next(row for row in rows if row["platform"] == "all")
+    assert set(per_platform) == {"x", "bluesky", "blog"}
+    assert combined["cross_posts"] > 0  # Priya copies some X posts to Bluesky word for word
+    for key in ("posts", "originals"):  # the cross-posts are originals
+        assert combined[key] == sum(row[key] for row in per_platform.values()) - combined["cross_posts"], key
+    # A cross-posted progress note counts once: at most cross_posts fewer than the sum.
+    progress_sum = sum(row["progress"] for row in per_platform.values())
+    assert progress_sum - combined["cross_posts"] <= combined["progress"] < progress_sum
