@@ -355,7 +355,7 @@ SCHEMA: dict[str, Any] = {
 }
 
 LEADER_SCHEMA: dict[str, Any] = {
-    "id": Field((str,), "a short id of lowercase letters, digits, - or _", check=ID_PATTERN.match),
+    "id": Field((str,), "a short id of lowercase letters, digits, - or _", check=lambda v: ID_PATTERN.match(v) is not None),
     "name": NON_EMPTY,
     "role": Field((str,), "a string", ""),
     "group": Field((str,), "a string", ""),

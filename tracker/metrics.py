@@ -371,13 +371,13 @@ def compute_metrics(db: Database, config: Config, month: str, leader_ids: Sequen
     for values in db.execute(sql, {"start": utc_iso(start), "end": utc_iso(end), "dups": json.dumps(list(duplicates)),
                                    "accounts": json.dumps(covered), "org": json.dumps(_organisation_users(db, config))}):
         leader_id, platform, *counts, median_likes, median_hours = values
-        row = dict(zip(_COUNT_COLUMNS, counts))
-        row["median_likes"] = median_likes
-        row["median_response_hours"] = round(median_hours, 2) if median_hours is not None else None
-        found[(leader_id, platform)] = row
-    for (leader_id, platform), row in found.items():
+        counted = dict(zip(_COUNT_COLUMNS, counts))
+        counted["median_likes"] = median_likes
+        counted["median_response_hours"] = round(median_hours, 2) if median_hours is not None else None
+        found[(leader_id, platform)] = counted
+    for (leader_id, platform), counted in found.items():
         if platform == "all":  # the copies left out of "all" are counted on their own platforms
-            row["cross_posts"] = sum(r["cross_posts"] for (l, p), r in found.items() if l == leader_id and p != "all")
+            counted["cross_posts"] = sum(r["cross_posts"] for (l, p), r in found.items() if l == leader_id and p != "all")
 
     by_leader: dict[str, list[tuple[str, str]]] = {}
     for leader_id, platform, coverage in accounts.values():

@@ -65,7 +65,8 @@ class _Redirect(HTTPAdapter):
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
 
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+    # requests' Session.send always passes the options (stream, timeout, ...) by keyword.
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         assert request.url is not None
         if request.url.startswith(TWEEPY_HOST):
             request.url = self.base_url + request.url[len(TWEEPY_HOST):]
