@@ -409,6 +409,20 @@ def _handle(value: Any) -> str:
     return str(value or "").lstrip("@").lower()
 
 
+class OrgHandles(frozenset):  # type: ignore[type-arg]
+    """Handles already normalised by :func:`normalize_handles` (no "@", lowercase)."""
+
+
+def normalize_handles(handles: Collection[str]) -> OrgHandles:
+    """Normalise the organisation's handles once; ``label_post`` takes the result as is.
+
+    Normalising a few hundred handles for every post cost more than labelling it.
+    """
+    if isinstance(handles, OrgHandles):
+        return handles
+    return OrgHandles(_handle(h) for h in handles)
+
+
 def _check(post: Mapping[str, Any]) -> str:
     """Validate the fields the labeller relies on; return the kind."""
     if not isinstance(post, Mapping):
@@ -437,14 +451,15 @@ def label_post(post: Mapping[str, Any], org_handles: Collection[str] = ()) -> li
     work, has_url = _prepare(text)
     labels: list[Label] = []
     author = _handle(post.get("author"))
-    internal = {_handle(h) for h in org_handles} | {author}
+    internal = normalize_handles(org_handles)
 
     parent = post.get("in_reply_to") if kind == "reply" else None
     quoted = post.get("quoted") if kind == "quote" else None
     counterpart = parent or quoted
     counterpart_other = bool(counterpart) and not (
         (parent is not None and parent.get("is_self"))
-        or _handle(counterpart.get("author")) in internal)  # type: ignore[union-attr]
+        or _handle(counterpart.get("author")) in internal
+        or _handle(counterpart.get("author")) == author)  # type: ignore[union-attr]
 
     debate_hits: list[tuple[Evidence, float]] = []
     if counterpart_other and work.strip():
@@ -483,7 +498,8 @@ def label_post(post: Mapping[str, Any], org_handles: Collection[str] = ()) -> li
 
     if not any(label.name == "progress" for label in labels):
         progress_hits = _progress(work, text)
-        if quoted is not None and _handle(quoted.get("author")) in internal:
+        if quoted is not None and (_handle(quoted.get("author")) in internal
+                               or _handle(quoted.get("author")) == author):
             # Quoting one's own organisation's announcement shares its progress.
             quoted_work, _ = _prepare(quoted.get("text"))
             progress_hits += [(ev, w * 0.8) for ev, w in _progress(quoted_work, quoted.get("text") or "", "quoted")]
@@ -541,6 +557,7 @@ def _read_lines(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, Any]]]:
 
 def label_lines(lines: Iterable[str], org_handles: Collection[str] = ()) -> Iterator[str]:
     """JSON Lines in, JSON Lines out: one result line per non-blank input line."""
+    org_handles = normalize_handles(org_handles)
     for number, post in _read_lines(lines):
         try:
             labels = label_post(post, org_handles)
@@ -585,6 +602,7 @@ class EvaluationReport:
 def evaluate(path: str | Path, org_handles: Collection[str] = ()) -> EvaluationReport:
     """Compare the labeller with a hand-labelled JSONL file (each line has ``labels``)."""
     counts = {name: [0, 0, 0, 0] for name in POST_LABELS}  # tp, fp, fn, tn
+    org_handles = normalize_handles(org_handles)
     n_posts = 0
     with open(path, encoding="utf-8") as handle:
         for number, post in _read_lines(handle):

@@ -103,7 +103,7 @@ def label_stored_posts(db: Database, config: Config, *, batch_size: int = BATCH_
     version = classify.CLASSIFIER_VERSION
     stats = LabelStats(labels={name: 0 for name in (*classify.POST_LABELS, *classify.CONTEXT_LABELS)})
     assert stats.labels is not None
-    handles = organisation_handles(db, config)
+    handles = classify.normalize_handles(organisation_handles(db, config))
 
     after = ""
     while True:
