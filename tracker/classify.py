@@ -29,7 +29,7 @@ import html
 import json
 import re
 from collections.abc import Collection, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -179,7 +179,10 @@ def _context(text: str | None, source: str) -> tuple[list[Evidence], list[Eviden
 
 def label_context(text: str | None) -> list[Label]:
     """Label a post by someone else: ``question`` (sincere) and/or ``critical``."""
-    question, critical = _context(text, "post")
+    return _context_labels(*_context(text, "post"))
+
+
+def _context_labels(question: list[Evidence], critical: list[Evidence]) -> list[Label]:
     labels = []
     if question:
         labels.append(Label("question", _noisy_or([0.7] * len(question)), tuple(question)))
@@ -444,9 +447,20 @@ def _check(post: Mapping[str, Any]) -> str:
 
 def label_post(post: Mapping[str, Any], org_handles: Collection[str] = ()) -> list[Label]:
     """Label one post by a leader (see the module docstring for the input shape)."""
+    return label_post_and_context(post, org_handles)[0]
+
+
+def label_post_and_context(post: Mapping[str, Any], org_handles: Collection[str] = ()
+                           ) -> tuple[list[Label], list[Label] | None]:
+    """``label_post`` plus, when the rules had to read the replied-to or quoted post, the
+    labels ``label_context`` gives that post's text (else None).
+
+    Stored labelling uses the second part to label a context post while reading it for the
+    reply, instead of running the same rules on the same text a second time.
+    """
     kind = _check(post)
     if kind == "repost":
-        return []  # no authorship, no labels
+        return [], None  # no authorship, no labels
     text = post.get("text") or ""
     work, has_url = _prepare(text)
     labels: list[Label] = []
@@ -462,10 +476,13 @@ def label_post(post: Mapping[str, Any], org_handles: Collection[str] = ()) -> li
         or _handle(counterpart.get("author")) == author)  # type: ignore[union-attr]
 
     debate_hits: list[tuple[Evidence, float]] = []
+    context: list[Label] | None = None
     if counterpart_other and work.strip():
         assert counterpart is not None
         source = "parent" if parent is not None else "quoted"
         question, critical = _context(counterpart.get("text"), source)
+        context = _context_labels([replace(ev, source="post") for ev in question],
+                                  [replace(ev, source="post") for ev in critical])
         structure = Evidence(f"{source}.other_author", _handle(counterpart.get("author")),
                              None, None, "structure")
         debate_hits = _debate(work, text, critical)
@@ -521,7 +538,7 @@ def label_post(post: Mapping[str, Any], org_handles: Collection[str] = ()) -> li
         if progress_conf >= THRESHOLD:
             labels.append(Label("progress", progress_conf, tuple(ev for ev, _ in progress_hits)))
     labels.sort(key=lambda label: POST_LABELS.index(label.name))
-    return labels
+    return labels, context
 
 
 def result_to_json(post_id: Any, labels: Iterable[Label]) -> dict[str, Any]:
