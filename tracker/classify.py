@@ -67,10 +67,29 @@ class Label:
     evidence: tuple[Evidence, ...]
 
 
-def _rx(pattern: str) -> re.Pattern[str]:
+class _Gated:
+    """A pattern that only runs when the text contains one of ``needs``: literals that every
+    match contains. ``in`` on a string costs a tenth of a search with a long alternation,
+    and most posts contain none of a rule's words (issue 3: 20,000 posts/s on one core)."""
+
+    __slots__ = ("pattern", "needs")
+
+    def __init__(self, pattern: re.Pattern[str], needs: tuple[str, ...]) -> None:
+        self.pattern = pattern
+        self.needs = needs
+
+    def search(self, work: str) -> re.Match[str] | None:
+        for need in self.needs:
+            if need in work:
+                return self.pattern.search(work)
+        return None
+
+
+def _rx(pattern: str, needs: tuple[str, ...] = ()) -> Any:
     # Patterns are lowercase and run on lowercased text: about 2.5x faster than
     # re.IGNORECASE, which matters at tens of thousands of posts per second.
-    return re.compile(pattern)
+    compiled = re.compile(pattern)
+    return _Gated(compiled, needs) if needs else compiled
 
 
 # --- text preparation (every step keeps the length, so offsets stay valid) -------------
@@ -122,7 +141,8 @@ def _prepare(text: str | None, strip_mentions: bool = True) -> tuple[str, bool]:
 _RHETORICAL = _rx(
     r"\b(?:who else|guess what|did you know|how cool is that|isn't (?:it|that|this) "
     r"(?:great|amazing|awesome)|am i the only one|is it just me|don't you think|who would win"
-    r"|what could (?:possibly )?go wrong|are you kidding|can we (?:just )?take a moment)\b")
+    r"|what could (?:possibly )?go wrong|are you kidding|can we (?:just )?take a moment)\b",
+    needs=('who ', 'guess what', 'did you know', 'how cool', "isn't", 'am i the only', 'just me', "don't you think", 'go wrong', 'are you kidding', 'take a moment'))
 _Q_MARKS = "?\uff1f\u061f"
 
 
@@ -145,7 +165,8 @@ _Q_REQUEST = _rx(
     r"\b(?:can you (?:explain|share|tell|confirm|clarify)|any (?:update|news|eta|word|plans?)|"
     r"(?:best )?guess (?:on|about) (?:when|how|what|whether)|(?:curious|wondering) "
     r"(?:why|how|if|whether|when|what)|i'd (?:like|love) to know|is there a plan|when will|"
-    r"please\b)")
+    r"please\b)",
+    needs=('can you', 'any ', 'guess', 'curious', 'wondering', "i'd", 'is there a plan', 'when will', 'please'))
 _CRITICAL = _rx(
     r"\b(?:disagree|not (?:true|correct|accurate|the case)|wrong|misleading|doesn't add up|"
     r"liar|lying|lies|fail(?:s|ed|ing|ure)?|shame(?:ful)?|ridiculous|hypocri\w*|disgrace\w*|"
@@ -275,14 +296,18 @@ _DISAGREE = _rx(
     r"that's a myth|factually (?:wrong|incorrect))\b")
 # Words that brand the other side's claim: only debate when the counterpart is critical.
 _REBUTTAL_WORD = _rx(r"\b(?:scam|hoax|fake|debunked|propaganda|smear|nonsense|bogus|fabricated|"
-                     r"misinformation)\b")
+                     r"misinformation)\b",
+    needs=('scam', 'hoax', 'fake', 'debunked', 'propaganda', 'smear', 'nonsense', 'bogus', 'fabricated', 'misinformation'))
 _NEGATED_EFFECT = _rx(
     r"\b(?:won'?t|will not|isn'?t going to|is not going to|doesn'?t|does not) (?:create|help|fix|"
-    r"solve|reduce|lower|improve|protect)\b")
+    r"solve|reduce|lower|improve|protect)\b",
+    needs=("n't", 'nt ', 'not'))
 _CONCESSION_BUT = _rx(
     r"\bi(?:'m| am|'ve| have)?\s+(?:[\w']+\s+){0,3}?(?:support|agree|respect|sympathi[sz]e|"
-    r"fan of|understand|appreciate)\b[^.!?\n]{0,80}?\bbut\b")
-_CONTRAST_OPENER = _rx(r"(?:^|[.!?\n]\s*)(?:yet|however|nevertheless|nonetheless),")
+    r"fan of|understand|appreciate)\b[^.!?\n]{0,80}?\bbut\b",
+    needs=('but',))
+_CONTRAST_OPENER = _rx(r"(?:^|[.!?\n]\s*)(?:yet|however|nevertheless|nonetheless),",
+    needs=('yet,', 'however,', 'nevertheless,', 'nonetheless,'))
 _NO_OPENER = _rx(r"^\W*(?:no|nope|not really|actually|wrong)\W")
 _AGREEMENT = _rx(
     r"^\W*(?:agreed|agree|exactly|indeed|true|yes|yup|yeah|absolutely|so true|good point|"
@@ -346,24 +371,29 @@ _WE_VERB = _rx(_SUBJECT + _GAP + _VERB)
 _LAUNCH = _rx(
     r"\b(?:now (?:available|live|open|shipping)|is (?:now )?live|"
     r"rolling out|(?:is|are) underway|early access|in beta|public beta|(?:the )?(?:house|senate|committee) "
-    r"(?:just |today |unanimously )*(?:passed|approved))\b")
+    r"(?:just |today |unanimously )*(?:passed|approved))\b",
+    needs=('now', 'live', 'rolling out', 'underway', 'early access', 'beta', 'passed', 'approved'))
 _MILESTONE = _rx(
     r"\b(?:(?:reached|crossed|surpassed|exceeded|achieved|hit|topped|passed)\s+(?:almost\s+|"
     r"nearly\s+|over\s+|more than\s+|the\s+|its\s+|it's\s+|our\s+)?|(?:almost|nearly) (?:at|to)\s+)"
-    r"\$?\d[\d,.]*(?:st|nd|rd|th)?\b")
+    r"\$?\d[\d,.]*(?:st|nd|rd|th)?\b",
+    needs=('reached', 'crossed', 'surpassed', 'exceeded', 'achieved', 'hit', 'topped', 'passed', 'almost', 'nearly'))
 _OUR_WORK = _rx(
     r"\bour\s+(?:[@#]?[\w']+\s+){0,3}?(?:team|teams|engineers|scientists|researchers|"
     r"factory|factories|plant|plants|sites|facilities|missions|launch|launches|"
     r"product|products|rollout|production|program|pilot|trial|trials|roadmap|results|release|"
-    r"beta|efforts?)\b")
+    r"beta|efforts?)\b",
+    needs=('our',))
 _VERSION = re.compile(r"(?<![\d$.,])\d{1,2}\.\d{1,2}(?:\.\d{1,3})?(?![\d.,%/]|\s*[a-z%])")
 _MONEY = _rx(
     r"\b(?:a|an|our|new)\s+\$\d[\d,.]*\s*(?:[mbk]|million|billion)?\s+(?:[\w-]+\s+){0,2}?(?:fund|investment|"
     r"commitment|grant|donation|initiative|program)\b|\b(?:commit(?:ted|ting)?|invest(?:ed|ing)?|"
-    r"donat(?:ed|ing)|pledg(?:ed|ing)|raised)\s+(?:a |an |over |more than )?\$\d")
+    r"donat(?:ed|ing)|pledg(?:ed|ing)|raised)\s+(?:a |an |over |more than )?\$\d",
+    needs=('$',))
 _PROMO = _rx(
     r"\b(?:tune in|watch (?:live|it|now)|join (?:us|me|my)|register|rsvp|livestream|don't miss|"
-    r"% off|sign up)\b")
+    r"% off|sign up)\b",
+    needs=('tune in', 'watch', 'join', 'register', 'rsvp', 'livestream', "don't miss", '% off', 'sign up'))
 
 _DIGIT = re.compile(r"\d")
 _NEEDS_DIGIT = frozenset({"progress.milestone_number", "progress.money_commitment", "progress.version"})
