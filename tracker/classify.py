@@ -29,7 +29,7 @@ import html
 import json
 import re
 from collections.abc import Collection, Iterable, Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -224,7 +224,8 @@ _NON_ANSWER = _rx(
     r"discuss|talk about|get into|say)|(?:i|we) (?:don't|do not) (?:know|recall)|no idea|"
     r"not sure|stay tuned|more (?:info |details )?soon|will (?:share|say) (?:more )?later|"
     r"will (?:investigate|look into (?:it|this)|check|get back)|dm me|check (?:your )?dms?|"
-    r"reach out to|(?:call|contact|email|visit)\b[^.!?\n]{0,30}\boffice)\b")
+    r"reach out to|(?:call|contact|email|visit)\b[^.!?\n]{0,30}\boffice)\b",
+    needs=("n't", 'not', 'no idea', 'stay tuned', 'soon', 'will ', 'dm', 'reach out', 'office'))
 _SPECIFIC = _rx(
     r"\d|\b(?:today|tonight|tomorrow|yesterday|soon|shortly|later|already|so far|coming|"
     r"underway|in progress|next (?:week|month|year|quarter)|this (?:week|month|year|quarter)|"
@@ -293,7 +294,8 @@ _DISAGREE = _rx(
     r"wrong|(?:is|are|was|were) (?:wrong|false|untrue|incorrect|misleading)|misleading|"
     r"doesn't add up|push back|on the contrary|the (?:data|facts?|evidence) (?:shows?|says?) "
     r"otherwise|let me (?:make something|be) clear|"
-    r"that's a myth|factually (?:wrong|incorrect))\b")
+    r"that's a myth|factually (?:wrong|incorrect))\b",
+    needs=('disagree', 'not ', 'false', 'wrong', 'untrue', 'incorrect', 'misleading', 'add up', 'push back', 'contrary', 'otherwise', 'let me', 'myth', 'factually'))
 # Words that brand the other side's claim: only debate when the counterpart is critical.
 _REBUTTAL_WORD = _rx(r"\b(?:scam|hoax|fake|debunked|propaganda|smear|nonsense|bogus|fabricated|"
                      r"misinformation)\b",
@@ -384,7 +386,7 @@ _OUR_WORK = _rx(
     r"product|products|rollout|production|program|pilot|trial|trials|roadmap|results|release|"
     r"beta|efforts?)\b",
     needs=('our',))
-_VERSION = re.compile(r"(?<![\d$.,])\d{1,2}\.\d{1,2}(?:\.\d{1,3})?(?![\d.,%/]|\s*[a-z%])")
+_VERSION = _Gated(re.compile(r"(?<![\d$.,])\d{1,2}\.\d{1,2}(?:\.\d{1,3})?(?![\d.,%/]|\s*[a-z%])"), (".",))
 _MONEY = _rx(
     r"\b(?:a|an|our|new)\s+\$\d[\d,.]*\s*(?:[mbk]|million|billion)?\s+(?:[\w-]+\s+){0,2}?(?:fund|investment|"
     r"commitment|grant|donation|initiative|program)\b|\b(?:commit(?:ted|ting)?|invest(?:ed|ing)?|"
@@ -511,8 +513,8 @@ def label_post_and_context(post: Mapping[str, Any], org_handles: Collection[str]
         assert counterpart is not None
         source = "parent" if parent is not None else "quoted"
         question, critical = _context(counterpart.get("text"), source)
-        context = _context_labels([replace(ev, source="post") for ev in question],
-                                  [replace(ev, source="post") for ev in critical])
+        context = _context_labels([Evidence(ev.rule, ev.text, ev.start, ev.end, "post") for ev in question],
+                                  [Evidence(ev.rule, ev.text, ev.start, ev.end, "post") for ev in critical])
         structure = Evidence(f"{source}.other_author", _handle(counterpart.get("author")),
                              None, None, "structure")
         debate_hits = _debate(work, text, critical)
