@@ -35,7 +35,7 @@ from typing import Any
 
 from tracker.errors import InputError
 
-CLASSIFIER_VERSION = "rules-1"
+CLASSIFIER_VERSION = "rules-2"
 POST_LABELS = ("answer", "debate", "progress")
 CONTEXT_LABELS = ("question", "critical")
 KINDS = ("original", "reply", "thread", "quote", "repost")
@@ -172,7 +172,8 @@ _CRITICAL = _rx(
     r"liar|lying|lies|fail(?:s|ed|ing|ure)?|shame(?:ful)?|ridiculous|hypocri\w*|disgrace\w*|"
     r"apologi[sz]e|disappoint\w*|criticiz\w*|too much power|overdid|insanity|terrible|awful|"
     r"worst|dumb|stupid|pathetic|embarrass\w*|dangerous|reckless|just stop|admit (?:it|that|you)|"
-    r"why (?:do|does|did|are|is|would|won't|can't|don't|didn't) (?:you|he|they|tesla|your))\b")
+    r"why (?:do|does|did|are|is|would|won't|can't|don't|didn't) (?:you|he|she|they|your|his|her|their)|"
+    r"why (?:won't|can't|doesn't|didn't|don't|isn't|aren't) (?:the )?[\w@]+)\b")
 
 
 def _context(text: str | None, source: str) -> tuple[list[Evidence], list[Evidence]]:
@@ -289,13 +290,15 @@ _ANSWER_WEIGHTS = {"answer.substantive": _W_SUBSTANTIVE, "answer.specific": _W_S
 # --- debate ------------------------------------------------------------------------------
 _DISAGREE = _rx(
     r"\b(?:i (?:respectfully |strongly )?disagree|not (?:true|correct|accurate|the case|real|how "
-    r"it works)|(?:that|this|it)(?:'s| is) (?:not (?:true|right|correct|accurate|how)|false|wrong|untrue|"
+    r"it works)|(?:that|this|it)(?:'s| is) (?:not (?:quite |really |entirely )?(?:true|right|correct|accurate|how)|"
+    r"not what (?:the )?(?:data|evidence|facts?|numbers|research|record) (?:says?|shows?)|false|wrong|untrue|"
     r"incorrect)|you(?:'re| are) "
     r"wrong|(?:is|are|was|were) (?:wrong|false|untrue|incorrect|misleading)|misleading|"
     r"doesn't add up|push back|on the contrary|the (?:data|facts?|evidence) (?:shows?|says?) "
     r"otherwise|let me (?:make something|be) clear|"
+    r"i (?:don't|do not) (?:think|believe) (?:that|this|it)(?:'s| is) (?:right|true|correct|accurate|fair)|"
     r"that's a myth|factually (?:wrong|incorrect))\b",
-    needs=('disagree', 'not ', 'false', 'wrong', 'untrue', 'incorrect', 'misleading', 'add up', 'push back', 'contrary', 'otherwise', 'let me', 'myth', 'factually'))
+    needs=('disagree', 'not ', "n't",  'false', 'wrong', 'untrue', 'incorrect', 'misleading', 'add up', 'push back', 'contrary', 'otherwise', 'let me', 'myth', 'factually'))
 # Words that brand the other side's claim: only debate when the counterpart is critical.
 _REBUTTAL_WORD = _rx(r"\b(?:scam|hoax|fake|debunked|propaganda|smear|nonsense|bogus|fabricated|"
                      r"misinformation)\b",
@@ -306,10 +309,21 @@ _NEGATED_EFFECT = _rx(
     needs=("n't", 'nt ', 'not'))
 _CONCESSION_BUT = _rx(
     r"\bi(?:'m| am|'ve| have)?\s+(?:[\w']+\s+){0,3}?(?:support|agree|respect|sympathi[sz]e|"
-    r"fan of|understand|appreciate)\b[^.!?\n]{0,80}?\bbut\b",
+    r"fan of|understand|appreciate)\b[^.!?\n]{0,80}?\bbut\b|"
+    # "Fair point on X, but ...", "I take your point, but ...": a concession before a rebuttal.
+    r"\b(?:fair|valid|reasonable) (?:point|question|challenge|concern)s?\b[^.!?\n]{0,80}?\bbut\b|"
+    r"\bi (?:hear you|take (?:the|your) point|see your point)\b[^.!?\n]{0,40}?\bbut\b",
     needs=('but',))
 _CONTRAST_OPENER = _rx(r"(?:^|[.!?\n]\s*)(?:yet|however|nevertheless|nonetheless),",
     needs=('yet,', 'however,', 'nevertheless,', 'nonetheless,'))
+# Meeting a claim with evidence: "this claim keeps coming up", "here is the data".
+_CLAIM_RECURS = _rx(
+    r"\b(?:this|that|the) (?:claim|myth|criticism|argument|rumou?r|narrative|talking point) "
+    r"(?:keeps (?:coming up|going around|getting repeated|resurfacing)|comes up (?:a lot|often|again))",
+    needs=("keeps ", "comes up"))
+_EVIDENCE_OFFER = _rx(
+    r"\bhere(?:'s| is| are) (?:the|our|some) (?:data|evidence|numbers|facts|figures)\b",
+    needs=("here",))
 _NO_OPENER = _rx(r"^\W*(?:no|nope|not really|actually|wrong)\W")
 _AGREEMENT = _rx(
     r"^\W*(?:agreed|agree|exactly|indeed|true|yes|yup|yeah|absolutely|so true|good point|"
@@ -320,6 +334,8 @@ _DEBATE_RULES = (("debate.disagree_marker", _DISAGREE, 0.7),
                  ("debate.concession_but", _CONCESSION_BUT, 0.6),
                  ("debate.rebuttal_word", _REBUTTAL_WORD, 0.3),
                  ("debate.contrast_opener", _CONTRAST_OPENER, 0.5),
+                 ("debate.claim_recurs", _CLAIM_RECURS, 0.6),
+                 ("debate.evidence_offer", _EVIDENCE_OFFER, 0.4),
                  ("debate.no_opener", _NO_OPENER, 0.3))
 
 
@@ -356,12 +372,14 @@ def _debate(work: str, text: str, counterpart_critical: list[Evidence]) -> list[
 # "I look forward to working with you", "we are committed to building").
 _GAP = (r"(?:(?!(?:must|need|needs|should|can|could|would|hope|want|wish|have to|let|look|forward|"
         r"guess|committed|focus)\b)[\w']+\s+){0,3}?")
-_SUBJECT = r"\b(?:we|we're|we've|we'll|i|i'm|i've|i'll|our team|our teams|my team|my office)\s+"
+_SUBJECT = (r"\b(?:we|we're|we've|we'll|i|i'm|i've|i'll|(?:our|my|the) (?:team|teams|engineers|"
+            r"engineering team)|my office)\s+")
 _VERB = (
     r"(?:launch(?:ed|ing)?|ship(?:ped|ping)?|releas(?:e|ed|ing)|roll(?:ed|ing)? out|"
     r"introduc(?:ed|ing)(?!\s+(?:@|me\b|him\b|her\b|them\b|you\b))|"
     r"unveil(?:ed|ing)?|announc(?:ed|ing)|deliver(?:ed|ing)|deploy(?:ed|ing)|complet(?:ed|ing)|"
     r"reach(?:ed)|cross(?:ed)|surpass(?:ed)|built|building|test(?:ed|ing)|"
+    r"rebuil(?:t|ding)|rewr(?:ote|iting|itten)|redesign(?:ed|ing)|rework(?:ed|ing)|finish(?:ed|ing) (?:the|our|building|testing|work on)|"
     r"pilot(?:ed|ing)|work(?:ed|ing) (?:on|to|with)|develop(?:ed|ing)|chang(?:ed|ing)|fix(?:ed|ing)|"
     r"add(?:ed|ing)|upgrad(?:ed|ing)|expand(?:ed|ing)|hir(?:ed|ing)|scal(?:ed|ing) up|"
     r"sign(?:ed) (?:a|an|the|into|my)|pass(?:ed)|vot(?:ed|ing) (?:to|against)|"
@@ -386,6 +404,9 @@ _OUR_WORK = _rx(
     r"product|products|rollout|production|program|pilot|trial|trials|roadmap|results|release|"
     r"beta|efforts?)\b",
     needs=('our',))
+# Lessons from the work: "lesson learned this sprint", "what we learned from the pilot".
+_LESSON = _rx(r"\b(?:lessons? (?:we |i )?learned|(?:we|i) learned (?:that|a lot|the hard way|from)|"
+              r"what (?:we|i) learned)\b", needs=("learn",))
 _VERSION = _Gated(re.compile(r"(?<![\d$.,])\d{1,2}\.\d{1,2}(?:\.\d{1,3})?(?![\d.,%/]|\s*[a-z%])"), (".",))
 _MONEY = _rx(
     r"\b(?:a|an|our|new)\s+\$\d[\d,.]*\s*(?:[mbk]|million|billion)?\s+(?:[\w-]+\s+){0,2}?(?:fund|investment|"
@@ -406,6 +427,7 @@ _PROGRESS_RULES = (("progress.we_verb", _WE_VERB, 0.8),
                    ("progress.milestone_number", _MILESTONE, 0.6),
                    ("progress.money_commitment", _MONEY, 0.6),
                    ("progress.our_work", _OUR_WORK, 0.5),
+                   ("progress.lesson", _LESSON, 0.5),
                    ("progress.version", _VERSION, 0.5))
 
 
