@@ -323,7 +323,7 @@ _CLAIM_RECURS = _rx(
     needs=("keeps ", "comes up"))
 _EVIDENCE_OFFER = _rx(
     r"\bhere(?:'s| is| are) (?:the|our|some) (?:data|evidence|numbers|facts|figures)\b",
-    needs=("here",))
+    needs=("here's", "here is", "here are"))
 _NO_OPENER = _rx(r"^\W*(?:no|nope|not really|actually|wrong)\W")
 _AGREEMENT = _rx(
     r"^\W*(?:agreed|agree|exactly|indeed|true|yes|yup|yeah|absolutely|so true|good point|"
@@ -407,7 +407,9 @@ _OUR_WORK = _rx(
 # Lessons from the work: "lesson learned this sprint", "what we learned from the pilot".
 _LESSON = _rx(r"\b(?:lessons? (?:we |i )?learned|(?:we|i) learned (?:that|a lot|the hard way|from)|"
               r"what (?:we|i) learned)\b", needs=("learn",))
-_VERSION = _Gated(re.compile(r"(?<![\d$.,])\d{1,2}\.\d{1,2}(?:\.\d{1,3})?(?![\d.,%/]|\s*[a-z%])"), (".",))
+# "(?<![\d$.,])\d{1,2}" written as "\d(?<![\d$.,]\d)\d?": the same matches, but a pattern
+# that starts with a digit class lets the regex engine skip straight to digits.
+_VERSION = re.compile(r"\d(?<![\d$.,]\d)\d?\.\d{1,2}(?:\.\d{1,3})?(?![\d.,%/]|\s*[a-z%])")
 _MONEY = _rx(
     r"\b(?:a|an|our|new)\s+\$\d[\d,.]*\s*(?:[mbk]|million|billion)?\s+(?:[\w-]+\s+){0,2}?(?:fund|investment|"
     r"commitment|grant|donation|initiative|program)\b|\b(?:commit(?:ted|ting)?|invest(?:ed|ing)?|"
