@@ -18,6 +18,8 @@ from tracker.classify import (
     label_context,
     label_lines,
     label_post,
+    label_post_and_context,
+    normalize_handles,
     result_to_json,
 )
 from tracker.errors import InputError, TrackerError
@@ -279,3 +281,87 @@ def test_dev_set_meets_quality_bar():
         score = report.score(name)
         assert score.precision >= 0.85, format_evaluation(report)
         assert score.recall >= 0.70, format_evaluation(report)
+
+
+# --- rules-2 families ---------------------------------------------------------------------
+CRITIC = "Your battery claims are misleading and the rollout failed"
+
+
+def test_debate_not_what_the_evidence_says():
+    p = post("That is not what the data shows. Returns fell after the change.", "reply", parent=CRITIC)
+    assert names(p) == ["debate"]
+    assert_span(p, evidence(p, "debate", "debate.disagree_marker"), "That is not what the data shows")
+    # Agreeing with the evidence is not a disagreement.
+    assert "debate" not in names(post("That is what the data shows, and we agree.", "reply", parent=CRITIC))
+
+
+def test_debate_i_dont_think_thats_right():
+    p = post("I don't think that's right: the survey covered every depot.", "reply", parent=CRITIC)
+    assert_span(p, evidence(p, "debate", "debate.disagree_marker"), "I don't think that's right")
+    assert "debate" not in names(post("I think that's right, thanks for checking.", "reply", parent=CRITIC))
+
+
+def test_debate_fair_point_but():
+    p = post("Valid concern about the cost, but the grant covers the first two years.", "reply", parent=CRITIC)
+    assert "debate" in names(p)
+    assert_span(p, evidence(p, "debate", "debate.concession_but"),
+                "Valid concern about the cost, but")
+    # A fair point without a "but" concedes; it does not contest.
+    assert "debate" not in names(post("Fair point, we will fix the wording.", "reply", parent=CRITIC))
+
+
+def test_debate_claim_recurs_and_evidence_offer():
+    p = post("The myth keeps coming up, so here are the figures: 2% of units failed.", "quote",
+             quoted=CRITIC, quoted_author="critic")
+    rules = {ev.rule for ev in next(l for l in label_post(p) if l.name == "debate").evidence}
+    assert {"debate.claim_recurs", "debate.evidence_offer"} <= rules
+    assert_span(p, evidence(p, "debate", "debate.claim_recurs"), "The myth keeps coming up")
+    # Offering numbers to a friendly, non-critical post is not debate on its own.
+    friendly = post("Here are the numbers from the open day.", "quote", quoted="Loved the open day!",
+                    quoted_author="fan")
+    assert "debate" not in names(friendly)
+
+
+def test_progress_team_subject_and_rework_verbs():
+    p = post("Work in progress: the engineers are redesigning the charger for colder sites.")
+    assert names(p) == ["progress"]
+    assert_span(p, evidence(p, "progress", "progress.we_verb"), "the engineers are redesigning")
+    assert names(post("My team finished the audit of every depot this week.")) == ["progress"]
+    # A team cheered on, or a book finished, is not the organisation's work.
+    assert names(post("The team played their hearts out tonight!")) == []
+    assert names(post("I just finished a great book on leadership.")) == []
+
+
+def test_progress_lesson_learned():
+    p = post("Lessons learned from the pilot: shorter shifts for the pickers, fewer errors.")
+    assert names(p) == ["progress"]
+    assert_span(p, evidence(p, "progress", "progress.lesson"), "Lessons learned")
+    assert names(post("History has a lesson for all of us.")) == []
+
+
+def test_critical_why_questions_name_no_one():
+    labels = {l.name: l for l in label_context("Why doesn't the council publish the audit?")}
+    assert set(labels) == {"question", "critical"}
+    assert labels["critical"].evidence[0].text == "Why doesn't the council"
+    assert [l.name for l in label_context("Why do birds sing at dawn?")] == ["question"]
+
+
+# --- speed-related API -------------------------------------------------------------------
+def test_normalize_handles_once_gives_the_same_labels():
+    p = post("We shipped the fix to every depot today.", "reply", parent="When does the fix ship?",
+             parent_author="@OrgHelp")
+    handles = normalize_handles(["@OrgHelp", "Other"])
+    assert handles == {"orghelp", "other"} and normalize_handles(handles) is handles
+    # A reply to the organisation's own account is internal: no answer either way.
+    assert "answer" not in names(p, handles) and "answer" not in names(p, ["@OrgHelp"])
+    assert "answer" in names(p)
+
+
+def test_label_post_and_context_returns_what_label_context_gives():
+    p = post("It ships in March for every customer.", "reply", parent="When will dark mode ship?")
+    labels, context = label_post_and_context(p)
+    assert labels == label_post(p)
+    assert context == label_context("When will dark mode ship?")
+    assert context and context[0].evidence[0].source == "post"
+    # Not read (a thread of one's own): no context labels.
+    assert label_post_and_context(post("More below.", "reply", parent="Hi?", is_self=True))[1] is None

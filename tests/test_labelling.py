@@ -104,3 +104,23 @@ def test_classifier_input_from_the_database(db_config):
     assert thread["quoted"] is None
     quote = build_post_input(("x:1", "x", "ada_x", "t", "No.", "quote", "en", None, None, None, "x:9", "bob", None))
     assert quote["in_reply_to"] is None and quote["quoted"] == {"author": "bob", "text": None}
+
+
+def test_context_posts_are_labelled_once_whether_or_not_a_reply_reads_them(db_config):
+    db, config = db_config
+    accounts = {a.leader_id: a for a in store.get_accounts(db)}
+    store.save_context_posts(db, [
+        ContextPost("x", "q3", "301", "other", "Other", "2025-01-08T10:00:00Z", "Why won't the app sync offline?"),
+        ContextPost("x", "m1", "302", "fan", "Fan", "2025-01-08T10:00:00Z", "Is the depot open on Sunday?"),
+    ])
+    store.save_posts(db, accounts["bo"], [  # two replies share one parent
+        Post("x", f"b{i}", "2025-01-08T12:00:00Z", ANSWER, "reply", in_reply_to_id="x:q3",
+             in_reply_to_user_id="301") for i in (1, 2)])
+    stats = label_stored_posts(db, config)
+    assert (stats.posts_labelled, stats.context_labelled) == (6, 4)  # q1, q2, q3 and the unreplied m1
+    stored = {row[0]: row[1] for row in db.execute(
+        "SELECT label, evidence FROM context_labels WHERE context_id = 'x:q3'")}
+    assert set(stored) == {"question", "critical"}
+    assert {e["source"] for e in json.loads(stored["critical"])} == {"post"}
+    assert db.execute("SELECT label FROM context_labels WHERE context_id = 'x:m1'").fetchall() == [("question",)]
+    assert "answer" in labels_of(db, "x:b1") and "answer" in labels_of(db, "x:b2")

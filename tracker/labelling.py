@@ -4,6 +4,11 @@ Incremental: a post is labelled when it has no ``labelled_posts`` row or one wri
 another classifier version (a new version relabels everything it has not seen). Work goes
 in keyset-paginated batches, each written in one transaction, so memory stays flat and a
 run killed half-way keeps what it finished.
+
+Each text is read once: a reply's parent (or a quote's quoted post) that is a context post
+not yet labelled by this version gets its ``question``/``critical`` labels from the same
+reading the reply's labels came from; a second pass labels the context posts no leader post
+points at (or whose reply did not need them read).
 """
 
 from __future__ import annotations
@@ -28,7 +33,9 @@ _POSTS_SQL = """
 SELECT p.id, p.platform, a.handle, p.created_at, p.text, p.kind, p.lang,
        p.in_reply_to_id,
        coalesce(cr.author_handle, pra.handle, ra.handle), coalesce(cr.text, pr.text),
-       p.quoted_id, coalesce(cq.author_handle, pqa.handle), coalesce(cq.text, pq.text)
+       p.quoted_id, coalesce(cq.author_handle, pqa.handle), coalesce(cq.text, pq.text),
+       CASE WHEN lcr.context_id IS NULL THEN cr.id END, cr.text,
+       CASE WHEN lcq.context_id IS NULL THEN cq.id END, cq.text
 FROM posts p
 JOIN accounts a ON a.id = p.account_id
 LEFT JOIN labelled_posts lp ON lp.post_id = p.id
@@ -39,6 +46,8 @@ LEFT JOIN accounts ra ON ra.platform = p.platform AND ra.platform_user_id = p.in
 LEFT JOIN context_posts cq ON cq.id = p.quoted_id
 LEFT JOIN posts pq ON pq.id = p.quoted_id
 LEFT JOIN accounts pqa ON pqa.id = pq.account_id
+LEFT JOIN labelled_context lcr ON lcr.context_id = cr.id AND lcr.classifier_version = :version
+LEFT JOIN labelled_context lcq ON lcq.context_id = cq.id AND lcq.classifier_version = :version
 WHERE p.id > :after AND (lp.post_id IS NULL OR lp.classifier_version != :version)
 ORDER BY p.id
 LIMIT :limit
@@ -75,9 +84,9 @@ def organisation_handles(db: Database, config: Config) -> set[str]:
 
 
 def build_post_input(row: tuple[Any, ...]) -> dict[str, Any]:
-    """One ``_POSTS_SQL`` row as the classifier's input mapping (pure)."""
+    """One ``_POSTS_SQL`` row (its first 13 columns) as the classifier's input mapping (pure)."""
     (post_id, platform, author, created_at, text, kind, lang, reply_id, reply_author, reply_text,
-     quoted_id, quoted_author, quoted_text) = row
+     quoted_id, quoted_author, quoted_text) = row[:13]
     in_reply_to = None
     if reply_id is not None:
         in_reply_to = {"author": author if kind == "thread" else reply_author, "text": reply_text,
@@ -87,14 +96,15 @@ def build_post_input(row: tuple[Any, ...]) -> dict[str, Any]:
             "kind": kind, "in_reply_to": in_reply_to, "quoted": quoted, "lang": lang}
 
 
+# json.dumps with options builds a new encoder on every call; one encoder is reused.
+_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
 def _label_rows(item_id: str, labels: Iterable[classify.Label]) -> list[store.LabelRow]:
-    rows = []
-    for label in labels:
-        evidence = [{"rule": ev.rule, "text": ev.text, "start": ev.start, "end": ev.end, "source": ev.source}
-                    for ev in label.evidence]
-        rows.append((item_id, label.name, round(float(label.confidence), 4),
-                     json.dumps(evidence, ensure_ascii=False, separators=(",", ":"))))
-    return rows
+    return [(item_id, label.name, round(float(label.confidence), 4),
+             _ENCODE([{"rule": ev.rule, "text": ev.text, "start": ev.start, "end": ev.end, "source": ev.source}
+                      for ev in label.evidence]))
+            for label in labels]
 
 
 def label_stored_posts(db: Database, config: Config, *, batch_size: int = BATCH_SIZE) -> LabelStats:
@@ -103,38 +113,55 @@ def label_stored_posts(db: Database, config: Config, *, batch_size: int = BATCH_
     version = classify.CLASSIFIER_VERSION
     stats = LabelStats(labels={name: 0 for name in (*classify.POST_LABELS, *classify.CONTEXT_LABELS)})
     assert stats.labels is not None
-    handles = organisation_handles(db, config)
-
-    after = ""
-    while True:
-        rows = db.execute(_CONTEXT_SQL, {"after": after, "version": version, "limit": batch_size}).fetchall()
-        if not rows:
-            break
-        labels: list[store.LabelRow] = []
-        for context_id, text in rows:
-            labels += _label_rows(context_id, classify.label_context(text))
-        store.save_context_labels(db, [row[0] for row in rows], labels, version)
-        for label in labels:
-            stats.labels[label[1]] += 1
-        stats.context_labelled += len(rows)
-        after = rows[-1][0]
+    handles = classify.normalize_handles(organisation_handles(db, config))
 
     after = ""
     while True:
         rows = db.execute(_POSTS_SQL, {"after": after, "version": version, "limit": batch_size}).fetchall()
         if not rows:
             break
-        labels = []
+        labels: list[store.LabelRow] = []
         ids: list[str] = []
+        context_labels: list[store.LabelRow] = []
+        context_ids: list[str] = []
+        seen_context: set[str] = set()
         for row in rows:
             if ids and ids[-1] == row[0]:
                 continue  # two tracked accounts share a platform user id: label the post once
             ids.append(row[0])
-            labels += _label_rows(row[0], classify.label_post(build_post_input(row), handles))
+            post_labels, read_context = classify.label_post_and_context(build_post_input(row), handles)
+            labels += _label_rows(row[0], post_labels)
+            reply_context, reply_text, quoted_context, quoted_text = row[13:]
+            for context_id, context_text, kind in ((reply_context, reply_text, "reply"),
+                                                   (quoted_context, quoted_text, "quote")):
+                if context_id is None or context_id in seen_context:
+                    continue
+                seen_context.add(context_id)
+                context_ids.append(context_id)
+                # The classifier read exactly this text when it is the counterpart of this kind.
+                reused = read_context is not None and row[5] == kind and context_text is not None
+                context_labels += _label_rows(
+                    context_id, read_context if reused else classify.label_context(context_text))  # type: ignore[arg-type]
+        store.save_context_labels(db, context_ids, context_labels, version)
         store.save_post_labels(db, ids, labels, version)
-        for label in labels:
+        for label in labels + context_labels:
             stats.labels[label[1]] += 1
         stats.posts_labelled += len(ids)
+        stats.context_labelled += len(context_ids)
+        after = rows[-1][0]
+
+    after = ""
+    while True:  # context posts no leader post led to
+        rows = db.execute(_CONTEXT_SQL, {"after": after, "version": version, "limit": batch_size}).fetchall()
+        if not rows:
+            break
+        labels = []
+        for context_id, text in rows:
+            labels += _label_rows(context_id, classify.label_context(text))
+        store.save_context_labels(db, [row[0] for row in rows], labels, version)
+        for label in labels:
+            stats.labels[label[1]] += 1
+        stats.context_labelled += len(rows)
         after = rows[-1][0]
     stats.seconds = time.perf_counter() - started
     return stats
