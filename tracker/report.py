@@ -311,9 +311,11 @@ def _overview(page: _Page, data: ReportData, leaders: Sequence[LeaderReport], pa
     plot_posts_by_kind(kinds, leaders, month_label(data.month))
     behaviours = page.axes(MARGIN + 4.6, top + 0.3, 2.45, height)
     plot_behaviours(behaviours, leaders, month_label(data.month))
-    # Left: the leader names (NAME_WIDTH_PT) and ticks; bottom: tick labels, axis label and a
-    # legend of up to three rows anchored 0.42 in under the axes (reportcharts._legend_below).
-    page.chart("overview-posts", (kinds, behaviours), around=(1.8, 0.32, 0.15, 1.05))
+    # Left: the leader names (NAME_WIDTH_PT = 1.64 in, measured unhinted; hinting at PNG_DPI
+    # rounds each advance up to a pixel, about 0.1 in more on a long name) and the ticks;
+    # bottom: tick labels, axis label and a legend of up to three rows anchored 0.42 in under
+    # the axes (reportcharts._legend_below).
+    page.chart("overview-posts", (kinds, behaviours), around=(2.0, 0.32, 0.15, 1.05))
 
 
 def _trend(page: _Page, data: ReportData, leaders: Sequence[LeaderReport], part: str) -> None:
