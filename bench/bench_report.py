@@ -6,6 +6,11 @@ Prints the total time, the time per chart, and the time bare matplotlib takes to
 save the same number of figures: one A4 figure with a bar chart per PDF page (into one
 PdfPages) and one PNG per chart, at the same sizes and resolution. Target: the report
 within 1.5x of the bare time.
+
+Times are wall clock and, beside them, CPU time of this process (``time.process_time``):
+on a shared machine the CPU times, and above all their ratio, vary less. The characters in
+each PDF's text layer are printed too: matplotlib's PDF text costs per glyph (font layout,
+glyph loading and subsetting for every character), so they explain most of the gap.
 """
 
 from __future__ import annotations
@@ -29,10 +34,13 @@ from tracker.reportdata import build_report_data  # noqa: E402
 from tracker.store import open_db  # noqa: E402
 
 
-def bare_matplotlib(folder: Path, pages: int, pngs: int) -> float:
-    """Draw and save ``pages`` A4 figures into one PDF and ``pngs`` chart PNGs, no extras."""
+def bare_matplotlib(folder: Path, pages: int, pngs: int) -> tuple[float, float]:
+    """Draw and save ``pages`` A4 figures into one PDF and ``pngs`` chart PNGs, no extras.
+
+    Returns (wall, CPU) seconds.
+    """
     weeks = range(6)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     with PdfPages(folder / "bare.pdf", metadata={"CreationDate": None}) as pdf:
         for page in range(pages):
             fig = Figure(figsize=A4)
@@ -56,7 +64,7 @@ def bare_matplotlib(folder: Path, pages: int, pngs: int) -> float:
         ax.set_title(f"chart {number}")
         ax.legend()
         fig.savefig(folder / f"bare-{number}.png", dpi=PNG_DPI, metadata={"Software": None})
-    return time.perf_counter() - started
+    return time.perf_counter() - started, time.process_time() - cpu
 
 
 def main() -> None:
@@ -67,22 +75,27 @@ def main() -> None:
         folder = Path(tmp)
         setup = build_sample(folder / "db", n_leaders=args.leaders, history=13)
         db = open_db(setup.db_path)
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         data = build_report_data(db, setup.config, setup.month)
         read = time.perf_counter() - started
         files = render_report(data, folder / "report")
-        total = time.perf_counter() - started
+        total, total_cpu = time.perf_counter() - started, time.process_time() - cpu
         db.close()
         from pypdf import PdfReader
 
-        pages = len(PdfReader(files.pdf).pages)
+        report_pages = PdfReader(files.pdf).pages
+        pages = len(report_pages)
         charts = len(files.pngs)
-        bare = bare_matplotlib(folder, pages, charts)
+        bare, bare_cpu = bare_matplotlib(folder, pages, charts)
+        report_chars = sum(len(page.extract_text()) for page in report_pages)
+        bare_chars = sum(len(page.extract_text()) for page in PdfReader(folder / "bare.pdf").pages)
     print(f"leaders: {args.leaders}, months of history: 12 (+1 for the change), PDF pages: {pages}, PNG charts: {charts}")
     print(f"report total: {total:.2f} s (database read {read:.3f} s, render {total - read:.2f} s)")
     print(f"per chart (PNG): {total / charts * 1000:.0f} ms; per PDF page: {total / pages * 1000:.0f} ms")
     print(f"bare matplotlib, {pages} A4 PDF pages + {charts} PNG figures: {bare:.2f} s")
     print(f"ratio report / bare: {total / bare:.2f}x (target <= 1.5x)")
+    print(f"CPU time: report {total_cpu:.2f} s, bare {bare_cpu:.2f} s, ratio {total_cpu / bare_cpu:.2f}x")
+    print(f"PDF text layer: report {report_chars} characters, bare {bare_chars}")
 
 
 if __name__ == "__main__":

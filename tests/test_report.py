@@ -176,6 +176,29 @@ def test_png_of_every_chart(rendered):
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def _touches_edge(path: Path) -> bool:
+    """Whether anything but white is drawn in the outer 3 pixels of a PNG (a clipped label)."""
+    import numpy as np
+    from PIL import Image
+
+    pixels = np.asarray(Image.open(path).convert("L"))
+    return bool((pixels[:3] < 250).any() or (pixels[-3:] < 250).any()
+                or (pixels[:, :3] < 250).any() or (pixels[:, -3:] < 250).any())
+
+
+def test_png_crops_from_the_layout_clip_nothing(rendered, sample, tmp_path):
+    # The crop of each chart is fixed by the page layout, not measured: every title, tick
+    # label, axis label and legend must still lie inside it, with white margin around,
+    # for ordinary data, an empty month (no data) and the longest names (hostile text).
+    _unused, files = rendered
+    hostile = build_sample(tmp_path / "db", n_leaders=1, hostile=True)
+    paths = list(files.pngs)
+    paths += render_report(_data(sample, month="2030-01"), tmp_path / "empty", formats=("png",)).pngs
+    paths += render_report(_data(hostile), tmp_path / "hostile", formats=("png",)).pngs
+    assert len(paths) == 5 + 5 + 3
+    assert [path.name for path in paths if _touches_edge(path)] == []
+
+
 def test_hostile_text_renders_as_written_without_warnings(tmp_path):
     setup = build_sample(tmp_path / "db", n_leaders=1, hostile=True)
     with warnings.catch_warnings():

@@ -58,12 +58,26 @@ RC = {
     "svg.hashsalt": "tracker-report",
     "hatch.linewidth": 0.5,
     "axes.titlepad": 4,
+    # A fixed title height. With the default (None) matplotlib measures every tick label of the
+    # axes on each draw to lift the title over top-side ticks (Axes._update_title_position);
+    # our charts have none at the top, so the title lands at 1.0 either way (checked: same
+    # PDF and PNG bytes) and the measuring is skipped.
+    "axes.titley": 1.0,
     "axes.labelsize": 7.5,
     "xtick.labelsize": 7,
     "ytick.labelsize": 7,
 }
 BEHAVIOUR_TITLES = {"answer": "Answers", "debate": "Debates", "progress": "Progress posts"}
 GREY = "#444444"
+
+
+@dataclass(frozen=True)
+class _Chart:
+    """A chart of a page and the part of the page its PNG shows."""
+
+    name: str
+    axes: tuple[Axes, ...]
+    box: Bbox  # inches from the page's bottom-left corner (what ``savefig(bbox_inches=...)`` takes)
 
 
 @dataclass(frozen=True)
@@ -130,7 +144,7 @@ class _Page:
     def __init__(self, footer: str, number: int, total: int):
         self.fig = Figure(figsize=A4, dpi=72)
         FigureCanvasAgg(self.fig)
-        self.charts: list[tuple[str, Axes | Sequence[Axes]]] = []
+        self.charts: list[_Chart] = []
         self.text(MARGIN, A4[1] - 0.35, footer, size=6, color=GREY, va="bottom")
         self.text(A4[0] - MARGIN, A4[1] - 0.35, f"page {number} of {total}", size=6, color=GREY, ha="right",
                   va="bottom")
@@ -143,6 +157,21 @@ class _Page:
 
     def axes(self, x: float, y: float, width: float, height: float) -> Axes:
         return self.fig.add_axes((x / A4[0], 1 - (y + height) / A4[1], width / A4[0], height / A4[1]))
+
+    def chart(self, name: str, axes: Axes | Sequence[Axes], around: tuple[float, float, float, float]) -> None:
+        """Register a chart for its PNG: the axes plus ``around`` = (left, top, right, bottom) inches.
+
+        The margins are fixed by the page layout (room for tick labels, axis labels, the title
+        and the legend), so the crop is known without measuring text: measuring with
+        ``get_tightbbox`` lays out every label once more and cost about a fifth of each PNG.
+        """
+        group = (axes,) if isinstance(axes, Axes) else tuple(axes)
+        # get_position() is the rectangle given to add_axes, in figure fractions: no drawing.
+        frame = Bbox.union([ax.get_position() for ax in group])
+        left, top, right, bottom = around
+        box = Bbox.from_extents(frame.x0 * A4[0] - left, frame.y0 * A4[1] - bottom,
+                                frame.x1 * A4[0] + right, frame.y1 * A4[1] + top)
+        self.charts.append(_Chart(name, group, box))
 
     def rule(self, y: float, x0: float = MARGIN, x1: float = A4[0] - MARGIN, **kwargs: Any) -> None:
         kwargs.setdefault("color", "#999999")
@@ -281,7 +310,11 @@ def _overview(page: _Page, data: ReportData, leaders: Sequence[LeaderReport], pa
     plot_posts_by_kind(kinds, leaders, month_label(data.month))
     behaviours = page.axes(MARGIN + 4.6, top + 0.3, 2.45, height)
     plot_behaviours(behaviours, leaders, month_label(data.month))
-    page.charts.append(("overview-posts", (kinds, behaviours)))
+    # Left: the leader names (NAME_WIDTH_PT = 1.64 in, measured unhinted; hinting at PNG_DPI
+    # rounds each advance up to a pixel, about 0.1 in more on a long name) and the ticks;
+    # bottom: tick labels, axis label and a legend of up to three rows anchored 0.42 in under
+    # the axes (reportcharts._legend_below).
+    page.chart("overview-posts", (kinds, behaviours), around=(2.0, 0.32, 0.15, 1.05))
 
 
 def _trend(page: _Page, data: ReportData, leaders: Sequence[LeaderReport], part: str) -> None:
@@ -299,7 +332,8 @@ def _trend(page: _Page, data: ReportData, leaders: Sequence[LeaderReport], part:
         if i % columns == 0:
             ax.set_ylabel("index (0–100)", fontsize=6)
         panels.append(ax)
-    page.charts.append(("trend", panels))
+    # Bottom leaves room for two-line month ticks ("Jan" over the year).
+    page.chart("trend", panels, around=(0.56, 0.23, 0.17, 0.42))
 
 
 def _key_figures(leader: LeaderReport) -> list[tuple[str, str]]:
@@ -362,7 +396,9 @@ def _leader_page(page: _Page, data: ReportData, leader: LeaderReport) -> None:
     y += 0.25
     ax = page.axes(MARGIN + 0.45, y + 0.22, CONTENT_WIDTH - 2.05, 1.75)
     plot_weekly_activity(ax, leader.weeks, month_label(data.month), leader.has_data)
-    page.charts.append((f"leader-{leader.leader_id}-weekly", ax))
+    # Left: y tick labels and axis label; right: the legend beside the axes; bottom: two-line
+    # week ticks.
+    page.chart(f"leader-{leader.leader_id}-weekly", ax, around=(0.48, 0.32, 1.85, 0.5))
     y += 2.55
     page.text(MARGIN, y, "Representative posts: highest label confidence first, then most liked", size=9,
               fontweight="bold")
@@ -469,22 +505,20 @@ def _footer(data: ReportData) -> str:
     return truncate(text, (CONTENT_WIDTH - 0.8) * 72, 6)
 
 
-def _save_chart_png(page: _Page, axes: Axes | Sequence[Axes], path: Path) -> None:
-    """Save the chart(s) alone, titles, labels and legends included, cropped from the page.
+def _save_chart_png(page: _Page, chart: _Chart, path: Path) -> None:
+    """Save the chart alone, titles, labels and legends included, cropped from the page.
 
     Everything else on the page is hidden while saving: invisible artists are not drawn,
-    so a PNG costs what its chart costs rather than a whole page of text at PNG_DPI.
+    so a PNG costs what its chart costs rather than a whole page of text at PNG_DPI. The
+    crop comes from the layout (``_Page.chart``): a box given to ``bbox_inches`` is used as
+    is, with no measuring draw (only ``bbox_inches="tight"`` draws first).
     """
-    group = [axes] if isinstance(axes, Axes) else list(axes)
-    renderer = page.fig.canvas.get_renderer()
-    boxes = [box for box in (ax.get_tightbbox(renderer) for ax in group) if box is not None]
-    bbox = Bbox.union(boxes).transformed(page.fig.dpi_scale_trans.inverted()).padded(0.15)
     others = [artist for artist in (*page.fig.texts, *page.fig.artists, *page.fig.lines, *page.fig.patches,
-                                    *page.fig.axes) if artist not in group and artist.get_visible()]
+                                    *page.fig.axes) if artist not in chart.axes and artist.get_visible()]
     for artist in others:
         artist.set_visible(False)
     try:
-        page.fig.savefig(path, dpi=PNG_DPI, bbox_inches=bbox, metadata={"Software": None})
+        page.fig.savefig(path, dpi=PNG_DPI, bbox_inches=chart.box, metadata={"Software": None})
     finally:
         for artist in others:
             artist.set_visible(True)
@@ -526,11 +560,12 @@ def render_report(data: ReportData, out_dir: Path, formats: Sequence[str] = FORM
                 if pdf is not None:
                     pdf.savefig(page.fig)
                 if "png" in formats:
-                    for name, axes in page.charts:
+                    for chart in page.charts:
+                        name = chart.name
                         seen[name] = seen.get(name, 0) + 1
                         path = out_dir / (f"{name}-{seen[name]}.png" if name in ("overview-posts", "trend")
                                           else f"{name}.png")
-                        _save_chart_png(page, axes, path)
+                        _save_chart_png(page, chart, path)
                         pngs.append(path)
         finally:
             if pdf is not None:

@@ -63,6 +63,14 @@ def _legend_below(ax: Axes, ncol: int) -> None:
               fontsize=6.5, frameon=False, borderaxespad=0)
 
 
+def _zero_safe_xlim(ax: Axes, largest: float) -> None:
+    # Bars that are all zero (an empty month) leave matplotlib a zero data range, which it
+    # widens to +-0.05 with fractional ticks; the "no data" labels at x = 0.3-0.5 then fall
+    # outside the axes. A 0-1 range keeps them on the chart and the ticks whole numbers.
+    if largest <= 0:
+        ax.set_xlim(0, 1)
+
+
 def plot_posts_by_kind(ax: Axes, leaders: Sequence[LeaderReport], month_label: str) -> None:
     """Stacked horizontal bars: each leader's posts of the month by kind."""
     _style(ax)
@@ -73,6 +81,7 @@ def plot_posts_by_kind(ax: Axes, leaders: Sequence[LeaderReport], month_label: s
         ax.barh(positions, values, left=lefts, height=0.7, color=colour, hatch=hatch, edgecolor=EDGE,
                 linewidth=0.4, label=label)
         lefts = [left + value for left, value in zip(lefts, values)]
+    _zero_safe_xlim(ax, max(lefts, default=0.0))
     for position, leader in zip(positions, leaders):
         if not leader.has_data:
             ax.text(0.5, position, NO_DATA, va="center", ha="left", fontsize=6.5, style="italic", color="#444444")
@@ -90,11 +99,14 @@ def plot_behaviours(ax: Axes, leaders: Sequence[LeaderReport], month_label: str)
     _style(ax)
     count = len(leaders)
     height = 0.26
+    largest = 0.0
     for offset, (key, label, colour, hatch) in enumerate(BEHAVIOUR_SERIES):
         positions = [count - 1 - i + (1 - offset) * height for i in range(count)]
         values = [float((leader.metrics or {}).get(key) or 0) if leader.has_data else 0.0 for leader in leaders]
         ax.barh(positions, values, height=height, color=colour, hatch=hatch, edgecolor=EDGE, linewidth=0.4,
                 label=label)
+        largest = max([largest, *values])
+    _zero_safe_xlim(ax, largest)
     for i, leader in enumerate(leaders):
         if not leader.has_data:
             ax.text(0.3, count - 1 - i, NO_DATA, va="center", ha="left", fontsize=6.5, style="italic", color="#444444")
