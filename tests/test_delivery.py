@@ -139,7 +139,7 @@ def test_send_report_delivers_the_pdf_attachment(tmp_path, smtp):
     result = CliRunner().invoke(cli, ["--config", str(config_path), "send-report", "--month", "2026-04"])
 
     assert result.exit_code == 0, result.output
-    assert result.output == (f"Sent {pdf_path} to board@northwind.invalid, ceo@northwind.invalid\n")
+    assert result.stdout == (f"Sent {pdf_path} to board@northwind.invalid, ceo@northwind.invalid\n")
     [envelope] = recorder.envelopes
     assert envelope.mail_from == "tracker@northwind.invalid"
     assert envelope.rcpt_tos == ["board@northwind.invalid", "ceo@northwind.invalid"]
@@ -206,7 +206,7 @@ def test_a_refusing_server_keeps_the_report_and_exits_1(tmp_path, smtp, handler,
     pdf_bytes = make_pdf(pdf_path)
     result = CliRunner().invoke(cli, ["--config", str(config_path), "send-report", "--month", "2026-04"])
     assert result.exit_code == 1
-    assert result.output == f"Error: 127.0.0.1:{server.port} {expected}\n"
+    assert result.stderr.splitlines()[-1] == f"Error: 127.0.0.1:{server.port} {expected}"
     assert handler.envelopes == []
     assert pdf_path.read_bytes() == pdf_bytes
 
