@@ -289,3 +289,20 @@ def test_cli_report_usage_errors(sample, tmp_path):
     assert result.exit_code == 2 and "Error: --leader: no leader with id 'nobody'" in result.output
     result = runner.invoke(cli, ["--config", str(config), "report", "--month", "2026-13"])
     assert result.exit_code == 2
+
+
+def test_the_cover_contents_fit_above_the_cover_note_for_any_number_of_leaders():
+    from tracker.report import COVER_NOTE_TOP, contents_layout
+
+    for leaders in (1, 5, 20, 60, 200):
+        names = {f"Leader {n}" for n in range(leaders)}
+        contents = [("Leaderboard", 2), ("Overview", 3)] + [(f"Leader {n}", 4 + n) for n in range(leaders)]
+        placed = contents_layout(contents, names, 6.3, COVER_NOTE_TOP - 0.25)
+        assert all(y <= COVER_NOTE_TOP - 0.25 for _x, _n, y, _w, _t, _p in placed), leaders
+        assert all(x_number <= 8.27 - 0.6 + 1e-9 for _x, x_number, *_ in placed), leaders
+        pages = [number for *_, number in placed]
+        assert pages == sorted(pages) and pages[0] == 2
+        if leaders <= 5:
+            assert len(placed) == len(contents)  # one line each, one column
+        if leaders == 200:
+            assert placed[-1][4] == "One page per leader (200), in leaderboard order" and placed[-1][5] == 4

@@ -213,13 +213,47 @@ def _cover(page: _Page, data: ReportData, contents: list[tuple[str, int]]) -> No
         page.text(MARGIN + 2.1, y, truncate(printable(value), (CONTENT_WIDTH - 2.1) * 72, 8.5), size=8.5)
     y = 3.85 + len(lines) * 0.22 + 0.35
     page.text(MARGIN, y, "Contents", size=11, fontweight="bold")
-    for i, (title, number) in enumerate(contents):
-        page.text(MARGIN, y + 0.35 + i * 0.2, title, size=8.5)
-        page.text(A4[0] - MARGIN, y + 0.35 + i * 0.2, str(number), size=8.5, ha="right")
+    leader_titles = {printable(leader.name) for leader in data.leaders}
+    for x_title, x_number, y_line, width, title, number in contents_layout(contents, leader_titles, y + 0.35,
+                                                                            COVER_NOTE_TOP - 0.25):
+        page.text(x_title, y_line, truncate(title, width * 72, 8.5), size=8.5)
+        page.text(x_number, y_line, str(number), size=8.5, ha="right")
     note = ("Every figure is counted from public posts and explained post by post. A month without collection "
             "is shown as \"no data\", never as zero. Read the method note at the end before comparing leaders.")
     for i, line in enumerate(wrap(note, CONTENT_WIDTH * 72, 8, 3)):
-        page.text(MARGIN, A4[1] - 1.5 + i * 0.17, line, size=8, color=GREY)
+        page.text(MARGIN, COVER_NOTE_TOP + i * 0.17, line, size=8, color=GREY)
+
+
+COVER_NOTE_TOP = A4[1] - 1.5  # inches from the top: the cover's closing note
+CONTENTS_LINE = 0.2  # inches between contents lines
+CONTENTS_MAX_COLUMNS = 3
+
+
+def contents_layout(contents: list[tuple[str, int]], leader_titles: set[str], top: float,
+                    bottom: float) -> list[tuple[float, float, float, float, str, int]]:
+    """Place the cover's contents between ``top`` and ``bottom`` (inches from the page top).
+
+    One column while it fits, then up to three; beyond that the leader pages (one per
+    leader, sixty leaders make sixty lines) are listed as one line with their first page.
+    Returns (title x, number x, y, title width, title, page number) per line.
+    """
+    rows = max(int((bottom - top) / CONTENTS_LINE), 1)
+    entries = list(contents)
+    if len(entries) > rows * CONTENTS_MAX_COLUMNS:
+        first_leader = next((number for title, number in entries if title in leader_titles), None)
+        entries = [(title, number) for title, number in entries if title not in leader_titles]
+        if first_leader is not None:
+            entries.append((f"One page per leader ({len(leader_titles)}), in leaderboard order", first_leader))
+            entries.sort(key=lambda entry: entry[1])
+    columns = -(-len(entries) // rows)
+    gap = 0.3
+    width = (CONTENT_WIDTH - gap * (columns - 1)) / max(columns, 1)
+    placed = []
+    for index, (title, number) in enumerate(entries):
+        column, row = divmod(index, rows)
+        x = MARGIN + column * (width + gap)
+        placed.append((x, x + width, top + row * CONTENTS_LINE, width - 0.35, title, number))
+    return placed
 
 
 LEADERBOARD_COLUMNS = (  # (title, x offset from the margin in inches, alignment)
