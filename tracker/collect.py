@@ -26,7 +26,7 @@ from tracker.errors import (
 )
 from tracker.secrets import redact
 from tracker.sources import SOURCE_FACTORIES, build_source
-from tracker.sources.base import Identity, Source
+from tracker.sources.base import Identity, Source, StoreView
 
 log = logging.getLogger(__name__)
 
@@ -97,13 +97,14 @@ def _needed_platforms(config: Config, leader_ids: Sequence[str], platforms: Sequ
                    if not platforms or platform in platforms})
 
 
-def _attach_budget(config: Config, db: Database, sources: Mapping[str, Source]) -> None:
-    """Give the X source the [budget] cap check, reading this database (issue 6)."""
+def _store_view(config: Config, db: Database, platform: str) -> StoreView:
+    """The reads a source may make while collecting (see ``StoreView``)."""
     from tracker.budget import budget_remaining_reader
 
-    source = sources.get("x")
-    if source is not None and hasattr(source, "budget_remaining") and getattr(source, "budget_remaining") is None:
-        setattr(source, "budget_remaining", budget_remaining_reader(config, db))
+    return StoreView(
+        stored_post_ids=lambda ids: store.stored_post_ids(db, ids),
+        reads_remaining=budget_remaining_reader(config, db) if platform == "x" else None,
+    )
 
 
 def collect_account(db: Database, source: Source, account: store.AccountRow, run_id: str) -> AccountResult:
@@ -115,10 +116,6 @@ def collect_account(db: Database, source: Source, account: store.AccountRow, run
     def count_requests() -> None:
         progress.requests = source.requests - start_requests
 
-    if hasattr(source, "stored_lookup"):
-        # Sources that fetch context on demand (Mastodon's replied-to statuses) skip what
-        # is already stored.
-        source.stored_lookup = lambda ids: store.stored_post_ids(db, ids)
     try:
         resolved_now = False
         if account.platform_user_id is None:
@@ -186,7 +183,8 @@ def collect(config: Config, *, leader_ids: Sequence[str] = (), platforms: Sequen
         db = store.open_db(config.database)
         try:
             store.save_config(db, config)
-            _attach_budget(config, db, sources)
+            for platform, source in sources.items():
+                source.store_view = _store_view(config, db, platform)
             accounts = store.get_accounts(db, leader_ids, platforms)
             interrupted = store.close_interrupted_runs(db)
             if interrupted:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Protocol
@@ -88,8 +88,24 @@ class Identity:
     protected: bool = False
 
 
+@dataclass(frozen=True)
+class StoreView:
+    """The only database reads a source makes while it collects; ``collect`` hands it over.
+
+    Sources never open the database: Mastodon asks which replied-to posts are already
+    stored (so it fetches only the missing ones), X asks how many billed reads the
+    ``[budget]`` cap still allows before each page.
+    """
+
+    stored_post_ids: Callable[[Sequence[str]], set[str]]
+    reads_remaining: Callable[[], int] | None = None  # None: no read budget on this platform
+
+
 class Source(Protocol):
-    """A platform collector. ``requests`` counts every HTTP request it has sent."""
+    """A platform collector. ``requests`` counts every HTTP request it has sent; ``store_view``
+    is set by ``collect`` before the first account."""
+
+    store_view: StoreView | None
 
     platform: str
 

@@ -29,7 +29,7 @@ import requests
 
 from tracker.config import BlogSettings, Config
 from tracker.errors import AccountUnavailableError, SourceError
-from tracker.sources.base import Identity, Page, Post, utc_iso
+from tracker.sources.base import Identity, Page, Post, StoreView, utc_iso
 from tracker.sources.html_text import html_to_text
 from tracker.sources.retry import Caller, RateLimited, Retry
 
@@ -107,6 +107,7 @@ class BlogSource:
         self.caller = Caller("blog", settings, max_rate_limit_wait=settings.max_rate_limit_wait,
                              sleep=sleep, clock=clock)
         self.session = requests.Session()
+        self.store_view: StoreView | None = None  # set by collect(); this source needs no reads
         self.session.headers.update({"User-Agent": settings.user_agent, "Accept": FEED_TYPES})
 
     @classmethod

@@ -25,7 +25,7 @@ from atproto_client.request import Request
 
 from tracker.config import BlueskySettings, Config
 from tracker.errors import AccountUnavailableError, AuthError, SourceError
-from tracker.sources.base import ContextPost, Identity, Page, Post, utc_iso
+from tracker.sources.base import ContextPost, Identity, Page, Post, StoreView, utc_iso
 from tracker.sources.retry import Caller, RateLimited, Retry
 
 log = logging.getLogger(__name__)
@@ -191,6 +191,7 @@ class BlueskySource:
         self.caller = Caller("Bluesky", settings, max_rate_limit_wait=settings.max_rate_limit_wait,
                              sleep=sleep, clock=clock)
         self.client = Client(base_url=settings.api_base_url, request=Request(timeout=settings.timeout))
+        self.store_view: StoreView | None = None  # set by collect(); this source needs no reads
 
     @classmethod
     def from_config(cls, config: Config, env: Mapping[str, str], **options: Any) -> BlueskySource:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
@@ -34,7 +34,7 @@ from mastodon import (
 
 from tracker.config import Config, MastodonSettings
 from tracker.errors import AccountUnavailableError, SourceError
-from tracker.sources.base import ContextPost, Identity, Page, Post, utc_iso
+from tracker.sources.base import ContextPost, Identity, Page, Post, StoreView, utc_iso
 from tracker.sources.html_text import html_to_text
 from tracker.sources.retry import Caller, RateLimited, Retry
 
@@ -43,7 +43,6 @@ log = logging.getLogger(__name__)
 PAGE_SIZE = 40  # the maximum `limit` of account statuses (methods/accounts.md)
 # Stored ids a source may ask about: collect.py sets this to a reader of the posts and
 # context tables, so a replied-to status already stored is not fetched again.
-StoredLookup = Callable[[Sequence[str]], set[str]]
 
 
 def split_handle(handle: str) -> tuple[str, str]:
@@ -156,7 +155,7 @@ class MastodonSource:
         self.caller = Caller("Mastodon", settings, max_rate_limit_wait=settings.max_rate_limit_wait,
                              sleep=sleep, clock=clock)
         self.clients: dict[str, Mastodon] = {}
-        self.stored_lookup: StoredLookup | None = None
+        self.store_view: StoreView | None = None
 
     @classmethod
     def from_config(cls, config: Config, env: Mapping[str, str], **options: Any) -> MastodonSource:
@@ -224,8 +223,8 @@ class MastodonSource:
                   if s.get("in_reply_to_id") is not None and not s.get("reblog")
                   and str(s.get("in_reply_to_account_id")) != leader_id]
         wanted = [post_id for post_id in dict.fromkeys(wanted) if post_id not in known]
-        if wanted and self.stored_lookup is not None:
-            stored = self.stored_lookup(wanted)
+        if wanted and self.store_view is not None:
+            stored = self.store_view.stored_post_ids(wanted)
             wanted = [post_id for post_id in wanted if post_id not in stored]
         found = []
         for post_id in wanted:

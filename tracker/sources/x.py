@@ -27,7 +27,7 @@ from tracker.errors import (
     SourceError,
     TransientError,
 )
-from tracker.sources.base import ContextPost, Identity, Page, Post, utc_iso
+from tracker.sources.base import ContextPost, Identity, Page, Post, StoreView, utc_iso
 
 log = logging.getLogger(__name__)
 
@@ -213,12 +213,11 @@ class XSource:
     platform = "x"
 
     def __init__(self, settings: XSettings, bearer_token: str, *, backfill_days: int = 90,
-                 sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.time,
-                 budget_remaining: Callable[[], int] | None = None):
+                 sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.time):
         self.settings = settings
-        # Post reads left under [budget] x_monthly_post_reads_cap, asked before every
-        # timeline page (tracker.budget.budget_remaining_reader); None means no cap.
-        self.budget_remaining = budget_remaining
+        # Its reads_remaining is the [budget] x_monthly_post_reads_cap check, asked before
+        # every timeline page (tracker.budget.budget_remaining_reader).
+        self.store_view: StoreView | None = None
         self.backfill_days = backfill_days
         self.sleep = sleep
         self.clock = clock
@@ -295,9 +294,9 @@ class XSource:
 
     def _page_size(self) -> int:
         """max_results for the next page: 100, or what the read budget still allows."""
-        if self.budget_remaining is None:
+        if self.store_view is None or self.store_view.reads_remaining is None:
             return PAGE_SIZE
-        remaining = self.budget_remaining()
+        remaining = self.store_view.reads_remaining()
         size = min(PAGE_SIZE, remaining // MAX_READS_PER_POST)
         if size < MIN_PAGE_SIZE:
             raise BudgetExceededError(
