@@ -124,3 +124,13 @@ def test_context_posts_are_labelled_once_whether_or_not_a_reply_reads_them(db_co
     assert {e["source"] for e in json.loads(stored["critical"])} == {"post"}
     assert db.execute("SELECT label FROM context_labels WHERE context_id = 'x:m1'").fetchall() == [("question",)]
     assert "answer" in labels_of(db, "x:b1") and "answer" in labels_of(db, "x:b2")
+
+
+def test_a_time_span_labels_only_its_posts_and_what_they_answer(db_config):
+    db, config = db_config
+    stats = label_stored_posts(db, config, created=("2025-01-08T00:00:00Z", "2025-01-09T00:00:00Z"))
+    assert (stats.posts_labelled, stats.context_labelled) == (2, 2)  # a1, a2 and the questions they answer
+    assert {row[0] for row in db.execute("SELECT post_id FROM labelled_posts")} == {"x:a1", "x:a2"}
+    assert "answer" in labels_of(db, "x:a1")
+    # The rest is labelled when a span (or a full run) covers it.
+    assert label_stored_posts(db, config).posts_labelled == 2

@@ -517,9 +517,9 @@ def _check_month(ctx: click.Context, param: click.Parameter, value: str | None) 
               help="Output format; json and csv carry every metric key (README, Metrics).")
 @click.pass_obj
 def metrics(obj: Context, month: str | None, leader_ids, platforms, fmt: str) -> None:
-    """Label new posts, compute a month's metrics and openness index, store and print them.
+    """Label the month's posts, compute its metrics and openness index, store and print them.
 
-    Posts not yet labelled by the current classifier are labelled first. A month that was
+    The month's posts not yet labelled by the current classifier are labelled first. A month that was
     not collected for an account shows coverage "none" and empty figures, never zeros.
 
     \b

@@ -49,6 +49,7 @@ LEFT JOIN accounts pqa ON pqa.id = pq.account_id
 LEFT JOIN labelled_context lcr ON lcr.context_id = cr.id AND lcr.classifier_version = :version
 LEFT JOIN labelled_context lcq ON lcq.context_id = cq.id AND lcq.classifier_version = :version
 WHERE p.id > :after AND (lp.post_id IS NULL OR lp.classifier_version != :version)
+  AND p.created_at >= :start AND p.created_at < :end
 ORDER BY p.id
 LIMIT :limit
 """
@@ -107,17 +108,25 @@ def _label_rows(item_id: str, labels: Iterable[classify.Label]) -> list[store.La
             for label in labels]
 
 
-def label_stored_posts(db: Database, config: Config, *, batch_size: int = BATCH_SIZE) -> LabelStats:
-    """Label every leader post and context post not yet labelled by this classifier version."""
+def label_stored_posts(db: Database, config: Config, *, created: tuple[str, str] | None = None,
+                       batch_size: int = BATCH_SIZE) -> LabelStats:
+    """Label every leader post and context post not yet labelled by this classifier version.
+
+    ``created`` = (start, end) as stored UTC text limits the work to the leader posts of
+    that span and the posts they reply to or quote: all that one month's metrics read,
+    so `tracker metrics --month` after a large import labels one month, not years.
+    """
     started = time.perf_counter()
     version = classify.CLASSIFIER_VERSION
     stats = LabelStats(labels={name: 0 for name in (*classify.POST_LABELS, *classify.CONTEXT_LABELS)})
     assert stats.labels is not None
     handles = classify.normalize_handles(organisation_handles(db, config))
 
+    start, end = created or ("", "~")  # "~" sorts after every timestamp
     after = ""
     while True:
-        rows = db.execute(_POSTS_SQL, {"after": after, "version": version, "limit": batch_size}).fetchall()
+        rows = db.execute(_POSTS_SQL, {"after": after, "version": version, "limit": batch_size,
+                                       "start": start, "end": end}).fetchall()
         if not rows:
             break
         labels: list[store.LabelRow] = []
@@ -151,7 +160,7 @@ def label_stored_posts(db: Database, config: Config, *, batch_size: int = BATCH_
         after = rows[-1][0]
 
     after = ""
-    while True:  # context posts no leader post led to
+    while created is None:  # context posts no leader post led to
         rows = db.execute(_CONTEXT_SQL, {"after": after, "version": version, "limit": batch_size}).fetchall()
         if not rows:
             break

@@ -20,7 +20,7 @@ from sqlite_utils import Database
 from tracker import classify
 from tracker.config import Config
 from tracker.errors import ConfigError
-from tracker.months import last_complete_month, month_bounds, parse_month  # noqa: F401 (re-exported)
+from tracker.months import last_complete_month, month_bounds, month_bounds_utc, parse_month  # noqa: F401
 from tracker.sources.base import utc_iso
 
 INDEX_VERSION = "oi-1"
@@ -422,7 +422,7 @@ def load_metrics(db: Database, month: str, leader_ids: Sequence[str] = ()) -> li
 
 def refresh_metrics(config: Config, month: str | None = None, leader_ids: Sequence[str] = (),
                     platforms: Sequence[str] = (), now: datetime | None = None) -> list[dict[str, Any]]:
-    """Label new posts, compute ``month`` (default: the last complete one), store and return it."""
+    """Label the month's new posts, compute ``month`` (default: the last complete one), store and return it."""
     from tracker import store
     from tracker.labelling import label_stored_posts
 
@@ -433,7 +433,7 @@ def refresh_metrics(config: Config, month: str | None = None, leader_ids: Sequen
     db = store.open_db(config.database)
     try:
         store.save_config(db, config)
-        label_stored_posts(db, config)
+        label_stored_posts(db, config, created=month_bounds_utc(month, config.timezone))
         rows = compute_metrics(db, config, month, leader_ids, platforms)
         store.save_metrics(db, rows)
     finally:

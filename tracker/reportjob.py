@@ -15,6 +15,7 @@ from sqlite_utils import Database
 from tracker.config import Config
 from tracker.errors import TrackerError
 from tracker.report import FORMATS, ReportFiles, render_report
+from tracker.months import month_bounds_utc
 from tracker.reportdata import TREND_MONTHS, build_report_data, last_complete_month, parse_month, shift_month
 
 
@@ -35,8 +36,9 @@ def refresh_report_metrics(db: Database, config: Config, month: str) -> None:
     from tracker.metrics import compute_metrics
 
     store.save_config(db, config)
-    label_stored_posts(db, config)
     trend = [shift_month(month, delta) for delta in range(-TREND_MONTHS, 1)]
+    label_stored_posts(db, config, created=(month_bounds_utc(trend[0], config.timezone)[0],
+                                            month_bounds_utc(month, config.timezone)[1]))
     stored = {row[0] for row in db.execute(
         f"SELECT DISTINCT month FROM metrics WHERE month IN ({', '.join('?' for _ in trend)})", trend)}
     for one in trend:
