@@ -365,10 +365,13 @@ def tune_for_bulk_load(db: Database) -> None:
 
     synchronous=NORMAL is the setting SQLite recommends with WAL: a commit is atomic and
     consistent, and only the last commits can be lost on power failure (an import is
-    simply run again); a 64 MB page cache keeps the indexes being built in memory.
+    simply run again); a 64 MB page cache keeps the indexes being built in memory; and
+    checkpoints every 40 MB of WAL instead of every 4 MB copy each page to the database
+    file less often.
     """
     db.execute("PRAGMA synchronous = NORMAL")
     db.execute("PRAGMA cache_size = -65536")
+    db.execute("PRAGMA wal_autocheckpoint = 10000")
 
 
 def save_archive_posts(db: Database, account: AccountRow, posts: Sequence[Post],
