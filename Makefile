@@ -9,10 +9,13 @@ demo: $(VENV)/.installed
 	$(BIN)/tracker demo
 
 test: $(VENV)/.installed
+	$(BIN)/ruff check --quiet --select F tracker tests bench
+	$(BIN)/mypy tracker
 	$(BIN)/python -m pytest -q
 
+# Benchmarks are run by hand (minutes each); their figures go in the closing notes.
 bench: $(VENV)/.installed
-	$(BIN)/python bench/run.py
+	for script in bench/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)

@@ -526,10 +526,11 @@ def label_post_and_context(post: Mapping[str, Any], org_handles: Collection[str]
     parent = post.get("in_reply_to") if kind == "reply" else None
     quoted = post.get("quoted") if kind == "quote" else None
     counterpart = parent or quoted
+    counterpart_author = _handle(counterpart.get("author")) if counterpart else None
     counterpart_other = bool(counterpart) and not (
         (parent is not None and parent.get("is_self"))
-        or _handle(counterpart.get("author")) in internal
-        or _handle(counterpart.get("author")) == author)  # type: ignore[union-attr]
+        or counterpart_author in internal
+        or counterpart_author == author)
 
     debate_hits: list[tuple[Evidence, float]] = []
     context: list[Label] | None = None

@@ -17,6 +17,7 @@ from __future__ import annotations
 import calendar
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +46,7 @@ LEADERBOARD_ROWS = 38
 OVERVIEW_LEADERS = 30
 TREND_PANELS = 24
 METHOD_DOC = "docs/methodology.md"
-RC = {
+RC: dict[str, Any] = {
     "font.family": "sans-serif",
     "font.sans-serif": [FONT_FAMILY],
     "font.size": 8,
@@ -516,19 +517,19 @@ def _plan(data: ReportData) -> list[tuple[str, Callable[[_Page], None]]]:
     trends = _chunks(leaders, TREND_PANELS)
     pages: list[tuple[str, Callable[[_Page], None]]] = []
     for i, rows in enumerate(board):
-        pages.append(("Leaderboard" if i == 0 else "", lambda p, rows=rows, i=i: _leaderboard(p, data, rows, i == 0)))
+        pages.append(("Leaderboard" if i == 0 else "", partial(_leaderboard, data=data, rows=rows, first=i == 0)))
     for i, rows in enumerate(overview):
         part = f" ({i + 1} of {len(overview)})" if len(overview) > 1 else ""
         pages.append(("Posts and behaviours per leader" if i == 0 else "",
-                      lambda p, rows=rows, part=part: _overview(p, data, rows, part)))
+                      partial(_overview, data=data, leaders=rows, part=part)))
     for i, rows in enumerate(trends):
         part = f" ({i + 1} of {len(trends)})" if len(trends) > 1 else ""
         pages.append(("Openness index over twelve months" if i == 0 else "",
-                      lambda p, rows=rows, part=part: _trend(p, data, rows, part)))
+                      partial(_trend, data=data, leaders=rows, part=part)))
     by_name = sorted(leaders, key=lambda r: (r.name.casefold(), r.leader_id))
     for leader in by_name:
-        pages.append((f"{printable(leader.name)}", lambda p, leader=leader: _leader_page(p, data, leader)))
-    pages.append(("Method note", lambda p: _method(p, data)))
+        pages.append((printable(leader.name), partial(_leader_page, data=data, leader=leader)))
+    pages.append(("Method note", partial(_method, data=data)))
     return pages
 
 
@@ -580,7 +581,7 @@ def render_report(data: ReportData, out_dir: Path, formats: Sequence[str] = FORM
     metadata = {"Title": f"{data.organisation}: openness report {data.month}", "Author": data.organisation,
                 "Subject": f"Working out loud, {month_label(data.month)}", "Creator": f"tracker {__version__}",
                 "CreationDate": None, "ModDate": None}
-    with matplotlib.rc_context(RC):
+    with matplotlib.rc_context(RC):  # type: ignore[arg-type]  # the stubs want literal rc keys
         pdf = PdfPages(pdf_path, metadata=metadata) if pdf_path is not None else None
         try:
             cover = _Page(footer, 1, total)

@@ -58,7 +58,9 @@ def _style(ax: Axes) -> None:
 def _legend_below(ax: Axes, ncol: int) -> None:
     # Anchored a fixed distance in inches under the axes, below the tick labels and the axis
     # label, whatever the height of the axes (it varies with the number of leaders).
-    offset = ScaledTranslation(0, -0.42, ax.get_figure(root=True).dpi_scale_trans)
+    figure = ax.get_figure(root=True)
+    assert figure is not None  # every chart is drawn on a page's figure
+    offset = ScaledTranslation(0, -0.42, figure.dpi_scale_trans)
     ax.legend(loc="upper left", bbox_to_anchor=(0, 0), bbox_transform=ax.transAxes + offset, ncol=ncol,
               fontsize=6.5, frameon=False, borderaxespad=0)
 

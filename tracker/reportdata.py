@@ -282,11 +282,11 @@ def build_report_data(db: Database, config: Config, month: str, group: str | Non
         by_month[one] = load_metrics(db, one, tuple(ids)) if ids else []
     trend_rows: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
     for one, rows in by_month.items():
-        for row in rows:
-            if row.get("platform") == "all":
-                trend_rows[row["leader_id"]][one] = row
+        for metrics_row in rows:
+            if metrics_row.get("platform") == "all":
+                trend_rows[metrics_row["leader_id"]][one] = metrics_row
     month_rows = by_month[month]
-    current = {leader_id: trend_rows[leader_id].get(month) for leader_id in ids}
+    current: dict[str, dict[str, Any] | None] = {leader_id: trend_rows[leader_id].get(month) for leader_id in ids}
     ranks = rank_leaders(current)
 
     weeks = _weekly_activity(db, ids, month, zone) if ids else {}
