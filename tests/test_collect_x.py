@@ -125,7 +125,7 @@ def test_rate_limit_beyond_the_maximum_wait_stops_only_that_account(config, emul
 def test_rate_limit_mid_walk_keeps_saved_pages_and_resumes_without_rereading(config, emulator, dataset):
     collect(config, env=ENV, leader_ids=["alice"])
     dataset.add_tweets(make_tweet(3_000_000 + n, "101") for n in range(150))
-    emulator.add_fault("429", path="/tweets", reset_after=600, skip=1)  # the second page
+    emulator.add_fault("429", path="/tweets", reset_after=600, after=1)  # the second page
     result = collect(config, env=ENV, leader_ids=["alice"])
     assert result.accounts[0].status == "failed"
     assert result.accounts[0].new_posts == 100  # the first page was saved

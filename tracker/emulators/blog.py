@@ -121,7 +121,7 @@ class BlogEmulator(EmulatorServer):
 
     name = "blog-emulator"
 
-    def rate_limited(self, reset_after: float) -> Answer:
+    def rate_limited(self, reset_after: float, path: str) -> Answer:
         # Web servers say when to come back with Retry-After (RFC 9110 section 10.2.3).
         return 429, {"content-type": "text/plain; charset=utf-8", "Retry-After": str(int(reset_after))}, \
             b"Too Many Requests"

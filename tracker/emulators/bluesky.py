@@ -155,7 +155,7 @@ class BlueskyEmulator(EmulatorServer):
         return {"RateLimit-Limit": str(RATE_LIMIT), "RateLimit-Remaining": str(remaining),
                 "RateLimit-Reset": str(reset), "RateLimit-Policy": f"{RATE_LIMIT};w={WINDOW_SECONDS}"}
 
-    def rate_limited(self, reset_after: float) -> Answer:
+    def rate_limited(self, reset_after: float, path: str) -> Answer:
         return 429, self.rate_headers(True, reset_after), _error("Rate Limit Exceeded", "RateLimitExceeded")
 
     def route(self, method: str, path: str, query: dict[str, str], headers: dict[str, str]) -> Answer:

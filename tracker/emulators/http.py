@@ -18,15 +18,25 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from tracker.emulators.x import Fault as XFault
-
 Answer = tuple[int, dict[str, str], bytes | None]  # a None body means: drop the connection
 
 
 @dataclass
-class Fault(XFault):
-    """The X emulator's fault, plus ``after``: let that many matching requests through first."""
+class Fault:
+    """Answer the next ``times`` requests whose path contains ``path`` with a fault.
 
+    kind: ``429`` (rate limit, reset ``reset_after`` s ahead), ``500``/``502``/``503``,
+    ``malformed`` (200 with a truncated body), ``delay`` (sleep ``seconds`` then answer
+    normally), ``drop`` (close the connection without an answer), ``hang`` (hold the
+    request until ``release()``), or a kind of the platform's own (``fault_answer``). The
+    first ``after`` matching requests are answered normally.
+    """
+
+    kind: str
+    path: str = ""
+    times: int = 1
+    reset_after: float = 1.0
+    seconds: float = 0.0
     after: int = 0
 
 
@@ -104,7 +114,7 @@ class EmulatorServer:
     def route(self, method: str, path: str, query: dict[str, str], headers: dict[str, str]) -> Answer:
         raise NotImplementedError
 
-    def rate_limited(self, reset_after: float) -> Answer:
+    def rate_limited(self, reset_after: float, path: str) -> Answer:
         """The platform's own 429 answer."""
         raise NotImplementedError
 
@@ -116,6 +126,19 @@ class EmulatorServer:
         """Rate-limit headers sent with every answer."""
         return {}
 
+    def server_error(self, status: int, path: str) -> Answer:
+        """A 5xx answer."""
+        body = b'{"error":"InternalServerError","message":"Internal Server Error"}'
+        return status, {"content-type": "application/json; charset=utf-8", **self.rate_headers()}, body
+
+    def authorize(self, headers: dict[str, str]) -> Answer | None:
+        """None to serve the request, or the platform's answer to bad credentials."""
+        return None
+
+    def fault_answer(self, fault: Fault, path: str) -> Answer:
+        """The answer to a fault kind only this platform has."""
+        raise ValueError(f"{self.name}: unknown fault kind {fault.kind!r}")
+
     # --- request handling ----------------------------------------------------------------------
 
     def handle(self, method: str, raw_path: str, headers: dict[str, str]) -> Answer:
@@ -124,6 +147,9 @@ class EmulatorServer:
         with self._lock:
             self.requests.append({"method": method, "path": parts.path, "query": query,
                                   "headers": dict(headers)})
+        refused = self.authorize(headers)
+        if refused is not None:
+            return refused
         fault = self._take_fault(parts.path)
         if fault is not None:
             if fault.kind == "delay":
@@ -135,13 +161,13 @@ class EmulatorServer:
                 self._released.wait()
                 return 0, {}, None
             elif fault.kind == "429":
-                return self.rate_limited(fault.reset_after)
+                return self.rate_limited(fault.reset_after, parts.path)
             elif fault.kind in ("500", "502", "503"):
-                body = b'{"error":"InternalServerError","message":"Internal Server Error"}'
-                return int(fault.kind), {"content-type": "application/json; charset=utf-8",
-                                         **self.rate_headers()}, body
+                return self.server_error(int(fault.kind), parts.path)
             elif fault.kind == "malformed":
                 return self.malformed(parts.path)
+            else:
+                return self.fault_answer(fault, parts.path)
         return self.route(method, parts.path, query, headers)
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:

@@ -158,7 +158,7 @@ class MastodonEmulator(EmulatorServer):
         return {"X-RateLimit-Limit": str(RATE_LIMIT), "X-RateLimit-Remaining": str(remaining),
                 "X-RateLimit-Reset": reset_iso}
 
-    def rate_limited(self, reset_after: float) -> Answer:
+    def rate_limited(self, reset_after: float, path: str) -> Answer:
         return 429, self.rate_headers(True, reset_after), _json({"error": "Too many requests"})
 
     def route(self, method: str, path: str, query: dict[str, str], headers: dict[str, str]) -> Answer:

@@ -15,15 +15,14 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import threading
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+
+from tracker.emulators.http import Answer, EmulatorServer, Fault
 
 PROBLEMS = "https://api.twitter.com/2/problems/"
 DEFAULT_TWEET_FIELDS = ("id", "text", "edit_history_tweet_ids")
@@ -33,24 +32,6 @@ WINDOW_SECONDS = 15 * 60
 # Per-app limits per 15 minutes (docs.x.com rate limits; the recordings show 1500 and 300).
 RATE_LIMITS = {"tweets": 1500, "mentions": 450, "users": 300}
 TOKEN_PREFIX = "7140dibdnow9c7btw"
-
-
-@dataclass
-class Fault:
-    """Answer the next ``times`` requests whose path contains ``path`` with a fault.
-
-    kind: ``429`` (rate limit, reset ``reset_after`` s ahead), ``usage_cap``, ``500``,
-    ``503``, ``malformed`` (200 with a truncated body), ``delay`` (sleep ``seconds`` then
-    answer normally), ``drop`` (close the connection without an answer). The first
-    ``skip`` matching requests are answered normally.
-    """
-
-    kind: str
-    path: str = ""
-    times: int = 1
-    reset_after: float = 1.0
-    seconds: float = 0.0
-    skip: int = 0
 
 
 @dataclass
@@ -141,70 +122,26 @@ def _iso_to_epoch(value: str) -> float | None:
         return None
 
 
-class XEmulator:
-    """Run ``with XEmulator(dataset) as emulator:`` and point the client at ``emulator.url``."""
+class XEmulator(EmulatorServer):
+    """Run ``with XEmulator(dataset) as emulator:`` and point the client at ``emulator.url``.
+
+    Fault kinds are the shared ones (``tracker.emulators.http.Fault``) plus ``usage_cap``:
+    the 429 X sends when the account's monthly post cap is reached.
+    """
+
+    name = "x-emulator"
+    malformed_body = b'{"data": [{"id": "1", "text": "trunc'
 
     def __init__(self, dataset: XDataset, *, bearer_token: str | None = None, host: str = "127.0.0.1",
                  port: int = 0):
+        super().__init__(host, port)
         self.dataset = dataset
         self.bearer_token = bearer_token
-        self.requests: list[dict[str, Any]] = []
-        self._faults: list[Fault] = []
-        self._lock = threading.Lock()
         self._windows: dict[str, tuple[float, int]] = {}
-        self._server = ThreadingHTTPServer((host, port), self._handler_class())
-        self._server.daemon_threads = True
-        self._thread: threading.Thread | None = None
 
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def start(self) -> XEmulator:
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="x-emulator", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join()
-
-    def __enter__(self) -> XEmulator:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def add_fault(self, kind: str, path: str = "", times: int = 1, **options: Any) -> None:
-        with self._lock:
-            self._faults.append(Fault(kind, path, times, **options))
-
-    def clear_faults(self) -> None:
-        with self._lock:
-            self._faults.clear()
-
-    def requests_to(self, path_part: str) -> list[dict[str, Any]]:
-        with self._lock:
-            return [r for r in self.requests if path_part in r["path"]]
-
-    # --- request handling ----------------------------------------------------------------
-
-    def _take_fault(self, path: str) -> Fault | None:
-        with self._lock:
-            for fault in self._faults:
-                if fault.path in path and fault.times > 0:
-                    if fault.skip > 0:
-                        fault.skip -= 1
-                        return None
-                    fault.times -= 1
-                    if fault.times == 0:
-                        self._faults.remove(fault)
-                    return fault
-        return None
+    @staticmethod
+    def _family(path: str) -> str:
+        return "mentions" if path.endswith("/mentions") else "tweets" if path.endswith("/tweets") else "users"
 
     def _rate_headers(self, family: str, exhausted: bool = False, reset_after: float | None = None) -> dict[str, str]:
         limit = RATE_LIMITS[family]
@@ -220,41 +157,34 @@ class XEmulator:
         return {"x-rate-limit-limit": str(limit), "x-rate-limit-remaining": str(remaining),
                 "x-rate-limit-reset": str(reset)}
 
-    def handle(self, method: str, raw_path: str, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes | None]:
-        """Answer one request: (status, headers, body); a None body means drop the connection."""
-        parts = urlsplit(raw_path)
-        path = parts.path
-        query = {key: values[-1] for key, values in parse_qs(parts.query, keep_blank_values=True).items()}
-        with self._lock:
-            self.requests.append({"method": method, "path": path, "query": query})
-        family = "mentions" if path.endswith("/mentions") else "tweets" if path.endswith("/tweets") else "users"
-        if self.bearer_token is not None and headers.get("authorization") != f"Bearer {self.bearer_token}":
-            body = {"title": "Unauthorized", "type": "about:blank", "status": 401, "detail": "Unauthorized"}
-            return 401, {}, json.dumps(body).encode()
+    def authorize(self, headers: dict[str, str]) -> Answer | None:
+        if self.bearer_token is None or headers.get("authorization") == f"Bearer {self.bearer_token}":
+            return None
+        body = {"title": "Unauthorized", "type": "about:blank", "status": 401, "detail": "Unauthorized"}
+        return 401, {}, json.dumps(body).encode()
 
-        fault = self._take_fault(path)
-        if fault is not None:
-            if fault.kind == "delay":
-                time.sleep(fault.seconds)
-            elif fault.kind == "drop":
-                return 0, {}, None
-            elif fault.kind == "429":
-                body = {"title": "Too Many Requests", "detail": "Too Many Requests", "type": "about:blank",
-                        "status": 429}
-                return 429, self._rate_headers(family, True, fault.reset_after), json.dumps(body).encode()
-            elif fault.kind == "usage_cap":
-                body = {"title": "UsageCapExceeded", "detail": "Usage cap exceeded: Monthly product cap",
-                        "type": PROBLEMS + "usage-capped", "period": "Monthly", "scope": "Product"}
-                return 429, self._rate_headers(family, True, fault.reset_after), json.dumps(body).encode()
-            elif fault.kind in ("500", "502", "503"):
-                body = {"title": "Service Unavailable", "detail": "Service Unavailable", "type": "about:blank",
-                        "status": int(fault.kind)}
-                return int(fault.kind), self._rate_headers(family), json.dumps(body).encode()
-            elif fault.kind == "malformed":
-                return 200, self._rate_headers(family), b'{"data": [{"id": "1", "text": "trunc'
+    def rate_limited(self, reset_after: float, path: str) -> Answer:
+        body = {"title": "Too Many Requests", "detail": "Too Many Requests", "type": "about:blank", "status": 429}
+        return 429, self._rate_headers(self._family(path), True, reset_after), json.dumps(body).encode()
 
+    def fault_answer(self, fault: Fault, path: str) -> Answer:
+        if fault.kind != "usage_cap":
+            return super().fault_answer(fault, path)
+        body = {"title": "UsageCapExceeded", "detail": "Usage cap exceeded: Monthly product cap",
+                "type": PROBLEMS + "usage-capped", "period": "Monthly", "scope": "Product"}
+        return 429, self._rate_headers(self._family(path), True, fault.reset_after), json.dumps(body).encode()
+
+    def server_error(self, status: int, path: str) -> Answer:
+        body = {"title": "Service Unavailable", "detail": "Service Unavailable", "type": "about:blank",
+                "status": status}
+        return status, self._rate_headers(self._family(path)), json.dumps(body).encode()
+
+    def malformed(self, path: str) -> Answer:
+        return 200, self._rate_headers(self._family(path)), self.malformed_body
+
+    def route(self, method: str, path: str, query: dict[str, str], headers: dict[str, str]) -> Answer:
         status, body = self._route(method, path, query)
-        rate = self._rate_headers(family)
+        rate = self._rate_headers(self._family(path))
         if int(rate["x-rate-limit-remaining"]) <= 0 and status == 200:
             body = {"title": "Too Many Requests", "detail": "Too Many Requests", "type": "about:blank", "status": 429}
             status = 429
@@ -479,40 +409,6 @@ class XEmulator:
         if tweets:
             includes["tweets"] = list(tweets.values())
         return includes, errors
-
-    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
-        emulator = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def setup(self) -> None:
-                super().setup()
-                # Headers and body go out in two writes: without NODELAY, Nagle's algorithm
-                # and the client's delayed ACK stall every answer by ~40 ms.
-                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-            def do_GET(self) -> None:  # noqa: N802 (http.server naming)
-                headers = {key.lower(): value for key, value in self.headers.items()}
-                status, extra, body = emulator.handle("GET", self.path, headers)
-                if body is None:
-                    self.close_connection = True
-                    self.connection.shutdown(2)
-                    return
-                self.send_response(status)
-                self.send_header("content-type", "application/json; charset=utf-8")
-                self.send_header("content-length", str(len(body)))
-                self.send_header("cache-control", "no-cache, no-store, max-age=0")
-                for key, value in extra.items():
-                    self.send_header(key, value)
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass  # requests are recorded in emulator.requests; the console stays quiet
-
-        return Handler
-
 
 @contextmanager
 def running(dataset: XDataset, **options: Any) -> Iterator[XEmulator]:
