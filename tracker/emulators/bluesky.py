@@ -19,12 +19,11 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from tracker.emulators.http import Answer, EmulatorServer
+from tracker.emulators.http import Answer, EmulatorServer, RateWindow
 
 RATE_LIMIT = 3000
 WINDOW_SECONDS = 300
@@ -141,19 +140,12 @@ class BlueskyEmulator(EmulatorServer):
     def __init__(self, dataset: BlueskyDataset, **options: Any):
         super().__init__(**options)
         self.dataset = dataset
-        self._window = (time.time(), 0)
+        self._window = RateWindow(RATE_LIMIT, WINDOW_SECONDS)
 
     def rate_headers(self, exhausted: bool = False, reset_after: float | None = None) -> dict[str, str]:
-        now = time.time()
-        with self._lock:
-            start, used = self._window
-            if now - start >= WINDOW_SECONDS:
-                start, used = now, 0
-            self._window = (start, used + 1)
-        reset = int(now + reset_after) if reset_after is not None else int(start + WINDOW_SECONDS)
-        remaining = 0 if exhausted else max(RATE_LIMIT - used - 1, 0)
+        remaining, reset = self._window.hit(exhausted, reset_after)
         return {"RateLimit-Limit": str(RATE_LIMIT), "RateLimit-Remaining": str(remaining),
-                "RateLimit-Reset": str(reset), "RateLimit-Policy": f"{RATE_LIMIT};w={WINDOW_SECONDS}"}
+                "RateLimit-Reset": str(int(reset)), "RateLimit-Policy": f"{RATE_LIMIT};w={WINDOW_SECONDS}"}
 
     def rate_limited(self, reset_after: float, path: str) -> Answer:
         return 429, self.rate_headers(True, reset_after), _error("Rate Limit Exceeded", "RateLimitExceeded")

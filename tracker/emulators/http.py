@@ -40,6 +40,31 @@ class Fault:
     after: int = 0
 
 
+class RateWindow:
+    """A fixed rate-limit window, as the platforms count: requests so far, and its reset."""
+
+    def __init__(self, limit: int, seconds: float):
+        self.limit = limit
+        self.seconds = seconds
+        self._start = time.time()
+        self._used = 0
+        self._lock = threading.Lock()
+
+    def hit(self, exhausted: bool = False, reset_after: float | None = None) -> tuple[int, float]:
+        """Count one request; return (requests remaining, reset time as epoch seconds).
+
+        ``exhausted`` (a 429) reports none remaining, resetting ``reset_after`` seconds from now.
+        """
+        now = time.time()
+        with self._lock:
+            if now - self._start >= self.seconds:
+                self._start, self._used = now, 0
+            self._used += 1
+            start, used = self._start, self._used
+        reset = now + reset_after if reset_after is not None else start + self.seconds
+        return (0 if exhausted else max(self.limit - used, 0)), reset
+
+
 class EmulatorServer:
     """Subclasses implement ``route``, ``rate_limited`` and ``rate_headers``."""
 

@@ -18,14 +18,13 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlencode
 
-from tracker.emulators.http import Answer, EmulatorServer
+from tracker.emulators.http import Answer, EmulatorServer, RateWindow
 
 RATE_LIMIT = 300
 WINDOW_SECONDS = 300
@@ -143,18 +142,11 @@ class MastodonEmulator(EmulatorServer):
     def __init__(self, dataset: MastodonDataset, **options: Any):
         super().__init__(**options)
         self.dataset = dataset
-        self._window = (time.time(), 0)
+        self._window = RateWindow(RATE_LIMIT, WINDOW_SECONDS)
 
     def rate_headers(self, exhausted: bool = False, reset_after: float | None = None) -> dict[str, str]:
-        now = time.time()
-        with self._lock:
-            start, used = self._window
-            if now - start >= WINDOW_SECONDS:
-                start, used = now, 0
-            self._window = (start, used + 1)
-        reset = now + reset_after if reset_after is not None else start + WINDOW_SECONDS
+        remaining, reset = self._window.hit(exhausted, reset_after)
         reset_iso = datetime.fromtimestamp(reset, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-        remaining = 0 if exhausted else max(RATE_LIMIT - used - 1, 0)
         return {"X-RateLimit-Limit": str(RATE_LIMIT), "X-RateLimit-Remaining": str(remaining),
                 "X-RateLimit-Reset": reset_iso}
 

@@ -16,13 +16,12 @@ from __future__ import annotations
 import json
 import re
 import threading
-import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from tracker.emulators.http import Answer, EmulatorServer, Fault
+from tracker.emulators.http import Answer, EmulatorServer, Fault, RateWindow
 
 PROBLEMS = "https://api.twitter.com/2/problems/"
 DEFAULT_TWEET_FIELDS = ("id", "text", "edit_history_tweet_ids")
@@ -137,25 +136,17 @@ class XEmulator(EmulatorServer):
         super().__init__(host, port)
         self.dataset = dataset
         self.bearer_token = bearer_token
-        self._windows: dict[str, tuple[float, int]] = {}
+        # X counts each endpoint family in its own 15-minute window (docs.x.com rate limits).
+        self._windows = {family: RateWindow(limit, WINDOW_SECONDS) for family, limit in RATE_LIMITS.items()}
 
     @staticmethod
     def _family(path: str) -> str:
         return "mentions" if path.endswith("/mentions") else "tweets" if path.endswith("/tweets") else "users"
 
     def _rate_headers(self, family: str, exhausted: bool = False, reset_after: float | None = None) -> dict[str, str]:
-        limit = RATE_LIMITS[family]
-        now = time.time()
-        with self._lock:
-            start, used = self._windows.get(family, (now, 0))
-            if now - start >= WINDOW_SECONDS:
-                start, used = now, 0
-            used += 1
-            self._windows[family] = (start, used)
-        reset = int(now + reset_after) if reset_after is not None else int(start + WINDOW_SECONDS)
-        remaining = 0 if exhausted else max(limit - used, 0)
-        return {"x-rate-limit-limit": str(limit), "x-rate-limit-remaining": str(remaining),
-                "x-rate-limit-reset": str(reset)}
+        remaining, reset = self._windows[family].hit(exhausted, reset_after)
+        return {"x-rate-limit-limit": str(RATE_LIMITS[family]), "x-rate-limit-remaining": str(remaining),
+                "x-rate-limit-reset": str(int(reset))}
 
     def authorize(self, headers: dict[str, str]) -> Answer | None:
         if self.bearer_token is None or headers.get("authorization") == f"Bearer {self.bearer_token}":
