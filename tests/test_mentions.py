@@ -12,7 +12,6 @@ from sqlite_utils import Database
 from conftest import ENV, make_tweet, write_config
 from tracker.collect import collect
 from tracker.config import load_config
-from tracker.emulators.x import XEmulator
 from tracker.errors import ConfigError
 from tracker.metrics import KEYS, refresh_metrics, wilson_interval
 
