@@ -86,6 +86,10 @@ class XSettings:
     max_rate_limit_wait: float = 900.0
     max_retries: int = 3
     retry_backoff: float = 2.0
+    # Mentions (issue 3): also read GET /2/users/:id/mentions, at most this many billed post
+    # reads per account and run (the rest follows on the next run).
+    mentions: bool = False
+    mentions_max_reads_per_run: int = 500
 
 
 # --- ops settings (issue 6: schedule, delivery, health, budget, retention) ------------------
@@ -300,6 +304,10 @@ SCHEMA: dict[str, Any] = {
                                          check=lambda v: v >= 0),
             "max_retries": Field((int,), "a whole number >= 0", 3, check=lambda v: v >= 0),
             "retry_backoff": Field(POSITIVE_NUMBER, "a number of seconds >= 0", 2.0, check=lambda v: v >= 0),
+            # --- mentions (issue 3) ---
+            "mentions": Field((bool,), "true or false", False),
+            "mentions_max_reads_per_run": Field((int,), "a whole number of post reads >= 0", 500,
+                                                check=lambda v: v >= 0),
         },
         # --- platforms (issue 5) ---
         "bluesky": {

@@ -8,7 +8,7 @@ run killed half-way keeps what it finished.
 Each text is read once: a reply's parent (or a quote's quoted post) that is a context post
 not yet labelled by this version gets its ``question``/``critical`` labels from the same
 reading the reply's labels came from; a second pass labels the context posts no leader post
-points at (or whose reply did not need them read).
+points at (or whose reply did not need them read), such as the posts that mention a leader.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ LEFT JOIN accounts pqa ON pqa.id = pq.account_id
 LEFT JOIN labelled_context lcr ON lcr.context_id = cr.id AND lcr.classifier_version = :version
 LEFT JOIN labelled_context lcq ON lcq.context_id = cq.id AND lcq.classifier_version = :version
 WHERE p.id > :after AND (lp.post_id IS NULL OR lp.classifier_version != :version)
-  AND p.created_at >= :start AND p.created_at < :end
+  AND {span}
 ORDER BY p.id
 LIMIT :limit
 """
@@ -58,8 +58,20 @@ _CONTEXT_SQL = """
 SELECT c.id, c.text FROM context_posts c
 LEFT JOIN labelled_context lc ON lc.context_id = c.id
 WHERE c.id > :after AND (lc.context_id IS NULL OR lc.classifier_version != :version)
+  AND {span}
 ORDER BY c.id
 LIMIT :limit
+"""
+# The leader posts of a span (see label_stored_posts), or a given list of ids.
+_CREATED_SPAN = "p.created_at >= :start AND p.created_at < :end"
+_IDS_SPAN = "p.id IN (SELECT value FROM json_each(:ids))"
+# The context posts that mention a leader in the span (issue 3, point 5).
+_MENTIONS_SPAN = "c.id IN (SELECT context_id FROM mentions WHERE created_at >= :start AND created_at < :end)"
+# The leader's replies to the span's mentions: the answers to a month's mentions may come
+# later, and mentions_questions_answered counts them (tracker.mention_metrics).
+_MENTION_REPLIES_SQL = """
+SELECT DISTINCT p.id FROM mentions m JOIN posts p ON p.in_reply_to_id = m.context_id AND p.leader_id = m.leader_id
+WHERE m.created_at >= :start AND m.created_at < :end
 """
 
 
@@ -113,20 +125,38 @@ def label_stored_posts(db: Database, config: Config, *, created: tuple[str, str]
     """Label every leader post and context post not yet labelled by this classifier version.
 
     ``created`` = (start, end) as stored UTC text limits the work to the leader posts of
-    that span and the posts they reply to or quote: all that one month's metrics read,
-    so `tracker metrics --month` after a large import labels one month, not years.
+    that span and the posts they reply to or quote, the mentions of the span and the
+    leader's replies to them (whenever written): all that one month's metrics read, so
+    `tracker metrics --month` after a large import labels one month, not years.
     """
     started = time.perf_counter()
-    version = classify.CLASSIFIER_VERSION
     stats = LabelStats(labels={name: 0 for name in (*classify.POST_LABELS, *classify.CONTEXT_LABELS)})
     assert stats.labels is not None
     handles = classify.normalize_handles(organisation_handles(db, config))
 
     start, end = created or ("", "~")  # "~" sorts after every timestamp
+    span = {"start": start, "end": end}
+    _label_posts(db, handles, _CREATED_SPAN, span, batch_size, stats)
+    if created is None:  # every context post no leader post led to, mentions included
+        _label_context(db, "1", span, batch_size, stats)
+    else:
+        replies = [row[0] for row in db.execute(_MENTION_REPLIES_SQL, span)]
+        if replies:
+            _label_posts(db, handles, _IDS_SPAN, {"ids": json.dumps(replies)}, batch_size, stats)
+        _label_context(db, _MENTIONS_SPAN, span, batch_size, stats)
+    stats.seconds = time.perf_counter() - started
+    return stats
+
+
+def _label_posts(db: Database, handles: classify.OrgHandles, span_sql: str, params: dict[str, Any], batch_size: int,
+                 stats: LabelStats) -> None:
+    """Label the leader posts ``span_sql`` selects (and the context posts they read), in batches."""
+    version = classify.CLASSIFIER_VERSION
+    assert stats.labels is not None
+    sql = _POSTS_SQL.format(span=span_sql)
     after = ""
     while True:
-        rows = db.execute(_POSTS_SQL, {"after": after, "version": version, "limit": batch_size,
-                                       "start": start, "end": end}).fetchall()
+        rows = db.execute(sql, {**params, "after": after, "version": version, "limit": batch_size}).fetchall()
         if not rows:
             break
         labels: list[store.LabelRow] = []
@@ -159,12 +189,19 @@ def label_stored_posts(db: Database, config: Config, *, created: tuple[str, str]
         stats.context_labelled += len(context_ids)
         after = rows[-1][0]
 
+
+def _label_context(db: Database, span_sql: str, params: dict[str, Any], batch_size: int,
+                   stats: LabelStats) -> None:
+    """Label the context posts ``span_sql`` selects that this version has not labelled yet."""
+    version = classify.CLASSIFIER_VERSION
+    assert stats.labels is not None
+    sql = _CONTEXT_SQL.format(span=span_sql)
     after = ""
-    while created is None:  # context posts no leader post led to
-        rows = db.execute(_CONTEXT_SQL, {"after": after, "version": version, "limit": batch_size}).fetchall()
+    while True:
+        rows = db.execute(sql, {**params, "after": after, "version": version, "limit": batch_size}).fetchall()
         if not rows:
             break
-        labels = []
+        labels: list[store.LabelRow] = []
         for context_id, text in rows:
             labels += _label_rows(context_id, classify.label_context(text))
         store.save_context_labels(db, [row[0] for row in rows], labels, version)
@@ -172,5 +209,3 @@ def label_stored_posts(db: Database, config: Config, *, created: tuple[str, str]
             stats.labels[label[1]] += 1
         stats.context_labelled += len(rows)
         after = rows[-1][0]
-    stats.seconds = time.perf_counter() - started
-    return stats

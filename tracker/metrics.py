@@ -20,6 +20,8 @@ from sqlite_utils import Database
 from tracker import classify
 from tracker.config import Config
 from tracker.errors import ConfigError
+from tracker.mention_metrics import KEYS as MENTION_KEYS
+from tracker.mention_metrics import mention_counts, mention_totals
 from tracker.months import last_complete_month, month_bounds, month_bounds_utc, parse_month  # noqa: F401
 from tracker.sources.base import utc_iso
 
@@ -38,6 +40,9 @@ KEYS = (
     "openness_index", "openness_index_low", "openness_index_high",
     "component_answer", "component_debate", "component_progress", "component_presence",
     "coverage", "low_sample", "classifier_version", "index_version",
+    # Questions received as mentions (issue 3, point 5; tracker.mention_metrics): null when
+    # the account's mentions were not collected. Appended: KEYS only ever grows at the end.
+    *MENTION_KEYS,
 )
 # Null (never 0) when the month was not collected: "no data" is not "no activity".
 ACTIVITY_KEYS = KEYS[3:KEYS.index("coverage")]
@@ -350,6 +355,16 @@ def _finish(row: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
+def _mention_values(totals: tuple[int, int] | None) -> dict[str, Any]:
+    """The mention keys of one row from (questions, answered); all null when not collected."""
+    if totals is None:
+        return {key: None for key in MENTION_KEYS}
+    questions, answered = totals
+    share, low, high = _rate(answered, questions)
+    return {"mentions_questions": questions, "mentions_questions_answered": answered,
+            "mentions_answer_share": share, "mentions_answer_share_low": low, "mentions_answer_share_high": high}
+
+
 def compute_metrics(db: Database, config: Config, month: str, leader_ids: Sequence[str] = (),
                     platforms: Sequence[str] = ()) -> list[dict[str, Any]]:
     """Metrics of ``month`` (YYYY-MM, in ``config.timezone``) for every configured account and
@@ -367,9 +382,11 @@ def compute_metrics(db: Database, config: Config, month: str, leader_ids: Sequen
     covered = [account for account, (_, _, coverage) in accounts.items() if coverage != "none"]
     duplicates = find_cross_posts(db, start, end)
     sql = _MONTH_SQL.format(local=_local_time_sql(start, end, config.timezone), aggregates=_AGGREGATES)
+    org_users = _organisation_users(db, config)
+    mentions = mention_counts(db, config, start, end, covered, org_users)
     found: dict[tuple[str, str], dict[str, Any]] = {}
     for values in db.execute(sql, {"start": utc_iso(start), "end": utc_iso(end), "dups": json.dumps(list(duplicates)),
-                                   "accounts": json.dumps(covered), "org": json.dumps(_organisation_users(db, config))}):
+                                   "accounts": json.dumps(covered), "org": json.dumps(org_users)}):
         leader_id, platform, *counts, median_likes, median_hours = values
         counted = dict(zip(_COUNT_COLUMNS, counts))
         counted["median_likes"] = median_likes
@@ -380,8 +397,11 @@ def compute_metrics(db: Database, config: Config, month: str, leader_ids: Sequen
             counted["cross_posts"] = sum(r["cross_posts"] for (l, p), r in found.items() if l == leader_id and p != "all")
 
     by_leader: dict[str, list[tuple[str, str]]] = {}
-    for leader_id, platform, coverage in accounts.values():
+    account_ids: dict[tuple[str, str], list[str]] = {}
+    for account, (leader_id, platform, coverage) in accounts.items():
         by_leader.setdefault(leader_id, []).append((platform, coverage))
+        account_ids.setdefault((leader_id, platform), []).append(account)
+        account_ids.setdefault((leader_id, "all"), []).append(account)
     out = []
     for leader_id in sorted(by_leader):
         entries = by_leader[leader_id] + [("all", _combined_coverage([c for _, c in by_leader[leader_id]]))]
@@ -396,6 +416,7 @@ def compute_metrics(db: Database, config: Config, month: str, leader_ids: Sequen
                 counts = found.get((leader_id, platform)) or {
                     **{key: 0 for key in _COUNT_COLUMNS}, "median_likes": None, "median_response_hours": None}
                 row.update(_finish(dict(counts)))
+                row.update(_mention_values(mention_totals(mentions, account_ids[(leader_id, platform)])))
             row["coverage"] = coverage
             row["classifier_version"] = classify.CLASSIFIER_VERSION
             row["index_version"] = INDEX_VERSION

@@ -221,3 +221,26 @@ ALTER TABLE context_posts ADD COLUMN purged_at TEXT;
 CREATE INDEX idx_context_posts_first_seen ON context_posts (first_seen);
 CREATE INDEX idx_runs_platform_started ON runs (platform, started_at);
 """)
+
+
+# Issue 3, point 5: posts that mention a leader (X GET /2/users/:id/mentions). The posts
+# themselves are context posts (someone else's); this table says whose mention each is.
+# The index on posts.in_reply_to_id finds the leader's replies to a mention.
+@migrations(name="m004_mentions")
+def m004_mentions(db: Database) -> None:
+    _run(db, """
+CREATE TABLE mentions (
+    context_id TEXT NOT NULL,
+    account_id TEXT NOT NULL REFERENCES accounts(id),
+    leader_id TEXT NOT NULL REFERENCES leaders(id),
+    created_at TEXT,
+    PRIMARY KEY (context_id, account_id)
+);
+CREATE INDEX idx_mentions_created ON mentions (created_at);
+CREATE INDEX idx_posts_in_reply_to ON posts (in_reply_to_id) WHERE in_reply_to_id IS NOT NULL;
+ALTER TABLE metrics ADD COLUMN mentions_questions INTEGER;
+ALTER TABLE metrics ADD COLUMN mentions_questions_answered INTEGER;
+ALTER TABLE metrics ADD COLUMN mentions_answer_share REAL;
+ALTER TABLE metrics ADD COLUMN mentions_answer_share_low REAL;
+ALTER TABLE metrics ADD COLUMN mentions_answer_share_high REAL;
+""")

@@ -215,6 +215,8 @@ def save_page(db: Database, account: AccountRow, page: Page, progress: RunProgre
     with db.atomic():
         new_posts = save_posts(db, account, page.posts, seen_at)
         save_context_posts(db, page.context, seen_at)
+        if page.mentions:
+            save_mentions(db, account, [post for post in page.context if post.id in set(page.mentions)])
         db.execute(
             "INSERT INTO cursors (account_id, value, updated_at) VALUES (?, ?, ?) "
             "ON CONFLICT (account_id) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
@@ -404,3 +406,20 @@ def save_archive_posts(db: Database, account: AccountRow, posts: Sequence[Post],
                        [last_rowid])
             db.execute(trigger[0])
     return inserted
+
+
+# --- mentions (issue 3, point 5) --------------------------------------------------------------
+
+def save_mentions(db: Database, account: AccountRow, mentions: Iterable[ContextPost]) -> None:
+    """Record that these context posts mention ``account``'s leader (a mention is kept once).
+
+    The posts themselves go to ``context_posts`` (``save_context_posts``): a mention is
+    someone else's post and never counts as the leader's activity.
+    """
+    rows = [(post.id, account.id, account.leader_id, post.created_at) for post in mentions]
+    with db.atomic():
+        db.conn.executemany(
+            "INSERT INTO mentions (context_id, account_id, leader_id, created_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (context_id, account_id) DO NOTHING",
+            rows,
+        )

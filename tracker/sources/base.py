@@ -76,6 +76,9 @@ class Page:
     context: list[ContextPost]
     cursor: dict[str, Any]
     posts_read: int
+    # Ids of the context posts in ``context`` that mention the account's leader (X
+    # mentions, issue 3): stored in the ``mentions`` table, never counted as the leader's.
+    mentions: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,9 @@
 
 Cost model (X bills every post read, https://docs.x.com/x-api/getting-started/pricing):
 a run with nothing new is one timeline request per account; k new posts cost ceil(k/100)
-requests; user ids are looked up once and cached by the caller.
+requests; user ids are looked up once and cached by the caller. With ``[sources.x]
+mentions`` on, each account costs one more request (``GET /2/users/:id/mentions``) and at
+most ``mentions_max_reads_per_run`` post reads per run.
 """
 
 from __future__ import annotations
@@ -189,6 +191,25 @@ def normalize_page(body: Mapping[str, Any], leader_user_id: str) -> tuple[list[P
     return posts, context
 
 
+def normalize_mentions_page(body: Mapping[str, Any], leader_user_id: str) -> tuple[list[ContextPost], tuple[str, ...]]:
+    """Split one mentions page into context posts and the ids of those that mention the leader (pure).
+
+    A mention is someone else's post, so it is a context post, never the leader's. The
+    posts it replies to or quotes come along in ``includes.tweets`` (billed too) and are kept
+    as context as well, except the leader's own, which the timeline stores in ``posts``.
+    """
+    includes = body.get("includes") or {}
+    users = {str(user["id"]): user for user in includes.get("users") or []}
+    mentions = [normalize_context(tweet, users) for tweet in body.get("data") or []
+                if str(tweet.get("author_id")) != leader_user_id]
+    context = {post.id: post for post in mentions}
+    for tweet in includes.get("tweets") or []:
+        if str(tweet.get("author_id")) != leader_user_id and f"x:{tweet['id']}" not in context:
+            post = normalize_context(tweet, users)
+            context[post.id] = post
+    return list(context.values()), tuple(post.id for post in mentions)
+
+
 def _check_object(body: Any) -> None:
     """Raise ValueError when a 200 body is not a JSON object (a malformed answer)."""
     if not isinstance(body, dict):
@@ -320,23 +341,86 @@ class XSource:
                         bool(user.get("protected")))
 
     def fetch_pages(self, identity: Identity, cursor: dict[str, Any] | None) -> Iterator[Page]:
-        """Walk ``GET /2/users/:id/tweets`` newest first, from ``since_id`` or the backfill window.
+        """Walk ``GET /2/users/:id/tweets`` newest first, from ``since_id`` or the backfill window,
+        then, when ``[sources.x] mentions`` is on, ``GET /2/users/:id/mentions`` the same way.
 
         The cursor keeps an unfinished walk (its newest id and next pagination token), so a
-        killed run resumes on the next page instead of reading the saved pages again.
+        killed run resumes on the next page instead of reading the saved pages again. The
+        mentions walk keeps its own cursor in the ``mentions`` sub-object.
         """
         cursor = cursor or {}
+        mentions_cursor = cursor.get("mentions")
+        timeline_cursor = {key: value for key, value in cursor.items() if key != "mentions"}
+
+        def with_mentions(timeline: dict[str, Any], mentions: dict[str, Any] | None) -> dict[str, Any]:
+            return {**timeline, "mentions": mentions} if mentions is not None else timeline
+
+        for body, next_cursor in self._walk(self.client.get_users_tweets, identity, timeline_cursor,
+                                            self._page_size):
+            try:
+                posts, context = normalize_page(body, identity.user_id)
+            except (KeyError, TypeError, ValueError) as error:
+                raise SourceError(f"X sent a post that cannot be read: {error!r}", platform="x") from None
+            timeline_cursor = next_cursor
+            yield Page(posts, context, with_mentions(next_cursor, mentions_cursor), _posts_read(body))
+        if self.settings.mentions:
+            yield from self._fetch_mentions(identity, timeline_cursor, mentions_cursor)
+
+    def _fetch_mentions(self, identity: Identity, timeline_cursor: dict[str, Any],
+                        mentions_cursor: dict[str, Any] | None) -> Iterator[Page]:
+        """Walk ``GET /2/users/:id/mentions`` until ``mentions_max_reads_per_run`` would be passed.
+
+        Pages are sized like the budget check (MAX_READS_PER_POST reads per post at worst),
+        so the cap is never passed; the unread rest stays in the cursor for the next run.
+        """
+        cap = self.settings.mentions_max_reads_per_run
+        read = 0
+
+        def page_size() -> int | None:
+            size = min(PAGE_SIZE, (cap - read) // MAX_READS_PER_POST)
+            if size < MIN_PAGE_SIZE:
+                log.info("@%s: %d of %d mention reads used this run; the rest follows next run",
+                         identity.handle, read, cap)
+                return None
+            return min(size, self._page_size())
+
+        state = dict(mentions_cursor or {})
+        # Where the first mentions walk began (None: all the API serves): months before it
+        # have no mentions data, so their mention metrics are null, not 0 (tracker.mentions).
+        start_from = state.pop("from", None) if mentions_cursor is not None else self._backfill_start()
+        for body, next_cursor in self._walk(self.client.get_users_mentions, identity, state, page_size):
+            try:
+                context, mention_ids = normalize_mentions_page(body, identity.user_id)
+            except (KeyError, TypeError, ValueError) as error:
+                raise SourceError(f"X sent a mention that cannot be read: {error!r}", platform="x") from None
+            read += _posts_read(body)
+            yield Page([], context, {**timeline_cursor, "mentions": {**next_cursor, "from": start_from}},
+                       _posts_read(body), mention_ids)
+
+    def _backfill_start(self) -> str | None:
+        if self.backfill_days <= 0:
+            return None
+        return utc_iso(datetime.fromtimestamp(self.clock(), timezone.utc) - timedelta(days=self.backfill_days))
+
+    def _walk(self, method: Callable[..., Any], identity: Identity, cursor: dict[str, Any],
+              page_size: Callable[[], int | None]) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
+        """Walk one user timeline newest first; yield each page's body and the cursor after it.
+
+        ``page_size`` gives max_results for the next page, or None to stop before it.
+        """
         since_id = cursor.get("since_id")
         walk = cursor.get("walk") or {}
         start_time = walk.get("start_time")
-        if not walk and since_id is None and self.backfill_days > 0:
-            start = datetime.fromtimestamp(self.clock(), timezone.utc) - timedelta(days=self.backfill_days)
-            start_time = utc_iso(start)
+        if not walk and since_id is None:
+            start_time = self._backfill_start()
         newest_id = walk.get("newest_id")
         token = walk.get("token")
         while True:
+            size = page_size()
+            if size is None:
+                return
             params: dict[str, Any] = {
-                "id": identity.user_id, "max_results": self._page_size(), "tweet_fields": TWEET_FIELDS,
+                "id": identity.user_id, "max_results": size, "tweet_fields": TWEET_FIELDS,
                 "expansions": EXPANSIONS, "user_fields": USER_FIELDS,
             }
             if since_id:
@@ -346,7 +430,7 @@ class XSource:
             if token:
                 params["pagination_token"] = token
             try:
-                body = self._call(self.client.get_users_tweets, _check_page_shape, **params)
+                body = self._call(method, _check_page_shape, **params)
             except SourceError as error:
                 if error.status == 400 and token and token == walk.get("token"):
                     # A stored pagination token can expire between runs: restart the walk
@@ -360,20 +444,20 @@ class XSource:
                 if problem:
                     reason, detail = problem
                     raise AccountUnavailableError(f"@{identity.handle}: {detail}", reason=reason, platform="x")
-            try:
-                posts, context = normalize_page(body, identity.user_id)
-            except (KeyError, TypeError, ValueError) as error:
-                raise SourceError(f"X sent a post that cannot be read: {error!r}", platform="x") from None
             meta = body.get("meta") or {}
             newest_id = newest_id or meta.get("newest_id")
             token = meta.get("next_token")
-            includes = body.get("includes") or {}
-            posts_read = len(body.get("data") or []) + len(includes.get("tweets") or [])
             if token:
                 next_cursor = {"since_id": since_id,
                                "walk": {"newest_id": newest_id, "token": token, "start_time": start_time}}
             else:
                 next_cursor = {"since_id": newest_id or since_id}
-            yield Page(posts, context, next_cursor, posts_read)
+            yield body, next_cursor
             if not token:
                 return
+
+
+def _posts_read(body: Mapping[str, Any]) -> int:
+    """Billed post reads of one page: its posts and the referenced posts in ``includes``."""
+    includes = body.get("includes") or {}
+    return len(body.get("data") or []) + len(includes.get("tweets") or [])
