@@ -122,3 +122,22 @@ def test_faults_answer_like_the_real_api(emulator):
     emulator.add_fault("malformed")
     with pytest.raises(ValueError):
         requests.get(f"{emulator.url}/2/users/101/tweets", params={"max_results": 5}, headers=headers).json()
+
+
+def test_emulators_stay_quiet_when_a_client_goes_away_but_report_real_errors(capsys):
+    from http.server import BaseHTTPRequestHandler
+
+    from tracker.emulators.http import _Server
+
+    server = _Server(("127.0.0.1", 0), BaseHTTPRequestHandler)
+    try:
+        for error in (BrokenPipeError(), ConnectionResetError(), KeyError("bug")):
+            try:
+                raise error
+            except Exception:
+                server.handle_error(None, ("127.0.0.1", 1))
+    finally:
+        server.server_close()
+    printed = capsys.readouterr().err
+    assert "BrokenPipeError" not in printed and "ConnectionResetError" not in printed
+    assert "KeyError: 'bug'" in printed
