@@ -80,12 +80,18 @@ class Leader:
 
 
 @dataclass(frozen=True)
-class XSettings:
-    api_base_url: str = X_DEFAULT_API_BASE_URL
+class RequestSettings:
+    """What every source's ``[sources.<platform>]`` table has: timeouts and retries."""
+
     timeout: float = 30.0
     max_rate_limit_wait: float = 900.0
     max_retries: int = 3
     retry_backoff: float = 2.0
+
+
+@dataclass(frozen=True)
+class XSettings(RequestSettings):
+    api_base_url: str = X_DEFAULT_API_BASE_URL
     # Mentions (issue 3): also read GET /2/users/:id/mentions, at most this many billed post
     # reads per account and run (the rest follows on the next run).
     mentions: bool = False
@@ -144,21 +150,13 @@ class RetentionSettings:
 
 
 @dataclass(frozen=True)
-class BlueskySettings:
+class BlueskySettings(RequestSettings):
     api_base_url: str = BLUESKY_DEFAULT_API_BASE_URL
-    timeout: float = 30.0
-    max_rate_limit_wait: float = 900.0
-    max_retries: int = 3
-    retry_backoff: float = 2.0
     page_size: int = 100
 
 
 @dataclass(frozen=True)
-class MastodonSettings:
-    timeout: float = 30.0
-    max_rate_limit_wait: float = 900.0
-    max_retries: int = 3
-    retry_backoff: float = 2.0
+class MastodonSettings(RequestSettings):
     # server name -> base URL, for a server reached at another address (a proxy, the
     # demo's local emulator); every other server is https://<server>.
     server_urls: dict[str, str] = field(default_factory=dict)
@@ -168,11 +166,7 @@ class MastodonSettings:
 
 
 @dataclass(frozen=True)
-class BlogSettings:
-    timeout: float = 30.0
-    max_rate_limit_wait: float = 900.0
-    max_retries: int = 3
-    retry_backoff: float = 2.0
+class BlogSettings(RequestSettings):
     user_agent: str = "tracker-feed-reader/1"
 
 
@@ -299,11 +293,7 @@ SCHEMA: dict[str, Any] = {
     "sources": {
         "x": {
             "api_base_url": Field((str,), "an http(s) URL", X_DEFAULT_API_BASE_URL, check=_is_http_url),
-            "timeout": Field(POSITIVE_NUMBER, "a number of seconds > 0", 30.0, check=lambda v: v > 0),
-            "max_rate_limit_wait": Field(POSITIVE_NUMBER, "a number of seconds >= 0", 900.0,
-                                         check=lambda v: v >= 0),
-            "max_retries": Field((int,), "a whole number >= 0", 3, check=lambda v: v >= 0),
-            "retry_backoff": Field(POSITIVE_NUMBER, "a number of seconds >= 0", 2.0, check=lambda v: v >= 0),
+            **_retry_fields(),
             # --- mentions (issue 3) ---
             "mentions": Field((bool,), "true or false", False),
             "mentions_max_reads_per_run": Field((int,), "a whole number of post reads >= 0", 500,
