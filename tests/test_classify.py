@@ -13,16 +13,13 @@ from tracker.classify import (
     CLASSIFIER_VERSION,
     CONTEXT_LABELS,
     POST_LABELS,
-    evaluate,
-    format_evaluation,
     label_context,
-    label_lines,
     label_post,
     label_post_and_context,
     normalize_handles,
-    result_to_json,
 )
 from tracker.errors import InputError, TrackerError
+from tracker.labelio import evaluate, format_evaluation, label_lines, result_to_json
 
 SHARED = Path(os.environ.get("TRACKER_SHARED_DIR")
               or Path(__file__).resolve().parents[1].parent / "shared")

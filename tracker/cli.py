@@ -455,7 +455,7 @@ def label(input_path: str, org_handles) -> None:
     Example:
         tracker label --input posts.jsonl > labels.jsonl
     """
-    from tracker.classify import label_lines
+    from tracker.labelio import label_lines
     from tracker.errors import InputError
 
     try:
@@ -480,8 +480,8 @@ def evaluate(file: str) -> None:
     Example:
         tracker evaluate ../shared/labels/dev.jsonl
     """
-    from tracker.classify import evaluate as run_evaluate
-    from tracker.classify import format_evaluation
+    from tracker.labelio import evaluate as run_evaluate
+    from tracker.labelio import format_evaluation
     from tracker.errors import InputError
 
     try:
