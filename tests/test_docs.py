@@ -48,3 +48,26 @@ def test_short_flags_are_unique_per_command():
         shorts = [flag for param in command.params for flag in getattr(param, "opts", [])
                   if flag.startswith("-") and not flag.startswith("--")]
         assert len(shorts) == len(set(shorts)), path
+
+
+def test_every_table_and_column_of_the_schema_is_in_the_readme(tmp_path):
+    from tracker.store import open_db
+
+    schema = README[README.index("## Database schema"):README.index("## Operations")]
+    db = open_db(tmp_path / "t.db")
+    try:
+        for table in db.table_names():
+            if table.startswith(("_", "posts_fts_", "sqlite_")):
+                continue  # sqlite-utils' migrations record and FTS5's own shadow tables
+            assert f"| `{table}` |" in schema, f"table {table} is not documented"
+            for column in db.table(table).columns:
+                name = column.name
+                if table == "metrics":
+                    # The documented keys of `tracker metrics`, where "(+`_low`, `_high`)"
+                    # after a rate stands for its interval's two columns.
+                    name = name.removesuffix("_low").removesuffix("_high")
+                    assert name == column.name or "(+`_low`, `_high`" in README
+                where = README if table == "metrics" else schema
+                assert f"`{name}`" in where, f"{table}.{column.name} is not documented"
+    finally:
+        db.close()
