@@ -72,9 +72,11 @@ def cli(ctx: click.Context, config_path: str | None, verbose: int) -> None:
 
     \b
     Quick start:
-        tracker demo                  # collect the demo organisation, offline
+        tracker demo                  # the whole job on a demo organisation, offline
         tracker init                  # write a starter config/tracker.toml
         tracker collect               # collect new posts (e.g. hourly from cron)
+        tracker metrics               # last month's metrics and openness index
+        tracker report                # last month's PDF, PNG and CSV report
         tracker status                # health of every account
     """
     _setup_logging(verbose)
@@ -202,10 +204,11 @@ def init(obj: Context, force: bool) -> None:
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default="demo", show_default=True,
               help="Folder for the demo's config, database and reports.")
 def demo(out_dir: str) -> None:
-    """Collect the demo organisation from local emulators: no network, no credentials.
+    """Run the whole job on the demo organisation from local emulators: no network, no credentials.
 
     Starts X, Bluesky, Mastodon and blog emulators on 127.0.0.1, writes OUT/tracker.toml,
-    collects into a fresh OUT/tracker.db and prints what was stored.
+    collects into a fresh OUT/tracker.db, labels the posts, computes last month's metrics,
+    writes its report under OUT/reports/ and prints the leaderboard and the report's path.
     """
     from tracker.demo import run_demo
 
