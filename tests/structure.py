@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
+
+import pytest
 
 
 def structure(value: Any) -> Any:
@@ -56,3 +60,16 @@ def _merge(left: Any, right: Any) -> Any:
         items = left + right
         return [merged(items)] if items else []
     return left
+
+
+def recorded_loader(shared_dir: Path, platform: str) -> Callable[[str], tuple[Any, Any]]:
+    """``load(name)`` -> (body, meta) of a recorded response in ../shared (skips when absent)."""
+    folder = shared_dir / "fixtures" / "recorded" / platform
+    if not folder.is_dir():
+        pytest.skip(f"no recorded {platform} responses")
+
+    def load(name: str) -> tuple[Any, Any]:
+        return (json.loads((folder / f"{name}.json").read_text()),
+                json.loads((folder / f"{name}.meta.json").read_text()))
+
+    return load

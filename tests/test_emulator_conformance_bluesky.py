@@ -11,20 +11,12 @@ import requests
 from tracker.emulators.bluesky import BlueskyDataset, BlueskyEmulator, actor, feed_item, post_view
 from tracker.sources.bluesky import normalize_item
 
-from structure import merged, missing_or_mistyped, structure
+from structure import merged, missing_or_mistyped, recorded_loader, structure
 
 
 @pytest.fixture
 def recorded(shared_dir):
-    folder = shared_dir / "fixtures" / "recorded" / "bluesky"
-    if not folder.is_dir():
-        pytest.skip("no recorded Bluesky responses")
-
-    def load(name):
-        return (json.loads((folder / f"{name}.json").read_text()),
-                json.loads((folder / f"{name}.meta.json").read_text()))
-
-    return load
+    return recorded_loader(shared_dir, "bluesky")
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from urllib.parse import urlsplit
 
@@ -11,20 +10,12 @@ import requests
 
 from tracker.emulators.mastodon import MastodonDataset, MastodonEmulator, account, status
 
-from structure import merged, missing_or_mistyped, structure
+from structure import merged, missing_or_mistyped, recorded_loader, structure
 
 
 @pytest.fixture
 def recorded(shared_dir):
-    folder = shared_dir / "fixtures" / "recorded" / "mastodon"
-    if not folder.is_dir():
-        pytest.skip("no recorded Mastodon responses")
-
-    def load(name):
-        return (json.loads((folder / f"{name}.json").read_text()),
-                json.loads((folder / f"{name}.meta.json").read_text()))
-
-    return load
+    return recorded_loader(shared_dir, "mastodon")
 
 
 @pytest.fixture

@@ -288,6 +288,24 @@ def save_context_purge(db: Database, first_seen_before: str, purged_at: str | No
 LabelRow = tuple[str, str, float, str]
 
 
+def _save_labels(db: Database, table: str, done_table: str, id_column: str, ids: Sequence[str],
+                 labels: Iterable[LabelRow], classifier_version: str, labelled_at: str | None) -> None:
+    labelled_at = labelled_at or now_iso()
+    with db.atomic():
+        db.conn.executemany(f"DELETE FROM {table} WHERE {id_column} = ?", [(i,) for i in ids])
+        db.conn.executemany(
+            f"INSERT INTO {table} ({id_column}, label, confidence, evidence, classifier_version, labelled_at) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            [(*row, classifier_version, labelled_at) for row in labels],
+        )
+        db.conn.executemany(
+            f"INSERT INTO {done_table} ({id_column}, classifier_version, labelled_at) VALUES (?, ?, ?) "
+            f"ON CONFLICT ({id_column}) DO UPDATE SET classifier_version = excluded.classifier_version, "
+            "labelled_at = excluded.labelled_at",
+            [(i, classifier_version, labelled_at) for i in ids],
+        )
+
+
 def save_post_labels(db: Database, post_ids: Sequence[str], labels: Iterable[LabelRow],
                      classifier_version: str, labelled_at: str | None = None) -> None:
     """Replace the labels of ``post_ids`` (all labelled by ``classifier_version``) in one transaction.
@@ -295,39 +313,15 @@ def save_post_labels(db: Database, post_ids: Sequence[str], labels: Iterable[Lab
     Every id gets a ``labelled_posts`` row, also when it carries no label, so that the
     next run only labels new posts or posts labelled by another classifier version.
     """
-    labelled_at = labelled_at or now_iso()
-    with db.atomic():
-        db.conn.executemany("DELETE FROM post_labels WHERE post_id = ?", [(i,) for i in post_ids])
-        db.conn.executemany(
-            "INSERT INTO post_labels (post_id, label, confidence, evidence, classifier_version, labelled_at) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            [(*row, classifier_version, labelled_at) for row in labels],
-        )
-        db.conn.executemany(
-            "INSERT INTO labelled_posts (post_id, classifier_version, labelled_at) VALUES (?, ?, ?) "
-            "ON CONFLICT (post_id) DO UPDATE SET classifier_version = excluded.classifier_version, "
-            "labelled_at = excluded.labelled_at",
-            [(i, classifier_version, labelled_at) for i in post_ids],
-        )
+    _save_labels(db, "post_labels", "labelled_posts", "post_id", post_ids, labels, classifier_version,
+                 labelled_at)
 
 
 def save_context_labels(db: Database, context_ids: Sequence[str], labels: Iterable[LabelRow],
                         classifier_version: str, labelled_at: str | None = None) -> None:
     """Like ``save_post_labels`` for others' posts (``question``, ``critical``)."""
-    labelled_at = labelled_at or now_iso()
-    with db.atomic():
-        db.conn.executemany("DELETE FROM context_labels WHERE context_id = ?", [(i,) for i in context_ids])
-        db.conn.executemany(
-            "INSERT INTO context_labels (context_id, label, confidence, evidence, classifier_version, "
-            "labelled_at) VALUES (?, ?, ?, ?, ?, ?)",
-            [(*row, classifier_version, labelled_at) for row in labels],
-        )
-        db.conn.executemany(
-            "INSERT INTO labelled_context (context_id, classifier_version, labelled_at) VALUES (?, ?, ?) "
-            "ON CONFLICT (context_id) DO UPDATE SET classifier_version = excluded.classifier_version, "
-            "labelled_at = excluded.labelled_at",
-            [(i, classifier_version, labelled_at) for i in context_ids],
-        )
+    _save_labels(db, "context_labels", "labelled_context", "context_id", context_ids, labels, classifier_version,
+                 labelled_at)
 
 
 def save_metrics(db: Database, rows: Iterable[dict[str, Any]], computed_at: str | None = None) -> int:
