@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -34,9 +35,38 @@ def open_db(path: str | os.PathLike[str]) -> Database:
     path.parent.mkdir(parents=True, exist_ok=True)
     db = Database(path)
     db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    # Any statement that writes outside ``write_transaction`` takes the lock up front too.
+    db.conn.isolation_level = "IMMEDIATE"
     db.enable_wal()
-    migrations.apply(db)
+    if migrations.pending(db):
+        with write_transaction(db):
+            migrations.apply(db)
     return db
+
+
+@contextmanager
+def write_transaction(db: Database) -> Iterator[Database]:
+    """One write transaction that takes the write lock up front (``BEGIN IMMEDIATE``).
+
+    A deferred ``BEGIN`` that reads and then writes cannot wait for the lock in WAL mode:
+    when another connection writes meanwhile, SQLite answers "database is locked" at
+    once, without calling the busy handler (its snapshot would be stale). ``BEGIN
+    IMMEDIATE`` waits up to ``busy_timeout`` for the lock before reading anything, so
+    collect, metrics, report and purge queue instead of failing. Nested calls become
+    savepoints of the outer transaction.
+    """
+    if db.conn.in_transaction:
+        with db.atomic():
+            yield db
+        return
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        if db.conn.in_transaction:
+            db.conn.rollback()
+        raise
+    db.execute("COMMIT")
 
 
 # --- leaders and accounts ------------------------------------------------------------------
@@ -58,7 +88,7 @@ def account_id(leader_id: str, platform: str) -> str:
 
 def save_config(db: Database, config: Config) -> None:
     """Mirror the config's leaders and accounts; ones removed from it keep their history."""
-    with db.atomic():
+    with write_transaction(db):
         db.execute("UPDATE leaders SET in_config = 0")
         db.execute("UPDATE accounts SET in_config = 0")
         for leader in config.leaders:
@@ -96,7 +126,7 @@ def get_accounts(db: Database, leader_ids: Sequence[str] = (), platforms: Sequen
 
 
 def save_identity(db: Database, account_id: str, identity: Identity) -> None:
-    with db.atomic():
+    with write_transaction(db):
         db.execute(
             "UPDATE accounts SET platform_user_id = ?, display_name = ?, resolved_at = ?, "
             "status = CASE WHEN ? THEN 'protected' ELSE status END WHERE id = ?",
@@ -105,7 +135,7 @@ def save_identity(db: Database, account_id: str, identity: Identity) -> None:
 
 
 def save_account_status(db: Database, account_id: str, status: str, detail: str | None = None) -> None:
-    with db.atomic():
+    with write_transaction(db):
         if status == "ok":
             db.execute("UPDATE accounts SET status = 'ok', status_detail = NULL, last_success_at = ? "
                        "WHERE id = ?", [now_iso(), account_id])
@@ -165,7 +195,7 @@ def _existing_ids(db: Database, table: str, ids: Sequence[str]) -> set[str]:
 
 
 def save_posts(db: Database, account: AccountRow, posts: Iterable[Post], seen_at: str | None = None) -> int:
-    """Upsert a leader's posts; return how many were new. Call inside ``db.atomic()`` for batches."""
+    """Upsert a leader's posts; return how many were new. Call inside ``write_transaction`` for batches."""
     seen_at = seen_at or now_iso()
     posts = list(posts)
     existing = _existing_ids(db, "posts", [post.id for post in posts])
@@ -176,7 +206,7 @@ def save_posts(db: Database, account: AccountRow, posts: Iterable[Post], seen_at
          post.reply_count, post.repost_count, post.quote_count, _json(post.raw), seen_at, seen_at)
         for post in posts
     ]
-    with db.atomic():
+    with write_transaction(db):
         db.conn.executemany(POSTS_UPSERT, rows)
     return len({post.id for post in posts} - existing)
 
@@ -189,7 +219,7 @@ def save_context_posts(db: Database, posts: Iterable[ContextPost], seen_at: str 
          post.conversation_id, post.url, _json(post.raw), seen_at, seen_at)
         for post in posts
     ]
-    with db.atomic():
+    with write_transaction(db):
         db.conn.executemany(CONTEXT_UPSERT, rows)
 
 
@@ -212,7 +242,7 @@ def save_page(db: Database, account: AccountRow, page: Page, progress: RunProgre
     """Store a page's posts, its context posts, the cursor after it and the run's totals,
     all in one transaction; return how many posts were new."""
     seen_at = now_iso()
-    with db.atomic():
+    with write_transaction(db):
         new_posts = save_posts(db, account, page.posts, seen_at)
         save_context_posts(db, page.context, seen_at)
         if page.mentions:
@@ -233,7 +263,7 @@ def save_page(db: Database, account: AccountRow, page: Page, progress: RunProgre
 # --- runs ------------------------------------------------------------------------------------
 
 def start_run(db: Database, run_id: str, account: AccountRow) -> RunProgress:
-    with db.atomic():
+    with write_transaction(db):
         cursor = db.execute(
             "INSERT INTO runs (run_id, account_id, platform, started_at, status) VALUES (?, ?, ?, ?, 'running')",
             [run_id, account.id, account.platform, now_iso()],
@@ -243,7 +273,7 @@ def start_run(db: Database, run_id: str, account: AccountRow) -> RunProgress:
 
 
 def finish_run(db: Database, progress: RunProgress, *, status: str, error: str | None = None) -> None:
-    with db.atomic():
+    with write_transaction(db):
         db.execute(
             "UPDATE runs SET finished_at = ?, status = ?, requests = ?, posts_read = ?, new_posts = ?, "
             "error = ? WHERE id = ?",
@@ -254,7 +284,7 @@ def finish_run(db: Database, progress: RunProgress, *, status: str, error: str |
 
 def close_interrupted_runs(db: Database) -> int:
     """Mark runs left 'running' by a killed collection (only called under the collect lock)."""
-    with db.atomic():
+    with write_transaction(db):
         cursor = db.execute(
             "UPDATE runs SET status = 'interrupted', error = 'the collection was stopped before it finished' "
             "WHERE status = 'running'"
@@ -272,7 +302,7 @@ def save_context_purge(db: Database, first_seen_before: str, purged_at: str | No
     A purged post that a later page brings back (the upsert refreshes its text) is purged
     again on the next run, because ``first_seen`` keeps the first sighting.
     """
-    with db.atomic():
+    with write_transaction(db):
         cursor = db.execute(
             "UPDATE context_posts SET text = NULL, raw = NULL, author_name = NULL, author_handle = NULL, "
             "url = NULL, purged_at = ? WHERE first_seen < ? AND (purged_at IS NULL OR text IS NOT NULL "
@@ -291,7 +321,7 @@ LabelRow = tuple[str, str, float, str]
 def _save_labels(db: Database, table: str, done_table: str, id_column: str, ids: Sequence[str],
                  labels: Iterable[LabelRow], classifier_version: str, labelled_at: str | None) -> None:
     labelled_at = labelled_at or now_iso()
-    with db.atomic():
+    with write_transaction(db):
         db.conn.executemany(f"DELETE FROM {table} WHERE {id_column} = ?", [(i,) for i in ids])
         db.conn.executemany(
             f"INSERT INTO {table} ({id_column}, label, confidence, evidence, classifier_version, labelled_at) "
@@ -336,7 +366,7 @@ def save_metrics(db: Database, rows: Iterable[dict[str, Any]], computed_at: str 
     for row in rows:
         record = {**row, "computed_at": computed_at}
         values.append([int(record[c]) if isinstance(record.get(c), bool) else record.get(c) for c in columns])
-    with db.atomic():
+    with write_transaction(db):
         db.conn.executemany(sql, values)
     return len(values)
 
@@ -388,7 +418,7 @@ def save_archive_posts(db: Database, account: AccountRow, posts: Sequence[Post],
          post.reply_count, post.repost_count, post.quote_count, raw, seen_at, seen_at)
         for post, raw in zip(posts, raws, strict=True)
     ]
-    with db.atomic():
+    with write_transaction(db):
         trigger = db.execute("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'posts_ai'").fetchone()
         last_rowid = db.execute("SELECT coalesce(max(rowid), 0) FROM posts").fetchone()[0]
         if trigger:
@@ -411,7 +441,7 @@ def save_mentions(db: Database, account: AccountRow, mentions: Iterable[ContextP
     someone else's post and never counts as the leader's activity.
     """
     rows = [(post.id, account.id, account.leader_id, post.created_at) for post in mentions]
-    with db.atomic():
+    with write_transaction(db):
         db.conn.executemany(
             "INSERT INTO mentions (context_id, account_id, leader_id, created_at) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (context_id, account_id) DO NOTHING",
