@@ -306,3 +306,20 @@ def test_report_send_failure_keeps_the_report_and_exits_1(tmp_path, dropping_ser
     pdf = tmp_path / "reports" / sample.month / f"report-{sample.month}.pdf"
     assert f"(the report is kept at {pdf})" in result.stderr
     assert pdf.exists()
+
+
+@pytest.mark.parametrize("damage", ["cut", "empty", "not_pdf"])
+def test_send_report_refuses_a_pdf_that_is_not_whole(tmp_path, smtp, damage):
+    recorder = Recorder()
+    server = smtp(recorder)
+    config_path = write_config(tmp_path, server.port)
+    pdf_path = tmp_path / "reports" / "2026-04" / "report-2026-04.pdf"
+    whole = make_pdf(pdf_path)
+    pdf_path.write_bytes({"cut": whole[: len(whole) // 2], "empty": b"", "not_pdf": b"<html>" + whole}[damage])
+
+    result = CliRunner().invoke(cli, ["--config", str(config_path), "send-report", "--month", "2026-04"])
+
+    assert result.exit_code == 1
+    assert f"Error: {pdf_path} is not a whole PDF" in result.stderr
+    assert "was not sent" in result.stderr and "Sent" not in result.stdout
+    assert recorder.envelopes == []

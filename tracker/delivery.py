@@ -39,6 +39,28 @@ def build_message(settings: EmailSettings, pdf_path: Path, subject: str, summary
     return message
 
 
+# A PDF starts with "%PDF-" and ends with "%%EOF" within its last 1024 bytes (ISO 32000-1,
+# 7.5.2 and 7.5.5): a file cut short by a crash or a full disk misses the end marker.
+PDF_TAIL_BYTES = 1024
+
+
+def pdf_problem(path: Path) -> str | None:
+    """Why ``path`` is not a whole PDF, or None: a cheap structural check of its two ends."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(5)
+            size = handle.seek(0, os.SEEK_END)
+            handle.seek(max(size - PDF_TAIL_BYTES, 0))
+            tail = handle.read()
+    except OSError as error:
+        return f"cannot read it: {error.strerror}"
+    if head != b"%PDF-":
+        return "it does not start with %PDF-" if size else "it is empty"
+    if b"%%EOF" not in tail:
+        return "it has no %%EOF end marker: it was cut short"
+    return None
+
+
 def _connect(settings: EmailSettings) -> smtplib.SMTP:
     context = ssl.create_default_context()
     if settings.security == "ssl":
@@ -62,6 +84,10 @@ def send_report_email(settings: EmailSettings, pdf_path: str | os.PathLike[str],
         raise ConfigError("[delivery.email] host is not set: there is no mail server to send the report to")
     if not pdf_path.is_file():
         raise TrackerError(f"no report at {pdf_path} to send")
+    problem = pdf_problem(pdf_path)
+    if problem is not None:
+        raise TrackerError(f"{pdf_path} is not a whole PDF ({problem}), so it was not sent: write the report "
+                           "again with `tracker report --month YYYY-MM`, then send it")
     password = env.get(PASSWORD_ENV_VAR, "")
     if settings.username and not password:
         raise ConfigError(f"{PASSWORD_ENV_VAR} is not set but [delivery.email] username is: "

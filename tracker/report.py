@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import calendar
 from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -30,7 +31,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 from matplotlib.transforms import Bbox
 
-from tracker import __version__
+from tracker import __version__, atomicfile
 from tracker.csvout import metrics_to_csv
 from tracker.reportcharts import (OKABE_ITO, plot_behaviours, plot_index_trend, plot_posts_by_kind,
                                   plot_weekly_activity)
@@ -553,7 +554,9 @@ def _save_chart_png(page: _Page, chart: _Chart, path: Path) -> None:
     for artist in others:
         artist.set_visible(False)
     try:
-        page.fig.savefig(path, dpi=PNG_DPI, bbox_inches=chart.box, metadata={"Software": None})
+        with atomicfile.replacing(path) as temporary:
+            page.fig.savefig(temporary, format="png", dpi=PNG_DPI, bbox_inches=chart.box,
+                             metadata={"Software": None})
     finally:
         for artist in others:
             artist.set_visible(True)
@@ -570,7 +573,7 @@ def render_report(data: ReportData, out_dir: Path, formats: Sequence[str] = FORM
     csv_path = out_dir / f"metrics-{data.month}.csv" if "csv" in formats else None
     pngs: list[Path] = []
     if csv_path is not None:
-        csv_path.write_text(metrics_to_csv(data.metrics_rows), encoding="utf-8", newline="")
+        atomicfile.write_text(csv_path, metrics_to_csv(data.metrics_rows), newline="")
     if pdf_path is None and "png" not in formats:
         return ReportFiles(out_dir, None, (), csv_path, month=data.month)
 
@@ -581,8 +584,10 @@ def render_report(data: ReportData, out_dir: Path, formats: Sequence[str] = FORM
     metadata = {"Title": f"{data.organisation}: openness report {data.month}", "Author": data.organisation,
                 "Subject": f"Working out loud, {month_label(data.month)}", "Creator": f"tracker {__version__}",
                 "CreationDate": None, "ModDate": None}
-    with matplotlib.rc_context(RC):  # type: ignore[arg-type]  # the stubs want literal rc keys
-        pdf = PdfPages(pdf_path, metadata=metadata) if pdf_path is not None else None
+    with matplotlib.rc_context(RC), ExitStack() as stack:  # type: ignore[arg-type]  # the stubs want literal rc keys
+        # The PDF is written under a temporary name and renamed into place when whole.
+        pdf_temporary = stack.enter_context(atomicfile.replacing(pdf_path)) if pdf_path is not None else None
+        pdf = PdfPages(pdf_temporary, metadata=metadata) if pdf_temporary is not None else None
         try:
             cover = _Page(footer, 1, total)
             _cover(cover, data, contents)
@@ -608,5 +613,5 @@ def render_report(data: ReportData, out_dir: Path, formats: Sequence[str] = FORM
     summary_path = None
     if pdf_path is not None:
         summary_path = out_dir / "summary.txt"
-        summary_path.write_text(summary_text(data), encoding="utf-8")
+        atomicfile.write_text(summary_path, summary_text(data))
     return ReportFiles(out_dir, pdf_path, tuple(pngs), csv_path, summary_path, data.month)
