@@ -18,7 +18,7 @@ from pathlib import Path
 
 from tracker.config import Config, EmailSettings
 from tracker.errors import ConfigError, DeliveryError, TrackerError
-from tracker.secrets import redact
+from tracker.secrets import redact, secret_problem
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +92,12 @@ def send_report_email(settings: EmailSettings, pdf_path: str | os.PathLike[str],
     if settings.username and not password:
         raise ConfigError(f"{PASSWORD_ENV_VAR} is not set but [delivery.email] username is: "
                           "export the SMTP password (see Authentication in the README)")
+    problem = secret_problem(password, allow_spaces=True)
+    if problem is None and not password.isascii():
+        problem = "it contains a non-ASCII character, which SMTP login cannot send"
+    if settings.username and problem is not None:
+        raise ConfigError(f"{PASSWORD_ENV_VAR} is not a usable password: {problem} (its value is not shown); "
+                          "export it again as one line")
     message = build_message(settings, pdf_path, subject, summary_text)
     where = f"{settings.host}:{settings.port}"
     try:

@@ -29,6 +29,7 @@ from tracker.errors import (
     SourceError,
     TransientError,
 )
+from tracker.secrets import secret_problem
 from tracker.sources.base import ContextPost, Identity, Page, Post, StoreView, utc_iso
 
 log = logging.getLogger(__name__)
@@ -254,6 +255,10 @@ class XSource:
                 f"{TOKEN_ENV_VAR} is not set: export the bearer token of your X developer app "
                 "(see Authentication in the README)"
             )
+        problem = secret_problem(token)
+        if problem is not None:
+            raise ConfigError(f"{TOKEN_ENV_VAR} is not a usable bearer token: {problem} (its value is not shown); "
+                              "export it again as one line without spaces")
         return cls(config.x, token, backfill_days=config.backfill_days, **options)
 
     # --- requests ------------------------------------------------------------------------
