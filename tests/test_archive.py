@@ -183,6 +183,8 @@ def test_unreadable_tweet_stops_the_import_with_its_id(tmp_path):
     config = _config(tmp_path)
     path = tmp_path / "bad.zip"
     with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("data/account.js", 'window.YTD.account.part0 = [{"account": {"accountId": "1", '
+                                            f'"username": "{_leader("maya").handle}"}}}}]')
         archive.writestr("data/tweets.js", 'window.YTD.tweets.part0 = [{"tweet": {"id_str": "5", "full_text": "hi", '
                                            '"created_at": "Wed Oct 10 20:19:24 +0000 2018"}}, '
                                            '{"tweet": {"id_str": "6", "full_text": "no date"}}]')

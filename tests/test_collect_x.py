@@ -199,17 +199,19 @@ def test_renamed_account_is_followed_by_its_user_id(config, emulator, dataset):
     assert not [r for r in emulator.requests if "alice_new" in r["path"]]
 
 
-def test_an_id_that_disappears_is_resolved_again_by_handle(config, emulator, dataset):
+def test_an_id_that_disappears_is_resolved_again_and_a_new_owner_stops_the_account(config, emulator, dataset):
     collect(config, env=ENV, leader_ids=["alice"])
     # The account was deleted and the handle now belongs to a new account.
     dataset.remove_user("101")
     dataset.add_users([make_user("555", "alice")])
     dataset.add_tweets([make_tweet(9_000_000, "555")])
     result = collect(config, env=ENV, leader_ids=["alice"])
-    assert result.accounts[0].status == "ok"
+    assert result.accounts[0].status == "failed"
+    assert "now belongs to user id 555, not to the stored user id 101" in result.accounts[0].error
     db = Database(config.database)
-    assert db.execute("SELECT platform_user_id FROM accounts WHERE id = 'alice:x'").fetchone()[0] == "555"
-    assert "x:9000000" in post_ids(config)
+    assert db.execute("SELECT platform_user_id, status FROM accounts WHERE id = 'alice:x'").fetchone() == \
+        ("101", "identity_changed")
+    assert "x:9000000" not in post_ids(config)
 
 
 def test_rejected_credentials_stop_the_platform_with_a_clear_message(config, emulator):

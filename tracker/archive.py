@@ -246,8 +246,14 @@ def _raw_json(element_text: str) -> str:
 
 # --- importing ----------------------------------------------------------------------------
 
-def import_x_archive(config: Config, leader_id: str, path: str | Path, batch_size: int = BATCH_SIZE) -> ImportResult:
-    """Import an archive into the leader's X account; returns how many posts were new."""
+def import_x_archive(config: Config, leader_id: str, path: str | Path, batch_size: int = BATCH_SIZE,
+                     env: Mapping[str, str] | None = None) -> ImportResult:
+    """Import an archive into the leader's X account; returns how many posts were new.
+
+    The archive's account must be the leader's: its ``accountId`` is compared with the
+    account's user id (stored, or resolved through the API when a token is in ``env``),
+    else its username with the config's handle. Another person's archive stores nothing.
+    """
     from tracker.collect import collection_lock
 
     path = Path(path)
@@ -259,21 +265,64 @@ def import_x_archive(config: Config, leader_id: str, path: str | Path, batch_siz
     with collection_lock(config.database):
         db = store.open_db(config.database)
         try:
-            return _import(db, config, leader_id, path, archive_account, batch_size)
+            return _import(db, config, leader_id, path, archive_account, batch_size, env)
         finally:
             db.close()
 
 
+def _known_user_id(db: Database, config: Config, account: store.AccountRow,
+                   env: Mapping[str, str] | None) -> str | None:
+    """The account's X user id: stored, else resolved through the API when credentials are set."""
+    import logging
+    import os
+
+    from tracker.errors import SourceError
+    from tracker.sources import build_source
+    from tracker.sources.x import TOKEN_ENV_VAR
+
+    if account.platform_user_id:
+        return account.platform_user_id
+    env = os.environ if env is None else env
+    if not env.get(TOKEN_ENV_VAR, "").strip():
+        return None
+    try:
+        identity = build_source("x", config, env).resolve(account.handle)
+    except SourceError as error:
+        logging.getLogger(__name__).warning("cannot resolve @%s through the X API (%s); comparing the archive's "
+                                            "username with the config's handle instead", account.handle, error)
+        return None
+    store.save_identity(db, account.id, identity)
+    return identity.user_id
+
+
+def check_archive_account(path: Path, leader_id: str, account: store.AccountRow, user_id: str | None,
+                          archive_account: Mapping[str, Any]) -> None:
+    """Raise ArchiveError unless the archive is of ``account`` (pure)."""
+    archive_user_id = str(archive_account.get("accountId") or "") or None
+    archive_name = str(archive_account.get("username") or "") or None
+    if archive_user_id is None and archive_name is None:
+        raise ArchiveError(f"{path}: no data/account.js with the archive's accountId and username, so it cannot "
+                           f"be checked that this is {leader_id}'s X account @{account.handle}: nothing imported")
+    if user_id and archive_user_id:
+        if archive_user_id != user_id:
+            raise ArchiveError(
+                f"{path}: the archive is of @{archive_name} (id {archive_user_id}), not of {leader_id}'s X "
+                f"account @{account.handle} (id {user_id}): nothing imported")
+        return
+    if (archive_name or "").lower() != account.handle.lower():
+        raise ArchiveError(
+            f"{path}: the archive is of @{archive_name} (id {archive_user_id}), not of {leader_id}'s X account "
+            f"@{account.handle}: nothing imported (if the leader renamed the account, set "
+            "TRACKER_X_BEARER_TOKEN so that its id can be checked through the API)")
+
+
 def _import(db: Database, config: Config, leader_id: str, path: Path, archive_account: Mapping[str, Any],
-            batch_size: int) -> ImportResult:
+            batch_size: int, env: Mapping[str, str] | None = None) -> ImportResult:
     store.save_config(db, config)
     [account] = store.get_accounts(db, [leader_id], ["x"])
-    archive_user_id = str(archive_account.get("accountId") or "") or None
-    if account.platform_user_id and archive_user_id and archive_user_id != account.platform_user_id:
-        raise ArchiveError(
-            f"{path}: the archive is of @{archive_account.get('username')} (id {archive_user_id}), "
-            f"not of {leader_id}'s X account @{account.handle} (id {account.platform_user_id})")
-    user_id = account.platform_user_id or archive_user_id
+    user_id = _known_user_id(db, config, account, env)
+    check_archive_account(path, leader_id, account, user_id, archive_account)
+    user_id = user_id or str(archive_account.get("accountId") or "") or None
     screen_name = str(archive_account.get("username") or account.handle)
     files: list[str] = []
     batch: list[Post] = []

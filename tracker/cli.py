@@ -373,6 +373,42 @@ def backup(obj: Context, path: str, force: bool) -> None:
     click.echo(f"Backed up {config.database} to {result.path} ({result.pages} pages, {result.size:,} bytes).")
 
 
+@cli.command("accept-identity")
+@click.option("--leader", "leader_id", required=True, metavar="ID", help="The leader whose account it is.")
+@click.option("--source", "platform", required=True, metavar="PLATFORM", help="The account's platform, e.g. x.")
+@click.pass_obj
+def accept_identity(obj: Context, leader_id: str, platform: str) -> None:
+    """Confirm that an account stopped as `identity_changed` still belongs to its leader.
+
+    When the stored user id of an account is gone and its handle now names another user id,
+    collect stops that account (status `identity_changed`) rather than store someone else's
+    posts. After checking that the handle is still the leader's, run this command: the next
+    collect resolves the handle again and collects it.
+
+    \b
+    Example:
+        tracker accept-identity --leader maya --source x
+    """
+    from tracker.store import account_id, open_db, save_identity_accepted
+
+    config = obj.config()
+    try:
+        config.leader(leader_id)
+    except TrackerError as error:
+        raise _fail(error) from None
+    if not config.database.exists():
+        raise click.ClickException(f"no database at {config.database} yet: run `tracker collect` first")
+    db = open_db(config.database)
+    try:
+        accepted = save_identity_accepted(db, account_id(leader_id, platform))
+    finally:
+        db.close()
+    if not accepted:
+        raise click.ClickException(f"{account_id(leader_id, platform)} is not stopped by an identity change: "
+                                   "nothing to confirm")
+    click.echo(f"Accepted: the next collect resolves {account_id(leader_id, platform)} again and collects it.")
+
+
 # --- report commands (issue 4) ---
 
 def _parse_formats(ctx: click.Context, param: click.Parameter, value: str) -> tuple[str, ...]:

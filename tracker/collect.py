@@ -30,6 +30,9 @@ from tracker.sources.base import Identity, Source, StoreView
 
 log = logging.getLogger(__name__)
 
+# The account's handle now names another user id: collection stops until a person confirms.
+IDENTITY_CHANGED = "identity_changed"
+
 
 @dataclass
 class AccountResult:
@@ -117,6 +120,11 @@ def collect_account(db: Database, source: Source, account: store.AccountRow, run
         progress.requests = source.requests - start_requests
 
     try:
+        if account.status == IDENTITY_CHANGED:
+            # Stopped until a person confirms the handle's new owner: no request at all.
+            detail = db.execute("SELECT status_detail FROM accounts WHERE id = ?", [account.id]).fetchone()[0]
+            raise AccountUnavailableError(detail or f"@{account.handle} now names another account",
+                                          reason=IDENTITY_CHANGED, platform=account.platform)
         resolved_now = False
         if account.platform_user_id is None:
             identity = source.resolve(account.handle)
@@ -137,8 +145,18 @@ def collect_account(db: Database, source: Source, account: store.AccountRow, run
                     raise
                 log.info("%s: user id %s not found; resolving @%s again", account.id, identity.user_id,
                          account.handle)
-                identity = source.resolve(account.handle)
-                store.save_identity(db, account.id, identity)
+                current = source.resolve(account.handle)
+                if current.user_id != identity.user_id:
+                    # A recycled handle: another person's posts must never be stored
+                    # under this leader without a person saying so.
+                    raise AccountUnavailableError(
+                        f"@{account.handle} now belongs to user id {current.user_id}, not to the stored user "
+                        f"id {identity.user_id}, which no longer exists; nothing was collected. If @"
+                        f"{account.handle} is still {account.leader_id}'s account, run `tracker accept-identity "
+                        f"--leader {account.leader_id} --source {account.platform}`",
+                        reason=IDENTITY_CHANGED, platform=account.platform) from None
+                store.save_identity(db, account.id, current)
+                identity = current
                 resolved_now = True
         store.save_account_status(db, account.id, "ok")
     except AccountUnavailableError as error:

@@ -454,6 +454,9 @@ def parse_config(text: str, path: Path) -> Config:
     elif not leaders_raw:
         errors.append("leaders: expected at least one [[leaders]] table, got none")
     seen_ids: dict[str, int] = {}
+    # One platform account belongs to one leader: read twice it is billed twice, and
+    # the second leader would show no posts under "full" coverage.
+    seen_accounts: dict[tuple[str, str], int] = {}
     for index, item in enumerate(leaders_raw):
         prefix = f"leaders[{index}]."
         values = _validate_table(item, LEADER_SCHEMA, prefix, errors)
@@ -475,6 +478,10 @@ def parse_config(text: str, path: Path) -> Config:
                     normalized = _check_handle(platform, handle, key_path, errors)
                     if normalized is not None:
                         accounts[platform] = normalized
+                        first = seen_accounts.setdefault((platform, normalized.lower()), index)
+                        if first != index:
+                            errors.append(f"{key_path}: {normalized!r} is already the {platform} account of "
+                                          f"leaders[{first}] (expected each account under one leader only)")
         if {"id", "name", "accounts"} <= values.keys():
             leaders.append(Leader(values["id"], values["name"], values["role"], values["group"], accounts))
 

@@ -28,7 +28,7 @@ KINDS = ("original", "reply", "thread", "quote", "repost")
 TREND_MONTHS = 12
 SAMPLES_PER_BEHAVIOUR = 3
 # Account statuses written by the collector that mean posts could not be read.
-UNAVAILABLE_STATUSES = ("protected", "suspended", "not_found")
+UNAVAILABLE_STATUSES = ("protected", "suspended", "not_found", "identity_changed")
 FAILED_RUN_STATUSES = ("failed", "interrupted")
 
 

@@ -134,6 +134,17 @@ def save_identity(db: Database, account_id: str, identity: Identity) -> None:
         )
 
 
+def save_identity_accepted(db: Database, account_id: str) -> bool:
+    """A person confirmed that the account's handle still names its leader after an
+    ``identity_changed`` stop: forget the old user id, so the next collection resolves the
+    handle and collects it. Returns False when the account was not stopped."""
+    with write_transaction(db):
+        cursor = db.execute(
+            "UPDATE accounts SET platform_user_id = NULL, display_name = NULL, resolved_at = NULL, status = 'new', "
+            "status_detail = NULL WHERE id = ? AND status = 'identity_changed'", [account_id])
+    return cursor.rowcount > 0
+
+
 def save_account_status(db: Database, account_id: str, status: str, detail: str | None = None) -> None:
     with write_transaction(db):
         if status == "ok":
