@@ -8,13 +8,17 @@ environment, see ``tracker.secrets``).
 
 from __future__ import annotations
 
+import math
 import os
 import re
+import stat
 import tomllib
+import unicodedata
 import zoneinfo
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
+from urllib.parse import urlsplit
 
 from tracker.errors import ConfigError
 
@@ -242,8 +246,24 @@ def _is_timezone(value: str) -> bool:
     return True
 
 
+HOST_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
+
+
 def _is_http_url(value: str) -> bool:
-    return re.match(r"^https?://[^\s/]+", value) is not None
+    """An http(s) URL with a real host name (or IP address) and a port from 1 to 65535."""
+    if re.search(r"[\s\x00-\x1f\x7f]", value):
+        return False
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError:  # a port that is not a number or beyond 65535
+        return False
+    host = parts.hostname or ""
+    if parts.scheme not in ("http", "https") or not host or port == 0:
+        return False
+    if host.startswith("[") or ":" in host:  # an IPv6 literal
+        return True
+    return all(HOST_LABEL.match(label) for label in host.rstrip(".").split("."))
 
 
 def _is_crontab(value: str) -> bool:
@@ -256,7 +276,7 @@ def _is_email_list(value: list[Any]) -> bool:
     return all(isinstance(item, str) and re.match(r"^[^@\s]+@[^@\s]+$", item) for item in value)
 
 
-CRONTAB_EXPECTED = ('a crontab expression of 5 fields "minute hour day month weekday" such as "0 * * * *" '
+CRONTAB_EXPECTED = ('a crontab expression that fires, of 5 fields "minute hour day month weekday" such as "0 * * * *" '
                     '(or 6 fields with seconds first)')
 
 
@@ -264,16 +284,45 @@ def _is_server_map(value: dict[str, Any]) -> bool:
     return all(isinstance(url, str) and _is_http_url(url) for url in value.values())
 
 
-NON_EMPTY = Field((str,), "a non-empty string", check=lambda v: bool(v.strip()))
+def _has_no_control_characters(value: str) -> bool:
+    # A line break in a name ends up in mail headers and report text.
+    return not any(unicodedata.category(char) in ("Cc", "Zl", "Zp") for char in value)
+
+
+NON_EMPTY = Field((str,), "a non-empty string without control characters",
+                  check=lambda v: bool(v.strip()) and _has_no_control_characters(v))
+TEXT = Field((str,), "a string without control characters", "", check=_has_no_control_characters)
 POSITIVE_NUMBER = (int, float)
+
+
+def _at_most(spec: Field, limit: float) -> Field:
+    """``spec`` with an upper bound: inf, nan and a typo of a few zeros are refused too."""
+    check = spec.check
+
+    def bounded(value: Any) -> bool:
+        return math.isfinite(value) and value <= limit and (check is None or check(value))
+
+    return Field(spec.types, f"{spec.expected}, at most {limit:g}", spec.default, bounded)
+
+
+# Upper bounds (see README, Configuration): beyond them a run would hang or wait for hours.
+MAX_TIMEOUT = 300
+MAX_RETRIES = 10
+MAX_RETRY_BACKOFF = 60
+MAX_RATE_LIMIT_WAIT = 3600
+MAX_BACKFILL_DAYS = 5000  # X serves nothing before November 2010
+MAX_DAYS = 36500
 
 
 def _retry_fields() -> dict[str, Field]:
     return {
-        "timeout": Field(POSITIVE_NUMBER, "a number of seconds > 0", 30.0, check=lambda v: v > 0),
-        "max_retries": Field((int,), "a whole number >= 0", 3, check=lambda v: v >= 0),
-        "retry_backoff": Field(POSITIVE_NUMBER, "a number of seconds >= 0", 2.0, check=lambda v: v >= 0),
-        "max_rate_limit_wait": Field(POSITIVE_NUMBER, "a number of seconds >= 0", 900.0, check=lambda v: v >= 0),
+        "timeout": _at_most(Field(POSITIVE_NUMBER, "a number of seconds > 0", 30.0, check=lambda v: v > 0),
+                            MAX_TIMEOUT),
+        "max_retries": _at_most(Field((int,), "a whole number >= 0", 3, check=lambda v: v >= 0), MAX_RETRIES),
+        "retry_backoff": _at_most(Field(POSITIVE_NUMBER, "a number of seconds >= 0", 2.0, check=lambda v: v >= 0),
+                                  MAX_RETRY_BACKOFF),
+        "max_rate_limit_wait": _at_most(Field(POSITIVE_NUMBER, "a number of seconds >= 0", 900.0,
+                                              check=lambda v: v >= 0), MAX_RATE_LIMIT_WAIT),
     }
 
 SCHEMA: dict[str, Any] = {
@@ -287,8 +336,8 @@ SCHEMA: dict[str, Any] = {
         "handles": Field((dict,), "a table of platform = [handles]", {}),
     },
     "collect": {
-        "backfill_days": Field((int,), "a whole number of days >= 0 (0 = all the API serves)", 90,
-                               check=lambda v: v >= 0),
+        "backfill_days": _at_most(Field((int,), "a whole number of days >= 0 (0 = all the API serves)", 90,
+                                        check=lambda v: v >= 0), MAX_BACKFILL_DAYS),
     },
     "sources": {
         "x": {
@@ -296,8 +345,8 @@ SCHEMA: dict[str, Any] = {
             **_retry_fields(),
             # --- mentions (issue 3) ---
             "mentions": Field((bool,), "true or false", False),
-            "mentions_max_reads_per_run": Field((int,), "a whole number of post reads >= 0", 500,
-                                                check=lambda v: v >= 0),
+            "mentions_max_reads_per_run": _at_most(Field((int,), "a whole number of post reads >= 0", 500,
+                                                         check=lambda v: v >= 0), 1_000_000),
         },
         # --- platforms (issue 5) ---
         "bluesky": {
@@ -310,7 +359,8 @@ SCHEMA: dict[str, Any] = {
             **_retry_fields(),
         },
         "blog": {
-            "user_agent": Field((str,), "a non-empty string", BlogSettings.user_agent, check=lambda v: bool(v.strip())),
+            "user_agent": Field((str,), "a non-empty string without control characters", BlogSettings.user_agent,
+                                check=lambda v: bool(v.strip()) and _has_no_control_characters(v)),
             **_retry_fields(),
         },
     },
@@ -322,7 +372,8 @@ SCHEMA: dict[str, Any] = {
         "collect": Field((str,), CRONTAB_EXPECTED, "0 * * * *", check=_is_crontab),
         "report": Field((str,), CRONTAB_EXPECTED, "0 7 2 * *", check=_is_crontab),
         "purge": Field((str,), CRONTAB_EXPECTED, "30 3 * * *", check=_is_crontab),
-        "misfire_grace_time": Field((int,), "a whole number of seconds >= 1", 600, check=lambda v: v >= 1),
+        "misfire_grace_time": _at_most(Field((int,), "a whole number of seconds >= 1", 600, check=lambda v: v >= 1),
+                                       86400),
     },
     "delivery": {
         "email": {
@@ -333,30 +384,35 @@ SCHEMA: dict[str, Any] = {
             "username": Field((str,), "an SMTP user name (empty: no login)", ""),
             "sender": Field((str,), "an email address", "", check=lambda v: v == "" or _is_email_list([v])),
             "recipients": Field((list,), "an array of email addresses", [], check=_is_email_list),
-            "timeout": Field(POSITIVE_NUMBER, "a number of seconds > 0", 30.0, check=lambda v: v > 0),
+            "timeout": _at_most(Field(POSITIVE_NUMBER, "a number of seconds > 0", 30.0, check=lambda v: v > 0),
+                                MAX_TIMEOUT),
         },
     },
     "health": {
-        "stale_after_hours": Field(POSITIVE_NUMBER, "a number of hours >= 0 (0: three collect intervals)", 0,
-                                   check=lambda v: v >= 0),
-        "alert_after_failures": Field((int,), "a whole number >= 0 (0: no alert email)", 0, check=lambda v: v >= 0),
+        "stale_after_hours": _at_most(Field(POSITIVE_NUMBER, "a number of hours >= 0 (0: three collect intervals)",
+                                            0, check=lambda v: v >= 0), 24 * MAX_DAYS),
+        "alert_after_failures": _at_most(Field((int,), "a whole number >= 0 (0: no alert email)", 0,
+                                               check=lambda v: v >= 0), 10_000),
     },
     "budget": {
-        "x_monthly_post_reads_cap": Field((int,), "a whole number of post reads >= 0 (0: no cap)", 0,
-                                          check=lambda v: v >= 0),
-        "x_price_per_post_read": Field(POSITIVE_NUMBER, "a price in dollars >= 0", 0.005, check=lambda v: v >= 0),
-        "x_price_per_user_read": Field(POSITIVE_NUMBER, "a price in dollars >= 0", 0.010, check=lambda v: v >= 0),
+        "x_monthly_post_reads_cap": _at_most(Field((int,), "a whole number of post reads >= 0 (0: no cap)", 0,
+                                                   check=lambda v: v >= 0), 1_000_000_000),
+        "x_price_per_post_read": _at_most(Field(POSITIVE_NUMBER, "a price in dollars >= 0", 0.005,
+                                                check=lambda v: v >= 0), 100),
+        "x_price_per_user_read": _at_most(Field(POSITIVE_NUMBER, "a price in dollars >= 0", 0.010,
+                                                check=lambda v: v >= 0), 100),
     },
     "retention": {
-        "context_days": Field((int,), "a whole number of days >= 0 (0: keep forever)", 365, check=lambda v: v >= 0),
+        "context_days": _at_most(Field((int,), "a whole number of days >= 0 (0: keep forever)", 365,
+                                       check=lambda v: v >= 0), MAX_DAYS),
     },
 }
 
 LEADER_SCHEMA: dict[str, Any] = {
     "id": Field((str,), "a short id of lowercase letters, digits, - or _", check=lambda v: ID_PATTERN.match(v) is not None),
     "name": NON_EMPTY,
-    "role": Field((str,), "a string", ""),
-    "group": Field((str,), "a string", ""),
+    "role": TEXT,
+    "group": TEXT,
     "accounts": Field((dict,), "a table of platform = handle"),
 }
 
@@ -402,7 +458,7 @@ def _validate_table(table: dict[str, Any], schema: dict[str, Any], path: str,
 
 def _check_handle(platform: str, handle: Any, key_path: str, errors: list[str]) -> str | None:
     rule = HANDLE_RULES[platform]
-    if not isinstance(handle, str) or not rule.pattern.match(handle):
+    if not isinstance(handle, str) or not rule.pattern.match(handle) or (platform == "blog" and not _is_http_url(handle)):
         errors.append(f"{key_path}: expected {rule.expected}, got {handle!r}")
         return None
     return rule.normalize(handle)
@@ -534,11 +590,27 @@ def parse_config(text: str, path: Path) -> Config:
     )
 
 
+def _read_regular_file(path: Path) -> str:
+    """The file's text; a FIFO, device or folder is refused without blocking on it."""
+    # O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever.
+    descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        mode = os.fstat(descriptor).st_mode
+        if not stat.S_ISREG(mode):
+            kind = "a folder" if stat.S_ISDIR(mode) else "a named pipe (FIFO)" if stat.S_ISFIFO(mode) else \
+                "not a regular file"
+            raise ConfigError(f"{path}: the config file is {kind}; expected a regular TOML file")
+        with os.fdopen(descriptor, "rb", closefd=False) as handle:
+            return handle.read().decode("utf-8")
+    finally:
+        os.close(descriptor)
+
+
 def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     """Find, read and validate the config file (see ``find_config_path``)."""
     config_path = find_config_path(path)
     try:
-        text = config_path.read_text(encoding="utf-8")
+        text = _read_regular_file(config_path)
     except FileNotFoundError:
         raise ConfigError(
             f"{config_path}: no such config file (pass --config PATH, set {CONFIG_ENV_VAR}, "

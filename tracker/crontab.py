@@ -62,11 +62,15 @@ def parse_crontab(expression: str, timezone: tzinfo | str) -> CronTrigger:
 
 
 def crontab_problem(expression: str) -> str | None:
-    """None when ``expression`` parses, else why not (for config validation)."""
+    """None when ``expression`` parses and fires, else why not (for config validation)."""
     try:
-        parse_crontab(expression, "UTC")
+        trigger = parse_crontab(expression, "UTC")
     except ValueError as error:
         return str(error)
+    # A date that no month has (31 February, 31 April) parses but never fires: the job
+    # would silently never run.
+    if trigger.get_next_fire_time(None, datetime.now(trigger.timezone)) is None:
+        return "it never fires (no such date in any year)"
     return None
 
 
