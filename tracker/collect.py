@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import fcntl
 import logging
 import os
@@ -21,6 +22,7 @@ from tracker.errors import (
     AuthError,
     ConfigError,
     LockedError,
+    PlatformUnreachableError,
     RateLimitedError,
     SourceError,
 )
@@ -32,6 +34,23 @@ log = logging.getLogger(__name__)
 
 # The account's handle now names another user id: collection stops until a person confirms.
 IDENTITY_CHANGED = "identity_changed"
+
+# The account being collected, so that every source log line (a retry, a rate-limit wait)
+# names it: the sources themselves only know user ids.
+_current_account: contextvars.ContextVar[str | None] = contextvars.ContextVar("current_account", default=None)
+
+
+class _AccountFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        account = _current_account.get()
+        if account and not getattr(record, "_account_named", False):
+            record.msg, record._account_named = f"{account}: {record.msg}", True
+        return True
+
+
+# A logger's filters do not apply to its children's records: each source's logger gets one.
+for _name in ("base", "retry", "x", "bluesky", "mastodon", "blog"):
+    logging.getLogger(f"tracker.sources.{_name}").addFilter(_AccountFilter())
 
 
 @dataclass
@@ -112,6 +131,14 @@ def _store_view(config: Config, db: Database, platform: str) -> StoreView:
 
 def collect_account(db: Database, source: Source, account: store.AccountRow, run_id: str) -> AccountResult:
     """Collect one account into ``db``; never raises for that account's own failures."""
+    token = _current_account.set(f"{account.id} (@{account.handle})")
+    try:
+        return _collect_account(db, source, account, run_id)
+    finally:
+        _current_account.reset(token)
+
+
+def _collect_account(db: Database, source: Source, account: store.AccountRow, run_id: str) -> AccountResult:
     result = AccountResult(account.id, account.leader_id, account.platform, account.handle, "ok")
     progress = store.start_run(db, run_id, account)
     start_requests = source.requests
@@ -168,6 +195,10 @@ def collect_account(db: Database, source: Source, account: store.AccountRow, run
         count_requests()
         store.finish_run(db, progress, status="failed", error="credentials rejected")
         raise
+    except PlatformUnreachableError as error:
+        count_requests()
+        store.finish_run(db, progress, status="failed", error=redact(str(error)))
+        raise
     except SourceError as error:
         result.status, result.error = "failed", redact(str(error))
     except Exception as error:  # noqa: BLE001 - one account's surprise must not stop the others
@@ -203,7 +234,9 @@ def collect(config: Config, *, leader_ids: Sequence[str] = (), platforms: Sequen
             store.save_config(db, config)
             for platform, source in sources.items():
                 source.store_view = _store_view(config, db, platform)
-            accounts = store.get_accounts(db, leader_ids, platforms)
+            # The least recently completed first: when a rate limit or a budget cuts a run
+            # short, the accounts left out go first next time, so none is starved.
+            accounts = store.get_accounts(db, leader_ids, platforms, least_recent_first=True)
             interrupted = store.close_interrupted_runs(db)
             if interrupted:
                 log.warning("%d run(s) from an earlier, interrupted collection were closed", interrupted)
@@ -218,12 +251,17 @@ def collect(config: Config, *, leader_ids: Sequence[str] = (), platforms: Sequen
                 else:
                     try:
                         account_result = collect_account(db, sources[account.platform], account, result.run_id)
-                    except AuthError as error:
-                        # One token serves every account of a platform: stop asking with it.
-                        rejected[account.platform] = redact(str(error))
-                        log.error("%s", rejected[account.platform])
+                    except (AuthError, PlatformUnreachableError) as error:
+                        # One token serves every account of a platform, and a dead API will
+                        # not answer the next account either: stop asking.
+                        message = redact(str(error))
+                        rejected[account.platform] = message
+                        if isinstance(error, PlatformUnreachableError):
+                            rejected[account.platform] = f"not tried: {account.platform} was unreachable earlier " \
+                                                         "in this run"
+                        log.error("%s", message)
                         account_result = AccountResult(account.id, account.leader_id, account.platform,
-                                                       account.handle, "failed", error=rejected[account.platform])
+                                                       account.handle, "failed", error=message)
                 result.accounts.append(account_result)
                 if on_account is not None:
                     on_account(account_result)

@@ -48,6 +48,11 @@ class TransientError(SourceError):
     """A 5xx, timeout or malformed body that persisted through every retry."""
 
 
+class PlatformUnreachableError(SourceError):
+    """Requests to the platform failed to connect or timed out many times in a row, across
+    accounts: the rest of the run skips the platform instead of waiting on each account."""
+
+
 class BudgetExceededError(SourceError):
     """Collecting more would pass the configured read budget."""
 

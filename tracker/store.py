@@ -111,7 +111,8 @@ def save_config(db: Database, config: Config) -> None:
                 )
 
 
-def get_accounts(db: Database, leader_ids: Sequence[str] = (), platforms: Sequence[str] = ()) -> list[AccountRow]:
+def get_accounts(db: Database, leader_ids: Sequence[str] = (), platforms: Sequence[str] = (),
+                 least_recent_first: bool = False) -> list[AccountRow]:
     sql = ("SELECT id, leader_id, platform, handle, platform_user_id, display_name, status "
            "FROM accounts WHERE in_config = 1")
     params: list[Any] = []
@@ -121,7 +122,10 @@ def get_accounts(db: Database, leader_ids: Sequence[str] = (), platforms: Sequen
     if platforms:
         sql += f" AND platform IN ({', '.join('?' for _ in platforms)})"
         params += list(platforms)
-    sql += " ORDER BY leader_id, platform"
+    # The latest successful run's row id orders completions exactly (timestamps tie within
+    # a second); never completed (NULL) sorts first.
+    sql += (" ORDER BY (SELECT max(runs.id) FROM runs WHERE runs.account_id = accounts.id AND runs.status = 'ok'), "
+            "leader_id, platform") if least_recent_first else " ORDER BY leader_id, platform"
     return [AccountRow(*row) for row in db.execute(sql, params).fetchall()]
 
 

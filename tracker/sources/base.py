@@ -64,6 +64,12 @@ class ContextPost:
         return f"{self.platform}:{self.native_id}"
 
 
+def unreachable_limit(max_retries: int) -> int:
+    """Connection failures or timeouts in a row (counted across accounts) that stop a
+    platform for the run: one account's every attempt, plus the next account's first."""
+    return max_retries + 2
+
+
 @dataclass(frozen=True)
 class Page:
     """One API page: saved in one transaction together with ``cursor``.

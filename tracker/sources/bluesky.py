@@ -225,7 +225,7 @@ class BlueskySource:
         # atproto maps only timeouts and httpx.NetworkError; a connection closed without an
         # answer surfaces as httpx.RemoteProtocolError (atproto_client/request.py).
         if isinstance(error, (exceptions.NetworkError, httpx.TransportError)):
-            return Retry(f"Bluesky request failed ({type(error).__name__}: {error})")
+            return Retry(f"Bluesky request failed ({type(error).__name__}: {error})", unreachable=True)
         if isinstance(error, exceptions.RequestException):
             status = error.response.status_code if error.response is not None else None
             if status is not None and status >= 500:

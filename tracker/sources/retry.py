@@ -14,7 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
-from tracker.errors import RateLimitedError, TransientError
+from tracker.errors import PlatformUnreachableError, RateLimitedError, TransientError
+from tracker.sources.base import unreachable_limit
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,8 @@ class RetrySettings(Protocol):
 @dataclass(frozen=True)
 class Retry:
     problem: str
+    # A connection failure or timeout (not an answer): counted towards stopping the platform.
+    unreachable: bool = False
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,7 @@ class Caller:
         self.sleep = sleep
         self.clock = clock
         self.requests = 0
+        self.unreachable_in_a_row = 0  # across accounts: see unreachable_limit
 
     def call(self, function: Callable[[], T], classify: Callable[[Exception], Retry | RateLimited | None]) -> T:
         """Run ``function`` (one HTTP request) until it succeeds or the retries run out.
@@ -62,11 +66,22 @@ class Caller:
         while True:
             self.requests += 1
             try:
-                return function()
+                result = function()
+                self.unreachable_in_a_row = 0
+                return result
             except Exception as error:
                 outcome = classify(error)
+                if not (isinstance(outcome, Retry) and outcome.unreachable):
+                    self.unreachable_in_a_row = 0
                 if outcome is None:
                     raise
+            if isinstance(outcome, Retry) and outcome.unreachable:
+                self.unreachable_in_a_row += 1
+                if self.unreachable_in_a_row >= unreachable_limit(self.settings.max_retries):
+                    raise PlatformUnreachableError(
+                        f"{self.platform} unreachable: {self.unreachable_in_a_row} requests in a row failed to "
+                        f"connect or timed out (last: {outcome.problem}); {self.platform} is skipped for the rest "
+                        "of this run, what was saved is kept", platform=self.platform.lower())
             if isinstance(outcome, RateLimited):
                 rate_waits += 1
                 self.wait_for_reset(outcome.reset_at, rate_waits)

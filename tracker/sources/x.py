@@ -23,6 +23,7 @@ from tracker.config import Config, XSettings
 from tracker.errors import (
     AccountUnavailableError,
     AuthError,
+    PlatformUnreachableError,
     BudgetExceededError,
     ConfigError,
     RateLimitedError,
@@ -30,7 +31,7 @@ from tracker.errors import (
     TransientError,
 )
 from tracker.secrets import secret_problem
-from tracker.sources.base import ContextPost, Identity, Page, Post, StoreView, utc_iso
+from tracker.sources.base import ContextPost, Identity, Page, Post, StoreView, unreachable_limit, utc_iso
 
 log = logging.getLogger(__name__)
 
@@ -244,6 +245,7 @@ class XSource:
         self.sleep = sleep
         self.clock = clock
         self.requests = 0
+        self.unreachable_in_a_row = 0  # across accounts: see unreachable_limit
         self.client = tweepy.Client(bearer_token=bearer_token, return_type=dict, wait_on_rate_limit=False)
         self.client.session.mount(TWEEPY_HOST + "/", _Redirect(settings.api_base_url, settings.timeout))
 
@@ -275,7 +277,14 @@ class XSource:
         while True:
             self.requests += 1
             try:
-                body = method(**params)
+                try:
+                    body = method(**params)
+                except (requests.Timeout, requests.ConnectionError):
+                    raise
+                except Exception:
+                    self.unreachable_in_a_row = 0  # the server answered, however badly
+                    raise
+                self.unreachable_in_a_row = 0
                 check(body)
                 return body
             except tweepy.TooManyRequests as error:
@@ -302,7 +311,14 @@ class XSource:
                 status = error.response.status_code if error.response is not None else None
                 retries = self._backoff(retries, f"X server error (HTTP {status})")
             except (requests.Timeout, requests.ConnectionError) as error:
-                retries = self._backoff(retries, f"X request failed ({type(error).__name__})")
+                self.unreachable_in_a_row += 1
+                problem = f"X request failed ({type(error).__name__})"
+                if self.unreachable_in_a_row >= unreachable_limit(self.settings.max_retries):
+                    raise PlatformUnreachableError(
+                        f"X API unreachable: {self.unreachable_in_a_row} requests in a row failed to connect or "
+                        f"timed out (last: {type(error).__name__}); X is skipped for the rest of this run, what "
+                        f"was saved is kept (check [sources.x] api_base_url and the network)", platform="x") from None
+                retries = self._backoff(retries, problem)
             except ValueError as error:  # requests.JSONDecodeError is a ValueError too
                 retries = self._backoff(retries, f"X sent a malformed answer ({error})")
             except tweepy.HTTPException as error:
