@@ -170,6 +170,7 @@ def build_sample(tmp: Path, n_leaders: int = 3, month: str = "2026-03", history:
     leaders = [(f"leader{i:02d}", names[i] if i < len(names) else f"Leader Number {i:02d}") for i in range(n_leaders)]
     if hostile:
         leaders[0] = (leaders[0][0], "Ana $x_1^2$ \\ Ñúñez 😀 王芳 שרה")
+    tmp.mkdir(parents=True, exist_ok=True)
     config = make_config(tmp, leaders)
     db = open_db(config.database)
     create_labels_metrics_tables(db)

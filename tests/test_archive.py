@@ -169,7 +169,7 @@ def test_cli_import_prints_counts_and_exit_codes(tmp_path, dataset):
     runner = CliRunner()
     result = runner.invoke(cli, ["--config", str(config.path), "import", "x-archive", "--leader", "maya", str(path)])
     assert result.exit_code == 0, result.output
-    assert result.output == (f"Imported {len(tweets)} posts from 1 file(s) into maya:x: "
+    assert result.stdout == (f"Imported {len(tweets)} posts from 1 file(s) into maya:x: "
                              f"{len(tweets)} new, 0 already stored.\n")
     bad = runner.invoke(cli, ["--config", str(config.path), "import", "x-archive", "--leader", "nobody", str(path)])
     assert bad.exit_code == 2 and "no leader with id 'nobody'" in bad.output

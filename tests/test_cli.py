@@ -36,6 +36,9 @@ def test_collect_ok_then_partial_failure_names_the_account(config, emulator):
 
 
 def test_collect_is_quiet_when_nothing_goes_wrong_off_a_terminal(config, emulator):
+    first = run("--config", str(config.path), "collect")
+    assert first.exit_code == 0
+    assert first.output == f"tracker: WARNING: starting a new database at {config.database} (there was none)\n"
     result = run("--config", str(config.path), "collect")
     assert result.exit_code == 0
     assert result.output == ""

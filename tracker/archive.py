@@ -262,6 +262,7 @@ def import_x_archive(config: Config, leader_id: str, path: str | Path, batch_siz
         raise ConfigError(f"{config.path}: leader {leader_id!r} has no x account (add accounts.x to import "
                           "an X archive)")
     archive_account = read_account(path) or {}
+    store.check_db_path(config.database, create=True)
     with collection_lock(config.database):
         db = store.open_db(config.database)
         try:

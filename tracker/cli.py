@@ -161,7 +161,10 @@ def status(obj: Context, as_json: bool) -> None:
     config = obj.config()
     if not config.database.exists():
         raise click.ClickException(f"no database at {config.database} yet: run `tracker collect` first")
-    db = open_db(config.database)
+    try:
+        db = open_db(config.database, create=False)
+    except TrackerError as error:
+        raise _fail(error) from None
     try:
         health = account_health(config, db)
     finally:
@@ -298,7 +301,10 @@ def budget(obj: Context, as_json: bool) -> None:
     from tracker.store import open_db
 
     config = obj.config()
-    db = open_db(config.database) if config.database.exists() else None
+    try:
+        db = open_db(config.database, create=False) if config.database.exists() else None
+    except TrackerError as error:
+        raise _fail(error) from None
     try:
         estimate = estimate_budget(config, db)
     finally:
@@ -343,7 +349,10 @@ def purge(obj: Context) -> None:
     config = obj.config()
     if not config.database.exists():
         raise click.ClickException(f"no database at {config.database} yet: run `tracker collect` first")
-    result = purge_context(config)
+    try:
+        result = purge_context(config)
+    except TrackerError as error:
+        raise _fail(error) from None
     if result.cutoff is None:
         click.echo("Retention is off ([retention] context_days = 0): nothing purged.")
     else:
@@ -398,7 +407,10 @@ def accept_identity(obj: Context, leader_id: str, platform: str) -> None:
         raise _fail(error) from None
     if not config.database.exists():
         raise click.ClickException(f"no database at {config.database} yet: run `tracker collect` first")
-    db = open_db(config.database)
+    try:
+        db = open_db(config.database, create=False)
+    except TrackerError as error:
+        raise _fail(error) from None
     try:
         accepted = save_identity_accepted(db, account_id(leader_id, platform))
     finally:

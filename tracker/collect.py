@@ -88,7 +88,8 @@ def collection_lock(database: Path) -> Iterator[None]:
     stale lock behind.
     """
     path = lock_path(database)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    # The folder must exist already (store.check_db_path): a missing one is a typo or an
+    # unmounted disk, never created here.
     handle = open(path, "a+")
     try:
         try:
@@ -228,6 +229,7 @@ def collect(config: Config, *, leader_ids: Sequence[str] = (), platforms: Sequen
         platform: build_source(platform, config, env, **(source_options or {}))
         for platform in _needed_platforms(config, leader_ids, platforms)
     }
+    store.check_db_path(config.database, create=True)
     with collection_lock(config.database):
         db = store.open_db(config.database)
         try:

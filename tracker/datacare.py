@@ -34,7 +34,7 @@ def purge_context(config: Config, now: datetime | None = None) -> PurgeResult:
         return PurgeResult(0, None)
     now = now or datetime.now(timezone.utc)
     cutoff = utc_iso(now - timedelta(days=days))
-    db = store.open_db(config.database)
+    db = store.open_db(config.database, create=False)
     try:
         purged = store.save_context_purge(db, cutoff, utc_iso(now))
     finally:

@@ -451,7 +451,7 @@ def refresh_metrics(config: Config, month: str | None = None, leader_ids: Sequen
     parse_month(month)
     if not config.database.exists():
         raise ConfigError(f"no database at {config.database} yet: run `tracker collect` first")
-    db = store.open_db(config.database)
+    db = store.open_db(config.database, create=False)
     try:
         store.save_config(db, config)
         label_stored_posts(db, config, created=month_bounds_utc(month, config.timezone))

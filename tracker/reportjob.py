@@ -56,7 +56,7 @@ def write_report(config: Config, month: str | None = None, group: str | None = N
     parse_month(month)
     if not config.database.exists():
         raise TrackerError(f"no database at {config.database} yet: run `tracker collect` first")
-    db = open_db(config.database)
+    db = open_db(config.database, create=False)
     try:
         refresh_report_metrics(db, config, month)
         data = build_report_data(db, config, month, group=group, leader_ids=tuple(leader_ids))

@@ -8,6 +8,7 @@ transaction: a run killed at any moment leaves no gap and no duplicate.
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -19,20 +20,29 @@ from typing import Any
 from sqlite_utils import Database
 
 from tracker.config import Config
+from tracker.errors import ConfigError, TrackerError
 from tracker.migrations import migrations
 from tracker.sources.base import ContextPost, Identity, Page, Post, utc_iso
 
 BUSY_TIMEOUT_MS = 30_000
+log = logging.getLogger(__name__)
 
 
 def now_iso() -> str:
     return utc_iso(datetime.now(timezone.utc))
 
 
-def open_db(path: str | os.PathLike[str]) -> Database:
-    """Open (creating if needed) the database and bring its schema up to date."""
+def open_db(path: str | os.PathLike[str], *, create: bool = True) -> Database:
+    """Open the database and bring its schema up to date.
+
+    A missing database is created only with ``create`` (``collect`` and an archive import)
+    and only in a folder that exists, with a warning that a new database starts: a typo in
+    the path or an unmounted disk must not silently become a fresh database and a full,
+    billed backfill. A 0-byte file is never taken for a new database.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if check_db_path(path, create=create):
+        log.warning("starting a new database at %s (there was none)", path)
     db = Database(path)
     db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     # Any statement that writes outside ``write_transaction`` takes the lock up front too.
@@ -42,6 +52,24 @@ def open_db(path: str | os.PathLike[str]) -> Database:
         with write_transaction(db):
             migrations.apply(db)
     return db
+
+
+def check_db_path(path: str | os.PathLike[str], *, create: bool) -> bool:
+    """Raise unless ``path`` can be opened as the database (see ``open_db``); return True
+    when a new database would be started there. Nothing is created."""
+    path = Path(path)
+    if path.exists():
+        if path.is_file() and path.stat().st_size == 0:
+            raise ConfigError(f"{path} is an empty file (0 bytes), not a tracker database: restore it from a "
+                              "backup, or delete it to start a new database (the next collect backfills every "
+                              "account again)")
+        return False
+    if not create:
+        raise TrackerError(f"no database at {path} yet: run `tracker collect` first")
+    if not path.parent.is_dir():
+        raise ConfigError(f"{path}: the database's folder {path.parent} does not exist: create it, or fix "
+                          "[tracker] database in the config")
+    return True
 
 
 @contextmanager
