@@ -36,7 +36,7 @@ from tracker.csvout import metrics_to_csv
 from tracker.reportcharts import (OKABE_ITO, plot_behaviours, plot_index_trend, plot_posts_by_kind,
                                   plot_weekly_activity)
 from tracker.reportdata import BEHAVIOURS, LeaderReport, ReportData, shift_month
-from tracker.reporttext import FONT_FAMILY, printable, text_width, truncate, wrap
+from tracker.reporttext import FONT_FAMILY, plain_line, printable, text_width, truncate, wrap
 
 FORMATS = ("pdf", "png", "csv")
 A4 = (8.27, 11.69)  # inches, portrait
@@ -94,16 +94,17 @@ class ReportFiles:
 
 def summary_text(data: ReportData) -> str:
     """A plain-text digest of the month for the body of the report email."""
-    lines = [f"{data.organisation}: working out loud, {month_label(data.month)}", ""]
+    lines = [f"{plain_line(data.organisation)}: working out loud, {month_label(data.month)}", ""]
     for leader in data.leaders:
         metrics = leader.metrics or {}
+        name = plain_line(leader.name)
         if not leader.has_data:
-            lines.append(f"- {leader.name}: no data this month")
+            lines.append(f"- {name}: no data this month")
             continue
         index = metrics.get("openness_index")
         change = f" ({leader.change:+.0f} since last month)" if leader.change is not None else ""
         flag = " (small sample)" if metrics.get("low_sample") else ""
-        lines.append(f"- {leader.name}: openness index {_num(index)}{change}{flag}; "
+        lines.append(f"- {name}: openness index {_num(index)}{change}{flag}; "
                      f"{_num(metrics.get('posts'))} posts, {_num(metrics.get('answers'))} answers, "
                      f"{_num(metrics.get('debates'))} debates, {_num(metrics.get('progress'))} progress")
     lines += ["", "The full report is attached; the method is described in docs/methodology.md."]
@@ -263,7 +264,18 @@ LEADERBOARD_COLUMNS = (  # (title, x offset from the margin in inches, alignment
     ("Change", 4.2, "right"), ("Answer", 4.68, "right"), ("Debate", 5.16, "right"), ("Progress", 5.66, "right"),
     ("Presence", 6.16, "right"), ("Posts", 6.52, "right"), ("Notes", 6.6, "left"),
 )
-NAME_WIDTH = 2.0  # inches, up to the index column
+NAME_GAP_PT = 6.0  # between a truncated name and the widest index
+
+
+def _name_width_pt() -> float:
+    """Room for a leader's name in points: up to where the widest index value starts.
+
+    The Index column is right-aligned at its offset, so a name may only reach that offset
+    less the width of "100.0" (the widest value) and a gap, or the two would overlap.
+    """
+    leader_x = next(offset for title, offset, _ in LEADERBOARD_COLUMNS if title == "Leader")
+    index_x = next(offset for title, offset, _ in LEADERBOARD_COLUMNS if title == "Index")
+    return (index_x - leader_x) * 72 - text_width("100.0", 7.5) - NAME_GAP_PT
 INTERVAL_X, INTERVAL_WIDTH = 3.02, 0.75  # the dot-and-whisker drawing: offset and width in inches
 NOTES_WIDTH = CONTENT_WIDTH - 6.6
 ROW_HEIGHT = 0.22
@@ -286,7 +298,7 @@ def _interval_glyph(page: _Page, y: float, index: float | None, low: float | Non
 
 def _leaderboard_cells(leader: LeaderReport) -> tuple[list[str], list[str]]:
     row = leader.metrics or {}
-    cells = [str(leader.rank) if leader.rank else "–", truncate(printable(leader.name), NAME_WIDTH * 72 - 6, 7.5)]
+    cells = [str(leader.rank) if leader.rank else "–", truncate(printable(leader.name), _name_width_pt(), 7.5)]
     notes: list[str] = []
     if not leader.has_data:
         notes.append("no collection" if leader.metrics else "not computed")

@@ -79,6 +79,16 @@ def printable(text: str | None) -> str:
     return "".join(out).strip()
 
 
+def plain_line(text: str | None) -> str:
+    """One line of plain text (an email body): control characters, line breaks and bidi
+    controls removed, white space collapsed. Unlike ``printable`` it keeps every visible
+    character, since the mail reader's fonts are not ours."""
+    if not text:
+        return ""
+    text = "".join(" " if unicodedata.category(char) in ("Cc", "Zl", "Zp") else char for char in text)
+    return _WHITESPACE.sub(" ", "".join(char for char in text if char not in _DROPPED)).strip()
+
+
 def text_width(text: str, size: float) -> float:
     """Width of ``text`` in points at ``size`` (sum of advances, no kerning: a close upper bound)."""
     return sum(_advance_em(char) for char in text) * size
