@@ -206,3 +206,16 @@ def test_first_run_stops_at_the_backfill_window(tmp_path, emulator):
     [account] = result.accounts
     assert account.new_posts == 3  # the repost at 40 min and the posts at 50 and 60 min
     assert account.requests == 1 + 2
+
+
+def test_an_unreachable_appview_stops_bluesky_after_a_few_failures(tmp_path, emulator):
+    sources = "\n".join(["[sources.bluesky]", f'api_base_url = "{emulator.url}"', "max_retries = 1",
+                         "retry_backoff = 0"])
+    config = write_config(tmp_path, {"alice": {"bluesky": "alice.test"}, "bob": {"bluesky": "bob.test"},
+                                     "carol": {"bluesky": "carol.test"}}, sources)
+    emulator.add_fault("drop", times=1000)
+    result = run(config)
+    assert [r.status for r in result.accounts] == ["failed"] * 3
+    assert len(emulator.requests) == 3  # alice's two attempts, bob's first: then Bluesky is skipped
+    assert "Bluesky unreachable: 3 requests in a row failed to connect or timed out" in result.accounts[1].error
+    assert result.accounts[2].error == "not tried: bluesky was unreachable earlier in this run"
