@@ -43,8 +43,8 @@ _current_account: contextvars.ContextVar[str | None] = contextvars.ContextVar("c
 class _AccountFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         account = _current_account.get()
-        if account and not getattr(record, "_account_named", False):
-            record.msg, record._account_named = f"{account}: {record.msg}", True
+        if account:
+            record.msg = f"{account}: {record.msg}"
         return True
 
 
