@@ -67,3 +67,13 @@ def test_a_blog_feed_url_with_an_impossible_port_is_refused(tmp_path, emulator):
     result = run("--config", str(path), "collect")
     assert result.exit_code == 2
     assert "leaders[0].accounts.blog: expected the http(s) URL of the blog's RSS or Atom feed" in result.stderr
+
+
+def test_a_mastodon_server_with_an_impossible_port_is_refused(tmp_path, emulator):
+    path = write_config(tmp_path, emulator.url)
+    text = path.read_text(encoding="utf-8").replace('accounts = { x = "alice" }',
+                                                    'accounts = { x = "alice", mastodon = "alice@social.example:70000" }')
+    path.write_text(text, encoding="utf-8")
+    result = run("--config", str(path), "collect")
+    assert result.exit_code == 2
+    assert "leaders[0].accounts.mastodon: expected a Mastodon address user@server" in result.stderr

@@ -456,9 +456,19 @@ def _validate_table(table: dict[str, Any], schema: dict[str, Any], path: str,
     return result
 
 
+def _url_part_ok(platform: str, handle: str) -> bool:
+    """A blog feed is a whole URL, a Mastodon address names a server (and maybe a port):
+    both must be reachable addresses, ports from 1 to 65535."""
+    if platform == "blog":
+        return _is_http_url(handle)
+    if platform == "mastodon":
+        return _is_http_url("https://" + handle.rpartition("@")[2])
+    return True
+
+
 def _check_handle(platform: str, handle: Any, key_path: str, errors: list[str]) -> str | None:
     rule = HANDLE_RULES[platform]
-    if not isinstance(handle, str) or not rule.pattern.match(handle) or (platform == "blog" and not _is_http_url(handle)):
+    if not isinstance(handle, str) or not rule.pattern.match(handle) or not _url_part_ok(platform, handle):
         errors.append(f"{key_path}: expected {rule.expected}, got {handle!r}")
         return None
     return rule.normalize(handle)
