@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 
-.PHONY: demo test bench clean
+.PHONY: demo test bench model clean
 
 demo: $(VENV)/.installed
 	$(BIN)/tracker demo
@@ -12,6 +12,12 @@ test: $(VENV)/.installed
 	$(BIN)/ruff check --quiet --select F tracker tests bench
 	$(BIN)/mypy tracker
 	$(BIN)/python -m pytest -q
+
+# The shipped labeller, trained on the hand-labelled posts beside the repository (deterministic:
+# the same labels give the same file). tests/test_model.py retrains it and compares.
+LABELS_DIR ?= ../shared/labels
+model: $(VENV)/.installed
+	$(BIN)/tracker train --labels $(LABELS_DIR)/train.jsonl --labels $(LABELS_DIR)/dev.jsonl --out tracker/data/labeller.npz
 
 # Benchmarks are run by hand (minutes each); their figures go in the closing notes.
 bench: $(VENV)/.installed

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tracker import store
-from tracker.classify import CLASSIFIER_VERSION
+from tracker.model import load_model
 from tracker.config import parse_config
 from tracker.labelling import build_post_input, label_stored_posts, organisation_handles
 from tracker.sources.base import ContextPost, Post
@@ -65,17 +65,22 @@ def test_labels_are_stored_with_evidence_and_version(db_config):
     db, config = db_config
     stats = label_stored_posts(db, config)
     assert (stats.posts_labelled, stats.context_labelled) == (4, 2)
+    version = load_model().version
     answer = labels_of(db, "x:a1")["answer"]
-    assert answer[0] >= 0.5 and answer[2] == CLASSIFIER_VERSION
+    threshold = load_model().thresholds[0]
+    assert answer[0] >= threshold and answer[2] == version
     evidence = json.loads(answer[1])
-    assert evidence and set(evidence[0]) == {"rule", "text", "start", "end", "source"}
-    spans = [e for e in evidence if e["source"] == "post" and e["start"] is not None]
-    assert spans and all(ANSWER[e["start"]:e["end"]] == e["text"] for e in spans)
+    assert evidence and set(evidence[0]) == {"reason", "text", "start", "end", "source", "weight"}
+    texts = {"post": ANSWER, "parent": QUESTION}
+    assert all(texts[e["source"]][e["start"]:e["end"]] == e["text"] for e in evidence)
+    # Every post keeps its probabilities: the monthly counts are estimated from them.
+    p_answer, = db.execute("SELECT p_answer FROM labelled_posts WHERE post_id = 'x:a1'").fetchone()
+    assert p_answer == pytest.approx(answer[0], abs=1e-4)
     # The same words to the organisation's own account are internal: not an answer.
     assert "answer" not in labels_of(db, "x:a2")
     assert labels_of(db, "x:a3") == {}
-    assert db.execute("SELECT count(*) FROM labelled_posts WHERE classifier_version = ?",
-                      [CLASSIFIER_VERSION]).fetchone()[0] == 4
+    assert db.execute("SELECT count(*) FROM labelled_posts WHERE classifier_version = ? AND p_answer IS NOT NULL",
+                      [version]).fetchone()[0] == 4
     assert db.execute("SELECT label FROM context_labels WHERE context_id = 'x:q1'").fetchall() == [("question",)]
 
 
@@ -92,7 +97,7 @@ def test_relabelling_is_incremental_and_follows_the_version(db_config):
     stats = label_stored_posts(db, config, batch_size=1)
     assert stats.posts_labelled == 2 and stats.context_labelled == 0
     assert labels_of(db, "x:a3") == {}
-    assert db.execute("SELECT DISTINCT classifier_version FROM labelled_posts").fetchall() == [(CLASSIFIER_VERSION,)]
+    assert db.execute("SELECT DISTINCT classifier_version FROM labelled_posts").fetchall() == [(load_model().version,)]
 
 
 def test_classifier_input_from_the_database(db_config):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from dataclasses import replace
 
 import pytest
 
@@ -22,6 +23,7 @@ from tracker.metrics import (
     load_metrics,
     month_bounds,
     normalize_cross_text,
+    IndexInputs,
     openness,
     wilson_interval,
 )
@@ -109,12 +111,20 @@ def built(tmp_path: Path):
     ok_run(db, ada)
     ok_run(db, accounts["cy"])
     version = "test-labels"
-    store.save_post_labels(db, ["x:p1", "x:p7"], [("x:p1", "progress", 0.9, evidence("progress.we_verb")),
-                                                   ("x:p7", "progress", 0.8, evidence("progress.we_verb"))], version)
-    store.save_post_labels(db, ["x:p3", "x:p10"], [("x:p3", "answer", 0.9, evidence("answer.substantive")),
-                                                    ("x:p10", "answer", 0.9, evidence("answer.substantive"))], version)
-    store.save_post_labels(db, ["x:p5", "x:p8"], [("x:p5", "debate", 0.7, evidence("debate.disagree")),
-                                                   ("x:p8", "debate", 0.7, evidence("debate.disagree"))], version)
+    # The labeller's calibrated probabilities (answer, debate, progress) of every January post
+    # but the repost, and the labels over threshold (the counts); estimates sum the former.
+    readings = {"x:p1": (0.05, 0.02, 0.9), "x:p2": (0.02, 0.05, 0.2), "x:p3": (0.9, 0.05, 0.1),
+                "x:p4": (0.4, 0.1, 0.1), "x:p5": (0.1, 0.7, 0.05), "x:p6": (0.6, 0.0, 0.0),
+                "x:p7": (0.02, 0.02, 0.8), "x:p8": (0.05, 0.7, 0.1), "x:p10": (0.9, 0.05, 0.05),
+                "x:p11": (0.0, 0.0, 0.3)}
+    labels = [("x:p1", "progress", 0.9, evidence("progress.we_verb")),
+              ("x:p7", "progress", 0.8, evidence("progress.we_verb")),
+              ("x:p3", "answer", 0.9, evidence("answer.substantive")),
+              ("x:p10", "answer", 0.9, evidence("answer.substantive")),
+              ("x:p5", "debate", 0.7, evidence("debate.disagree")),
+              ("x:p8", "debate", 0.7, evidence("debate.disagree"))]
+    store.save_post_labels(db, list(readings), labels, version,
+                           readings=[(post_id, *p, None) for post_id, p in readings.items()])
     store.save_context_labels(db, ["x:c1", "x:c2", "x:c4", "x:c7", "x:c3", "x:c5"], [
         (cid, "question", 0.9, evidence("question.mark")) for cid in ("x:c1", "x:c2", "x:c4", "x:c7")
     ] + [(cid, "critical", 0.9, evidence("critical.marker")) for cid in ("x:c3", "x:c5")], version)
@@ -152,13 +162,17 @@ def test_counts_rates_and_medians_match_hand_computed_values(built):
 def test_openness_index_by_hand(built):
     db, config, _ = built
     ada = by_key(compute_metrics(db, config, "2025-01"))[("ada", "x")]
+    # The index reads the estimated counts: sums of the January posts' probabilities.
+    answers, answered, debates, progress_est = 3.04, 0.9 + 0.4 + 0.9, 1.69, 2.6
+    assert (ada["answers_est"], ada["questions_answered_est"], ada["debates_est"], ada["progress_est"]) == \
+        pytest.approx((answers, answered, debates, progress_est), abs=0.051)
     speed = (math.log(72) - math.log(13)) / (math.log(72) - math.log(4))
-    answer = 0.5 * 2 / 8 + 0.25 * (2 / 3) / 0.9 + 0.25 * speed
-    debate = 0.7 * 2 / 4 + 0.3 * 2 / 5
-    progress = 0.7 * 0.2 / 0.5 + 0.3 * 2 / 8
-    assert ada["component_answer"] == pytest.approx(100 * answer, abs=0.05)
-    assert ada["component_debate"] == pytest.approx(100 * debate, abs=0.05)
-    assert ada["component_progress"] == pytest.approx(100 * progress, abs=0.05)
+    answer = 0.5 * answers / 8 + 0.25 * (answered / 3) / 0.9 + 0.25 * speed
+    debate = 0.7 * debates / 4 + 0.3 * 2 / 5
+    progress = 0.7 * (progress_est / 10) / 0.5 + 0.3 * progress_est / 8
+    assert ada["component_answer"] == pytest.approx(100 * answer, abs=0.051)
+    assert ada["component_debate"] == pytest.approx(100 * debate, abs=0.051)
+    assert ada["component_progress"] == pytest.approx(100 * progress, abs=0.051)
     assert ada["component_presence"] == 100.0
     index = 100 * (0.35 * answer + 0.25 * debate + 0.25 * progress + 0.15)
     assert ada["openness_index"] == pytest.approx(index, abs=0.05)
@@ -166,14 +180,13 @@ def test_openness_index_by_hand(built):
 
 
 def test_index_rewards_each_behaviour_and_caps_the_broadcaster():
-    base = {"answers": 0, "questions_answered_share": None, "median_response_hours": None, "debates": 0,
-            "unique_critics": 0, "progress_share": 0.0, "progress": 0, "active_weeks": 4}
+    base = IndexInputs(answers=0, answered_share=None, response_hours=None, debates=0, critics=0,
+                       progress_share=0.0, progress=0, active_weeks=4)
     broadcaster = openness(base)["openness_index"]
     assert broadcaster == 15.0  # presence alone
-    assert openness({**base, "answers": 8, "questions_answered_share": 0.9,
-                     "median_response_hours": 2})["openness_index"] == 50.0
-    assert openness({**base, "debates": 4, "unique_critics": 5})["openness_index"] == 40.0
-    assert openness({**base, "progress_share": 0.5, "progress": 8})["openness_index"] == 40.0
+    assert openness(replace(base, answers=8, answered_share=0.9, response_hours=2))["openness_index"] == 50.0
+    assert openness(replace(base, debates=4, critics=5))["openness_index"] == 40.0
+    assert openness(replace(base, progress_share=0.5, progress=8))["openness_index"] == 40.0
 
 
 def test_month_without_collection_is_none_never_zero(built):
@@ -269,3 +282,36 @@ def test_save_and_load_metrics_round_trip(built):
                                                                 ("bo", "all")]
     assert loaded[0] == by_key(rows)[("ada", "x")]
     assert loaded[2]["posts"] is None and loaded[2]["low_sample"] is True
+
+
+def test_estimated_counts_have_intervals_that_hold_the_estimate_and_the_index_its_interval(built):
+    db, config, _ = built
+    ada = by_key(compute_metrics(db, config, "2025-01"))[("ada", "x")]
+    for key in ("answers_est", "debates_est", "progress_est"):
+        assert ada[f"{key}_low"] <= ada[key] <= ada[f"{key}_high"]
+        assert ada[f"{key}_high"] - ada[f"{key}_low"] > 0  # the labelling is uncertain
+    assert ada["openness_index_low"] <= ada["openness_index"] <= ada["openness_index_high"]
+    assert ada["not_labelled_language"] == 0
+
+
+def test_the_index_lies_inside_its_interval_whatever_the_month():
+    import random
+
+    from tracker.metrics import _COUNT_COLUMNS, _finish
+
+    rng = random.Random(7)
+    for _ in range(500):
+        posts = rng.randint(0, 60)
+        replies = rng.randint(0, posts)
+        received = rng.randint(0, replies)
+        row = {key: 0 for key in _COUNT_COLUMNS}
+        row.update(posts=posts, replies=replies, replies_and_quotes=replies, questions_received=received,
+                   questions_answered=rng.randint(0, received), answers=rng.randint(0, replies),
+                   debates=rng.randint(0, replies), progress=rng.randint(0, posts),
+                   unique_critics=rng.randint(0, 6), active_weeks=rng.randint(0, 5),
+                   answers_est=rng.uniform(0, replies), answers_var=rng.uniform(0, 3),
+                   questions_answered_est=rng.uniform(0, received), debates_est=rng.uniform(0, replies),
+                   debates_var=rng.uniform(0, 3), progress_est=rng.uniform(0, posts), progress_var=rng.uniform(0, 3),
+                   median_response_hours=rng.choice([None, 0.5, 10, 100]))
+        out = _finish(row, {"answer": 0.1, "debate": 0.2, "progress": 0.1})
+        assert out["openness_index_low"] <= out["openness_index"] <= out["openness_index_high"], out

@@ -154,6 +154,12 @@ class RetentionSettings:
 
 
 @dataclass(frozen=True)
+class LabelSettings:
+    # The labeller's model file; None: the model shipped with the tracker.
+    model: Path | None = None
+
+
+@dataclass(frozen=True)
 class BlueskySettings(RequestSettings):
     api_base_url: str = BLUESKY_DEFAULT_API_BASE_URL
     page_size: int = 100
@@ -191,6 +197,7 @@ class Config:
     health: HealthSettings = field(default_factory=HealthSettings)
     budget: BudgetSettings = field(default_factory=BudgetSettings)
     retention: RetentionSettings = field(default_factory=RetentionSettings)
+    labels: LabelSettings = field(default_factory=LabelSettings)
 
     @property
     def x(self) -> XSettings:
@@ -406,6 +413,9 @@ SCHEMA: dict[str, Any] = {
         "context_days": _at_most(Field((int,), "a whole number of days >= 0 (0: keep forever)", 365,
                                        check=lambda v: v >= 0), MAX_DAYS),
     },
+    "labels": {
+        "model": Field((str,), "the path of a model file written by `tracker train` (empty: the shipped model)", ""),
+    },
 }
 
 LEADER_SCHEMA: dict[str, Any] = {
@@ -588,6 +598,7 @@ def parse_config(text: str, path: Path) -> Config:
         health=HealthSettings(**checked["health"]),
         budget=BudgetSettings(**checked["budget"]),
         retention=RetentionSettings(**checked["retention"]),
+        labels=LabelSettings(_resolve(base, checked["labels"]["model"]) if checked["labels"]["model"] else None),
         sources={
             "x": XSettings(**checked["sources"]["x"]),
             "bluesky": BlueskySettings(**checked["sources"]["bluesky"]),

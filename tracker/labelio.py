@@ -8,34 +8,18 @@ against a hand-labelled file.
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tracker.classify import CLASSIFIER_VERSION, POST_LABELS, Label, label_post, normalize_handles
+from tracker.classify import POST_LABELS, normalize_handles
+from tracker.classify import _check as check_post
+from tracker.model import Labeller, Prediction, load_model
 from tracker.errors import InputError
 
 
-def result_to_json(post_id: Any, labels: Iterable[Label]) -> dict[str, Any]:
-    """The JSON shape ``tracker label`` writes for one post."""
-    labels = list(labels)
-    return {
-        "id": post_id,
-        "labels": [label.name for label in labels],
-        "classifier_version": CLASSIFIER_VERSION,
-        "evidence": {
-            label.name: {
-                "confidence": label.confidence,
-                "rules": [{"rule": ev.rule, "text": ev.text, "start": ev.start, "end": ev.end,
-                           "source": ev.source} for ev in label.evidence],
-            }
-            for label in labels
-        },
-    }
-
-
-def _read_lines(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, Any]]]:
+def read_posts(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, Any]]]:
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
@@ -48,15 +32,46 @@ def _read_lines(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, Any]]]:
         yield number, post
 
 
-def label_lines(lines: Iterable[str], org_handles: Collection[str] = ()) -> Iterator[str]:
-    """JSON Lines in, JSON Lines out: one result line per non-blank input line."""
-    org_handles = normalize_handles(org_handles)
-    for number, post in _read_lines(lines):
+def result_to_json(post_id: Any, prediction: Prediction, version: str) -> dict[str, Any]:
+    """The JSON shape ``tracker label`` writes for one post."""
+    return {
+        "id": post_id,
+        "labels": list(prediction.labels),
+        "probabilities": prediction.probabilities,
+        "not_labelled": prediction.not_labelled,
+        "classifier_version": version,
+        "evidence": prediction.evidence,
+    }
+
+
+def label_lines(lines: Iterable[str], org_handles: Collection[str] = (), model_path: str | Path | None = None,
+                batch_size: int = 2000) -> Iterator[str]:
+    """JSON Lines in, JSON Lines out: one result line per non-blank input line, in order."""
+    labeller = Labeller(load_model(model_path))
+    handles = normalize_handles(org_handles)
+    encode = json.JSONEncoder(ensure_ascii=False).encode
+    batch: list[tuple[int, dict[str, Any]]] = []
+
+    def flush() -> Iterator[str]:
         try:
-            labels = label_post(post, org_handles)
-        except InputError as exc:
-            raise InputError(f"line {number}: {exc}") from None
-        yield json.dumps(result_to_json(post["id"], labels), ensure_ascii=False)
+            predictions = labeller.predict([post for _, post in batch], handles)
+        except InputError:
+            for number, post in batch:  # find the line at fault
+                try:
+                    check_post(post)
+                except InputError as exc:
+                    raise InputError(f"line {number}: {exc}") from None
+            raise
+        for (_, post), prediction in zip(batch, predictions):
+            yield encode(result_to_json(post["id"], prediction, labeller.version))
+        batch.clear()
+
+    for number, post in read_posts(lines):
+        batch.append((number, post))
+        if len(batch) >= batch_size:
+            yield from flush()
+    if batch:
+        yield from flush()
 
 
 # --- evaluation --------------------------------------------------------------------------
@@ -87,31 +102,31 @@ class LabelScore:
 class EvaluationReport:
     n_posts: int
     scores: tuple[LabelScore, ...]
-    classifier_version: str = CLASSIFIER_VERSION
+    classifier_version: str
+    # Files the model was trained on: figures on them are not evidence of quality.
+    seen_in_training: tuple[str, ...] = ()
 
     def score(self, label: str) -> LabelScore:
         return next(s for s in self.scores if s.label == label)
 
 
-def evaluate(path: str | Path, org_handles: Collection[str] = ()) -> EvaluationReport:
-    """Compare the labeller with a hand-labelled JSONL file (each line has ``labels``)."""
+def evaluate(paths: Sequence[str | Path], org_handles: Collection[str] = (),
+             model_path: str | Path | None = None) -> EvaluationReport:
+    """Compare the model with hand-labelled JSONL files (each line has ``labels``)."""
+    from tracker.training import read_labelled
+
+    model = load_model(model_path)
+    data = read_labelled(paths)
+    predictions = Labeller(model).predict(data.posts, org_handles, evidence=False)
     counts = {name: [0, 0, 0, 0] for name in POST_LABELS}  # tp, fp, fn, tn
-    org_handles = normalize_handles(org_handles)
-    n_posts = 0
-    with open(path, encoding="utf-8") as handle:
-        for number, post in _read_lines(handle):
-            expected = post.get("labels")
-            if not isinstance(expected, list):
-                raise InputError(f"line {number}: missing 'labels' list")
-            try:
-                predicted = {label.name for label in label_post(post, org_handles)}
-            except InputError as exc:
-                raise InputError(f"line {number}: {exc}") from None
-            n_posts += 1
-            for name, cell in counts.items():
-                was, got = name in expected, name in predicted
-                cell[0 if was and got else 1 if got else 2 if was else 3] += 1
-    return EvaluationReport(n_posts, tuple(LabelScore(name, *cell) for name, cell in counts.items()))
+    for row, prediction in zip(data.y, predictions):
+        for j, (name, cell) in enumerate(counts.items()):
+            was, got = bool(row[j]), name in prediction.labels
+            cell[0 if was and got else 1 if got else 2 if was else 3] += 1
+    trained = {source["sha256"] for source in model.meta.get("trained_on", [])}
+    seen = tuple(source["file"] for source in data.sources if source["sha256"] in trained)
+    return EvaluationReport(len(data.posts), tuple(LabelScore(name, *cell) for name, cell in counts.items()),
+                            model.version, seen)
 
 
 def format_evaluation(report: EvaluationReport) -> str:
@@ -121,4 +136,7 @@ def format_evaluation(report: EvaluationReport) -> str:
     for s in report.scores:
         rows.append(f"{s.label:<10}{s.tp:>5}{s.fp:>5}{s.fn:>5}{s.tn:>6}"
                     f"{s.precision:>11.3f}{s.recall:>8.3f}{s.f1:>7.3f}")
+    if report.seen_in_training:
+        rows.append(f"Not evidence: the model was trained on {', '.join(report.seen_in_training)}; "
+                    "use --cv for figures on posts it did not see.")
     return "\n".join(rows)

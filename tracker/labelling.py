@@ -5,17 +5,18 @@ another classifier version (a new version relabels everything it has not seen). 
 in keyset-paginated batches, each written in one transaction, so memory stays flat and a
 run killed half-way keeps what it finished.
 
-Each text is read once: a reply's parent (or a quote's quoted post) that is a context post
-not yet labelled by this version gets its ``question``/``critical`` labels from the same
-reading the reply's labels came from; a second pass labels the context posts no leader post
-points at (or whose reply did not need them read), such as the posts that mention a leader.
+Leader posts are labelled by the learned model (``tracker.model``), which stores every
+post's calibrated probabilities beside its labels; other people's posts (context) get the
+rules' ``question``/``critical`` labels, which the metrics use to count questions received.
+A reply's parent that is not yet labelled is labelled in the same batch as the reply; a
+second pass labels the context posts no leader post points at, such as mentions.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +24,7 @@ from sqlite_utils import Database
 
 from tracker import classify, store
 from tracker.config import Config
+from tracker.model import Labeller, Prediction, load_model
 
 BATCH_SIZE = 5000
 
@@ -81,11 +83,16 @@ class LabelStats:
     context_labelled: int = 0
     labels: dict[str, int] | None = None
     seconds: float = 0.0
-    classifier_version: str = classify.CLASSIFIER_VERSION
+    classifier_version: str = ""
 
     @property
     def posts_per_second(self) -> float:
         return self.posts_labelled / self.seconds if self.seconds else 0.0
+
+
+def labeller_for(config: Config) -> Labeller:
+    """The labeller the config names (``[labels] model``), else the shipped model."""
+    return Labeller(load_model(config.labels.model))
 
 
 def organisation_handles(db: Database, config: Config) -> set[str]:
@@ -113,6 +120,19 @@ def build_post_input(row: tuple[Any, ...]) -> dict[str, Any]:
 _ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
+def _prediction_rows(post_id: str, prediction: Prediction) -> list[store.LabelRow]:
+    assert prediction.probabilities is not None or not prediction.labels
+    return [(post_id, name, round(float((prediction.probabilities or {})[name]), 4), _ENCODE(prediction.evidence[name]))
+            for name in prediction.labels]
+
+
+def _reading(post_id: str, prediction: Prediction) -> store.PostReading:
+    p = prediction.probabilities
+    if p is None:
+        return (post_id, None, None, None, prediction.not_labelled)
+    return (post_id, p["answer"], p["debate"], p["progress"], None)
+
+
 def _label_rows(item_id: str, labels: Iterable[classify.Label]) -> list[store.LabelRow]:
     return [(item_id, label.name, round(float(label.confidence), 4),
              _ENCODE([{"rule": ev.rule, "text": ev.text, "start": ev.start, "end": ev.end, "source": ev.source}
@@ -121,8 +141,8 @@ def _label_rows(item_id: str, labels: Iterable[classify.Label]) -> list[store.La
 
 
 def label_stored_posts(db: Database, config: Config, *, created: tuple[str, str] | None = None,
-                       batch_size: int = BATCH_SIZE) -> LabelStats:
-    """Label every leader post and context post not yet labelled by this classifier version.
+                       batch_size: int = BATCH_SIZE, labeller: Labeller | None = None) -> LabelStats:
+    """Label every leader post and context post not yet labelled by this labeller version.
 
     ``created`` = (start, end) as stored UTC text limits the work to the leader posts of
     that span and the posts they reply to or quote, the mentions of the span and the
@@ -130,82 +150,127 @@ def label_stored_posts(db: Database, config: Config, *, created: tuple[str, str]
     `tracker metrics --month` after a large import labels one month, not years.
     """
     started = time.perf_counter()
-    stats = LabelStats(labels={name: 0 for name in (*classify.POST_LABELS, *classify.CONTEXT_LABELS)})
-    assert stats.labels is not None
+    labeller = labeller or labeller_for(config)
+    stats = LabelStats(labels={name: 0 for name in (*classify.POST_LABELS, *classify.CONTEXT_LABELS)},
+                       classifier_version=labeller.version)
     handles = classify.normalize_handles(organisation_handles(db, config))
 
     start, end = created or ("", "~")  # "~" sorts after every timestamp
     span = {"start": start, "end": end}
-    _label_posts(db, handles, _CREATED_SPAN, span, batch_size, stats)
+    work = _Work(db, labeller, handles, batch_size, stats)
+    work.label_posts(_CREATED_SPAN, span)
     if created is None:  # every context post no leader post led to, mentions included
-        _label_context(db, "1", span, batch_size, stats)
+        work.label_context("1", span)
     else:
         replies = [row[0] for row in db.execute(_MENTION_REPLIES_SQL, span)]
         if replies:
-            _label_posts(db, handles, _IDS_SPAN, {"ids": json.dumps(replies)}, batch_size, stats)
-        _label_context(db, _MENTIONS_SPAN, span, batch_size, stats)
+            work.label_posts(_IDS_SPAN, {"ids": json.dumps(replies)})
+        work.label_context(_MENTIONS_SPAN, span)
     stats.seconds = time.perf_counter() - started
     return stats
 
 
-def _label_posts(db: Database, handles: classify.OrgHandles, span_sql: str, params: dict[str, Any], batch_size: int,
-                 stats: LabelStats) -> None:
-    """Label the leader posts ``span_sql`` selects (and the context posts they read), in batches."""
-    version = classify.CLASSIFIER_VERSION
-    assert stats.labels is not None
-    sql = _POSTS_SQL.format(span=span_sql)
-    after = ""
-    while True:
-        rows = db.execute(sql, {**params, "after": after, "version": version, "limit": batch_size}).fetchall()
-        if not rows:
-            break
-        labels: list[store.LabelRow] = []
-        ids: list[str] = []
-        context_labels: list[store.LabelRow] = []
-        context_ids: list[str] = []
-        seen_context: set[str] = set()
-        for row in rows:
-            if ids and ids[-1] == row[0]:
-                continue  # two tracked accounts share a platform user id: label the post once
-            ids.append(row[0])
-            post_labels, read_context = classify.label_post_and_context(build_post_input(row), handles)
-            labels += _label_rows(row[0], post_labels)
-            reply_context, reply_text, quoted_context, quoted_text = row[13:]
-            for context_id, context_text, kind in ((reply_context, reply_text, "reply"),
-                                                   (quoted_context, quoted_text, "quote")):
-                if context_id is None or context_id in seen_context:
-                    continue
-                seen_context.add(context_id)
-                context_ids.append(context_id)
-                # The classifier read exactly this text when it is the counterpart of this kind.
-                reused = read_context is not None and row[5] == kind and context_text is not None
-                context_labels += _label_rows(
-                    context_id, read_context if reused else classify.label_context(context_text))  # type: ignore[arg-type]
-        store.save_context_labels(db, context_ids, context_labels, version)
-        store.save_post_labels(db, ids, labels, version)
-        for label in labels + context_labels:
-            stats.labels[label[1]] += 1
-        stats.posts_labelled += len(ids)
-        stats.context_labelled += len(context_ids)
-        after = rows[-1][0]
+@dataclass
+class _Work:
+    db: Database
+    labeller: Labeller
+    handles: classify.OrgHandles
+    batch_size: int
+    stats: LabelStats
+
+    def label_posts(self, span_sql: str, params: dict[str, Any]) -> None:
+        """Label the leader posts ``span_sql`` selects (and the context posts they read), in batches."""
+        version = self.labeller.version
+        counts = self.stats.labels
+        assert counts is not None
+        sql = _POSTS_SQL.format(span=span_sql)
+        after = ""
+        while True:
+            rows = self.db.execute(sql, {**params, "after": after, "version": version,
+                                         "limit": self.batch_size}).fetchall()
+            if not rows:
+                break
+            unique = [row for i, row in enumerate(rows) if i == 0 or rows[i - 1][0] != row[0]]
+            # (two tracked accounts can share a platform user id: label the post once)
+            predictions = self.labeller.predict([build_post_input(row) for row in unique], self.handles)
+            labels: list[store.LabelRow] = []
+            context_labels: list[store.LabelRow] = []
+            context_ids: list[str] = []
+            seen_context: set[str] = set()
+            for row, prediction in zip(unique, predictions):
+                labels += _prediction_rows(row[0], prediction)
+                reply_context, reply_text, quoted_context, quoted_text = row[13:]
+                for context_id, context_text in ((reply_context, reply_text), (quoted_context, quoted_text)):
+                    if context_id is None or context_id in seen_context:
+                        continue
+                    seen_context.add(context_id)
+                    context_ids.append(context_id)
+                    context_labels += _label_rows(context_id, classify.label_context(context_text))
+            store.save_context_labels(self.db, context_ids, context_labels, version)
+            store.save_post_labels(self.db, [row[0] for row in unique], labels, version,
+                                   readings=[_reading(row[0], p) for row, p in zip(unique, predictions)])
+            for label in labels + context_labels:
+                counts[label[1]] += 1
+            self.stats.posts_labelled += len(unique)
+            self.stats.context_labelled += len(context_ids)
+            after = rows[-1][0]
+
+    def label_context(self, span_sql: str, params: dict[str, Any]) -> None:
+        """Label the context posts ``span_sql`` selects that this version has not labelled yet."""
+        version = self.labeller.version
+        counts = self.stats.labels
+        assert counts is not None
+        sql = _CONTEXT_SQL.format(span=span_sql)
+        after = ""
+        while True:
+            rows = self.db.execute(sql, {**params, "after": after, "version": version,
+                                         "limit": self.batch_size}).fetchall()
+            if not rows:
+                break
+            labels: list[store.LabelRow] = []
+            for context_id, text in rows:
+                labels += _label_rows(context_id, classify.label_context(text))
+            store.save_context_labels(self.db, [row[0] for row in rows], labels, version)
+            for label in labels:
+                counts[label[1]] += 1
+            self.stats.context_labelled += len(rows)
+            after = rows[-1][0]
 
 
-def _label_context(db: Database, span_sql: str, params: dict[str, Any], batch_size: int,
-                   stats: LabelStats) -> None:
-    """Label the context posts ``span_sql`` selects that this version has not labelled yet."""
-    version = classify.CLASSIFIER_VERSION
-    assert stats.labels is not None
-    sql = _CONTEXT_SQL.format(span=span_sql)
-    after = ""
-    while True:
-        rows = db.execute(sql, {**params, "after": after, "version": version, "limit": batch_size}).fetchall()
-        if not rows:
-            break
-        labels: list[store.LabelRow] = []
-        for context_id, text in rows:
-            labels += _label_rows(context_id, classify.label_context(text))
-        store.save_context_labels(db, [row[0] for row in rows], labels, version)
-        for label in labels:
-            stats.labels[label[1]] += 1
-        stats.context_labelled += len(rows)
-        after = rows[-1][0]
+# The leader posts of a span as the labeller read them, with what it concluded.
+_MONTH_POSTS_SQL = """
+SELECT p.id, p.platform, a.handle, p.created_at, p.text, p.kind, p.lang,
+       p.in_reply_to_id,
+       coalesce(cr.author_handle, pra.handle, ra.handle), coalesce(cr.text, pr.text),
+       p.quoted_id, coalesce(cq.author_handle, pqa.handle), coalesce(cq.text, pq.text),
+       lp.p_answer, lp.p_debate, lp.p_progress,
+       (SELECT json_group_array(l.label) FROM post_labels l WHERE l.post_id = p.id)
+FROM posts p
+JOIN accounts a ON a.id = p.account_id
+JOIN labelled_posts lp ON lp.post_id = p.id AND lp.classifier_version = :version
+LEFT JOIN context_posts cr ON cr.id = p.in_reply_to_id
+LEFT JOIN posts pr ON pr.id = p.in_reply_to_id
+LEFT JOIN accounts pra ON pra.id = pr.account_id
+LEFT JOIN accounts ra ON ra.platform = p.platform AND ra.platform_user_id = p.in_reply_to_user_id
+LEFT JOIN context_posts cq ON cq.id = p.quoted_id
+LEFT JOIN posts pq ON pq.id = p.quoted_id
+LEFT JOIN accounts pqa ON pqa.id = pq.account_id
+WHERE p.created_at >= :start AND p.created_at < :end AND (:all_leaders OR p.leader_id IN (SELECT value FROM json_each(:leaders)))
+ORDER BY p.created_at, p.id
+"""
+
+
+def month_posts(db: Database, span: tuple[str, str], leader_ids: Sequence[str], version: str
+                ) -> list[tuple[dict[str, Any], dict[str, float] | None, list[str]]]:
+    """(labeller input, probabilities or None when not labelled, labels) of each leader post in ``span``."""
+    out = []
+    seen: set[str] = set()
+    for row in db.execute(_MONTH_POSTS_SQL, {"start": span[0], "end": span[1], "version": version,
+                                             "all_leaders": not leader_ids, "leaders": json.dumps(list(leader_ids))}):
+        if row[0] in seen:
+            continue
+        seen.add(row[0])
+        p_answer, p_debate, p_progress, labels = row[13:]
+        probabilities = None if p_answer is None else {"answer": p_answer, "debate": p_debate, "progress": p_progress}
+        out.append((build_post_input(row), probabilities, json.loads(labels)))
+    return out

@@ -11,13 +11,15 @@ import json
 import math
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlite_utils import Database
 
-from tracker import classify
+from tracker.labelling import labeller_for
+from tracker.model import LABELS
 from tracker.config import Config
 from tracker.errors import ConfigError
 from tracker.mention_metrics import KEYS as MENTION_KEYS
@@ -25,7 +27,13 @@ from tracker.mention_metrics import mention_counts, mention_totals
 from tracker.months import last_complete_month, month_bounds, month_bounds_utc, parse_month  # noqa: F401
 from tracker.sources.base import utc_iso
 
-INDEX_VERSION = "oi-1"
+INDEX_VERSION = "oi-2"
+ESTIMATE_KEYS = (
+    "answers_est", "answers_est_low", "answers_est_high", "questions_answered_est",
+    "debates_est", "debates_est_low", "debates_est_high",
+    "progress_est", "progress_est_low", "progress_est_high",
+    "not_labelled_language",
+)
 KEYS = (
     "leader_id", "month", "platform",
     "posts", "originals", "replies", "threads", "quotes", "reposts",
@@ -43,9 +51,13 @@ KEYS = (
     # Questions received as mentions (issue 3, point 5; tracker.mention_metrics): null when
     # the account's mentions were not collected. Appended: KEYS only ever grows at the end.
     *MENTION_KEYS,
+    # The learned labeller: each count estimated as the sum of the posts' calibrated
+    # probabilities, with a 95% interval that includes the labelling uncertainty; posts the
+    # model cannot read (not English) are counted apart, never as "no behaviour".
+    *ESTIMATE_KEYS,
 )
 # Null (never 0) when the month was not collected: "no data" is not "no activity".
-ACTIVITY_KEYS = KEYS[3:KEYS.index("coverage")]
+ACTIVITY_KEYS = KEYS[3:KEYS.index("coverage")] + ESTIMATE_KEYS
 
 # The index: weights and goalposts are fixed and versioned (INDEX_VERSION), not relative to
 # the cohort, so a score means the same thing every month. Reasons: docs/methodology.md.
@@ -63,12 +75,13 @@ MIN_POSTS = 10
 MIN_QUESTIONS = 5
 CROSS_POST_HOURS = 48
 CROSS_POST_KINDS = ("original", "thread", "quote")
+Z95 = 1.96
 
 
 
 # --- statistics ------------------------------------------------------------------------------
 
-def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
+def wilson_interval(successes: float, n: int, z: float = 1.96) -> tuple[float, float]:
     """Wilson score interval for ``successes`` out of ``n`` (Wilson 1927; Newcombe 1998).
 
     Unlike the normal approximation it stays inside [0, 1] and is not zero-width at 0/n or
@@ -76,7 +89,7 @@ def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, flo
     """
     if n <= 0:
         raise ValueError("n must be positive")
-    if not 0 <= successes <= n:
+    if not 0 <= successes <= n:  # fractional successes: an estimated count
         raise ValueError("successes must be between 0 and n")
     p = successes / n
     denominator = 1 + z * z / n
@@ -107,25 +120,51 @@ def _speed(hours: float | None) -> float:
     return _goal(math.log(SLOW_HOURS) - math.log(hours), 0.0, math.log(SLOW_HOURS) - math.log(FAST_HOURS))
 
 
-def openness(row: dict[str, Any], share: float | None = None,
-             progress_share: float | None = None) -> dict[str, float]:
-    """The index and its four components (each 0-100) from one metrics row.
+@dataclass(frozen=True)
+class IndexInputs:
+    """What the index reads: estimated counts and shares, response time, critics, weeks."""
 
-    ``share``/``progress_share`` override the row's rates: the index interval is the index
-    with both rates at their Wilson lower (upper) bounds.
+    answers: float
+    answered_share: float | None
+    response_hours: float | None
+    debates: float
+    critics: int
+    progress_share: float | None
+    progress: float
+    active_weeks: int
+
+
+def openness(inputs: IndexInputs) -> dict[str, float]:
+    """The index and its four components (each 0-100).
+
+    Every component rises with each input, so the index at the inputs' lower (upper)
+    bounds is a lower (upper) bound of the index: the point always lies inside.
     """
-    share = row["questions_answered_share"] if share is None else share
-    progress_share = row["progress_share"] if progress_share is None else progress_share
     components = {
-        "answer": 0.5 * _goal(row["answers"], 0, GOAL_ANSWERS)
-        + 0.25 * _goal(share, 0, GOAL_ANSWERED_SHARE) + 0.25 * _speed(row["median_response_hours"]),
-        "debate": 0.7 * _goal(row["debates"], 0, GOAL_DEBATES) + 0.3 * _goal(row["unique_critics"], 0, GOAL_CRITICS),
-        "progress": 0.7 * _goal(progress_share, 0, GOAL_PROGRESS_SHARE) + 0.3 * _goal(row["progress"], 0, GOAL_PROGRESS),
-        "presence": _goal(row["active_weeks"], 0, GOAL_ACTIVE_WEEKS),
+        "answer": 0.5 * _goal(inputs.answers, 0, GOAL_ANSWERS)
+        + 0.25 * _goal(inputs.answered_share, 0, GOAL_ANSWERED_SHARE) + 0.25 * _speed(inputs.response_hours),
+        "debate": 0.7 * _goal(inputs.debates, 0, GOAL_DEBATES) + 0.3 * _goal(inputs.critics, 0, GOAL_CRITICS),
+        "progress": 0.7 * _goal(inputs.progress_share, 0, GOAL_PROGRESS_SHARE)
+        + 0.3 * _goal(inputs.progress, 0, GOAL_PROGRESS),
+        "presence": _goal(inputs.active_weeks, 0, GOAL_ACTIVE_WEEKS),
     }
     out = {f"component_{name}": round(100 * value, 1) for name, value in components.items()}
     out["openness_index"] = round(100 * sum(WEIGHTS[name] * value for name, value in components.items()), 1)
     return out
+
+
+def estimate_interval(estimate: float, variance: float, relative_error: float) -> tuple[float, float]:
+    """95% interval of a count estimated as a sum of probabilities: the Poisson-binomial
+    variance of the posts plus the model's relative count error (measured per author)."""
+    half = Z95 * math.sqrt(max(0.0, variance) + (relative_error * estimate) ** 2)
+    return max(0.0, estimate - half), estimate + half
+
+
+def _share_bounds(low_count: float, high_count: float, n: int) -> tuple[float | None, float | None]:
+    """Wilson bounds of a share whose count is itself uncertain: low at the low count, high at the high."""
+    if not n:
+        return None, None
+    return (wilson_interval(min(low_count, n), n)[0], wilson_interval(min(high_count, n), n)[1])
 
 
 def _median(values: list[float]) -> float | None:
@@ -257,6 +296,8 @@ _COUNT_COLUMNS = (
     "posts", "originals", "replies", "threads", "quotes", "reposts", "answers", "questions_received",
     "questions_answered", "debates", "unique_critics", "replies_and_quotes", "unique_counterparts",
     "external_replies", "progress", "active_weeks", "cross_posts",
+    "answers_est", "answers_var", "questions_answered_est", "debates_est", "debates_var",
+    "progress_est", "progress_var", "not_labelled_language",
 )
 _AGGREGATES = """
     sum(kind != 'repost'), sum(kind = 'original'), sum(kind = 'reply'), sum(kind = 'thread'),
@@ -265,7 +306,9 @@ _AGGREGATES = """
     count(DISTINCT CASE WHEN debate AND ext THEN platform || ':' || cp END),
     sum(kind IN ('reply', 'quote')), count(DISTINCT CASE WHEN ext THEN platform || ':' || cp END),
     sum(kind = 'reply' AND ext), sum(progress AND kind != 'repost'),
-    count(DISTINCT CASE WHEN kind != 'repost' THEN strftime('%W', local_ts) END), sum(dup)
+    count(DISTINCT CASE WHEN kind != 'repost' THEN strftime('%W', local_ts) END), sum(dup),
+    total(pa), total(pa * (1 - pa)), total(CASE WHEN question AND ext THEN pa END),
+    total(pd), total(pd * (1 - pd)), total(pp), total(pp * (1 - pp)), total(nl = 'language')
 """
 # One scan of the month: each post with its labels (a bit mask: one index range per post), counterpart and parent's time.
 # `ext`: the counterpart (account replied to or quoted) is outside the organisation.
@@ -274,6 +317,7 @@ _MONTH_SQL = """
 WITH m AS MATERIALIZED (
     SELECT p.leader_id, p.platform, p.kind, p.like_count, p.created_at, {local} AS local_ts,
         p.id IN (SELECT value FROM json_each(:dups)) AS dup,
+        lp.p_answer AS pa, lp.p_debate AS pd, lp.p_progress AS pp, lp.not_labelled AS nl,
         (SELECT total(CASE l.label WHEN 'answer' THEN 1 WHEN 'debate' THEN 2 WHEN 'progress' THEN 4 END)
             FROM post_labels l WHERE l.post_id = p.id) AS mask,
         p.kind = 'reply' AND EXISTS (SELECT 1 FROM context_labels c
@@ -282,12 +326,13 @@ WITH m AS MATERIALIZED (
             WHEN 'quote' THEN (SELECT q.author_user_id FROM context_posts q WHERE q.id = p.quoted_id) END AS cp,
         CASE p.kind WHEN 'reply' THEN (SELECT c.created_at FROM context_posts c
             WHERE c.id = p.in_reply_to_id) END AS parent_at
-    FROM posts p
+    FROM posts p LEFT JOIN labelled_posts lp ON lp.post_id = p.id
     WHERE p.created_at >= :start AND p.created_at < :end
       AND p.account_id IN (SELECT value FROM json_each(:accounts))
 ),
 n AS MATERIALIZED (
     SELECT leader_id, platform, kind, like_count, created_at, local_ts, dup, question, cp, parent_at,
+        pa, pd, pp, nl,
         (CAST(mask AS INTEGER) & 1) > 0 AS answer, (CAST(mask AS INTEGER) & 2) > 0 AS debate,
         (CAST(mask AS INTEGER) & 4) > 0 AS progress,
         cp IS NOT NULL AND platform || ':' || cp NOT IN (SELECT value FROM json_each(:org)) AS ext
@@ -337,8 +382,9 @@ def _organisation_users(db: Database, config: Config) -> list[str]:
     return sorted(users)
 
 
-def _finish(row: dict[str, Any]) -> dict[str, Any]:
-    """Rates with Wilson intervals, the index with its interval and the low-sample flag."""
+def _finish(row: dict[str, Any], count_error: dict[str, float]) -> dict[str, Any]:
+    """Rates with Wilson intervals, estimated counts with theirs, the index with its interval
+    and the low-sample flag."""
     for key, successes, n in (
         ("questions_answered_share", row["questions_answered"], row["questions_received"]),
         ("debate_share", row["debates"], row["replies_and_quotes"]),
@@ -346,9 +392,31 @@ def _finish(row: dict[str, Any]) -> dict[str, Any]:
         ("progress_share", row["progress"], row["posts"]),
     ):
         row[key], row[f"{key}_low"], row[f"{key}_high"] = _rate(successes, n)
-    row.update(openness(row))
-    low = openness(row, share=row["questions_answered_share_low"], progress_share=row["progress_share_low"])
-    high = openness(row, share=row["questions_answered_share_high"], progress_share=row["progress_share_high"])
+    est: dict[str, tuple[float, float, float]] = {}  # unrounded (estimate, low, high)
+    for key, label in (("answers", "answer"), ("debates", "debate"), ("progress", "progress")):
+        estimate = row[f"{key}_est"]
+        est[key] = (estimate, *estimate_interval(estimate, row.pop(f"{key}_var"), count_error.get(label, 0.0)))
+        row[f"{key}_est"], row[f"{key}_est_low"], row[f"{key}_est_high"] = (round(v, 1) for v in est[key])
+    received, posts = row["questions_received"], row["posts"]
+    # The answered share's estimate cannot exceed the questions received.
+    answered = min(row["questions_answered_est"], received)
+    row["questions_answered_est"] = round(row["questions_answered_est"], 1)
+    row["not_labelled_language"] = int(row["not_labelled_language"])
+
+    def inputs(at: int, share: float | None, progress_share: float | None) -> IndexInputs:
+        return IndexInputs(est["answers"][at], share, row["median_response_hours"], est["debates"][at],
+                           row["unique_critics"], progress_share, est["progress"][at], row["active_weeks"])
+
+    answers = est["answers"]
+    # The answered share moves with the answers' interval (the same posts' probabilities).
+    scale_low = answers[1] / answers[0] if answers[0] else 0.0
+    scale_high = answers[2] / answers[0] if answers[0] else 0.0
+    answered_low, answered_high = _share_bounds(answered * scale_low, answered * scale_high, received)
+    progress_low, progress_high = _share_bounds(est["progress"][1], est["progress"][2], posts)
+    row.update(openness(inputs(0, answered / received if received else None,
+                               est["progress"][0] / posts if posts else None)))
+    low = openness(inputs(1, answered_low, progress_low))
+    high = openness(inputs(2, answered_high, progress_high))
     row["openness_index_low"] = low["openness_index"]
     row["openness_index_high"] = high["openness_index"]
     row["low_sample"] = row["posts"] < MIN_POSTS or 0 < row["questions_received"] < MIN_QUESTIONS
@@ -373,6 +441,8 @@ def compute_metrics(db: Database, config: Config, month: str, leader_ids: Sequen
     ``platforms`` may include "all". Rows are plain dicts with exactly ``KEYS``.
     """
     start, end = month_bounds(month, config.timezone)
+    labeller = labeller_for(config)
+    count_error = {name: labeller.model.count_error(name) for name in LABELS}
     wanted = set(leader_ids)
     unknown = wanted - {leader.id for leader in config.leaders}
     if unknown:
@@ -415,10 +485,10 @@ def compute_metrics(db: Database, config: Config, month: str, leader_ids: Sequen
             else:
                 counts = found.get((leader_id, platform)) or {
                     **{key: 0 for key in _COUNT_COLUMNS}, "median_likes": None, "median_response_hours": None}
-                row.update(_finish(dict(counts)))
+                row.update(_finish(dict(counts), count_error))
                 row.update(_mention_values(mention_totals(mentions, account_ids[(leader_id, platform)])))
             row["coverage"] = coverage
-            row["classifier_version"] = classify.CLASSIFIER_VERSION
+            row["classifier_version"] = labeller.version
             row["index_version"] = INDEX_VERSION
             out.append({key: row.get(key) for key in KEYS})
     return out

@@ -244,3 +244,28 @@ ALTER TABLE metrics ADD COLUMN mentions_answer_share REAL;
 ALTER TABLE metrics ADD COLUMN mentions_answer_share_low REAL;
 ALTER TABLE metrics ADD COLUMN mentions_answer_share_high REAL;
 """)
+
+
+# The learned labeller: each labelled post keeps its calibrated probability per label (the
+# monthly counts are estimated from them) and why it was not labelled ("language": a post
+# the model cannot read is "not labelled", never "no behaviour"). Metrics gain the
+# estimated counts with their 95% intervals.
+@migrations(name="m005_learned_labeller")
+def m005_learned_labeller(db: Database) -> None:
+    _run(db, """
+ALTER TABLE labelled_posts ADD COLUMN p_answer REAL;
+ALTER TABLE labelled_posts ADD COLUMN p_debate REAL;
+ALTER TABLE labelled_posts ADD COLUMN p_progress REAL;
+ALTER TABLE labelled_posts ADD COLUMN not_labelled TEXT;
+ALTER TABLE metrics ADD COLUMN answers_est REAL;
+ALTER TABLE metrics ADD COLUMN answers_est_low REAL;
+ALTER TABLE metrics ADD COLUMN answers_est_high REAL;
+ALTER TABLE metrics ADD COLUMN questions_answered_est REAL;
+ALTER TABLE metrics ADD COLUMN debates_est REAL;
+ALTER TABLE metrics ADD COLUMN debates_est_low REAL;
+ALTER TABLE metrics ADD COLUMN debates_est_high REAL;
+ALTER TABLE metrics ADD COLUMN progress_est REAL;
+ALTER TABLE metrics ADD COLUMN progress_est_low REAL;
+ALTER TABLE metrics ADD COLUMN progress_est_high REAL;
+ALTER TABLE metrics ADD COLUMN not_labelled_language INTEGER;
+""")

@@ -359,10 +359,12 @@ def save_context_purge(db: Database, first_seen_before: str, purged_at: str | No
 
 # One label of one post, ready to store: (post or context id, label, confidence, evidence JSON).
 LabelRow = tuple[str, str, float, str]
+PostReading = tuple[str, float | None, float | None, float | None, str | None]
 
 
 def _save_labels(db: Database, table: str, done_table: str, id_column: str, ids: Sequence[str],
-                 labels: Iterable[LabelRow], classifier_version: str, labelled_at: str | None) -> None:
+                 labels: Iterable[LabelRow], classifier_version: str, labelled_at: str | None,
+                 readings: Sequence[PostReading] = ()) -> None:
     labelled_at = labelled_at or now_iso()
     with write_transaction(db):
         db.conn.executemany(f"DELETE FROM {table} WHERE {id_column} = ?", [(i,) for i in ids])
@@ -377,17 +379,24 @@ def _save_labels(db: Database, table: str, done_table: str, id_column: str, ids:
             "labelled_at = excluded.labelled_at",
             [(i, classifier_version, labelled_at) for i in ids],
         )
+        if readings:
+            db.conn.executemany(
+                f"UPDATE {done_table} SET p_answer = ?, p_debate = ?, p_progress = ?, not_labelled = ? "
+                f"WHERE {id_column} = ?", [(*reading[1:], reading[0]) for reading in readings])
 
 
 def save_post_labels(db: Database, post_ids: Sequence[str], labels: Iterable[LabelRow],
-                     classifier_version: str, labelled_at: str | None = None) -> None:
+                     classifier_version: str, labelled_at: str | None = None,
+                     readings: Sequence[PostReading] = ()) -> None:
     """Replace the labels of ``post_ids`` (all labelled by ``classifier_version``) in one transaction.
 
     Every id gets a ``labelled_posts`` row, also when it carries no label, so that the
-    next run only labels new posts or posts labelled by another classifier version.
+    next run only labels new posts or posts labelled by another classifier version. A
+    reading is (post id, p_answer, p_debate, p_progress, not_labelled): the model's
+    probabilities, or why it did not label the post.
     """
     _save_labels(db, "post_labels", "labelled_posts", "post_id", post_ids, labels, classifier_version,
-                 labelled_at)
+                 labelled_at, readings)
 
 
 def save_context_labels(db: Database, context_ids: Sequence[str], labels: Iterable[LabelRow],

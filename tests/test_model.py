@@ -1,0 +1,232 @@
+"""The learned labeller: output contract, readable evidence, languages, a model file that is
+safe to load and holds no post, deterministic training, cross-validation, adaptation, and
+(with ../shared present) that the shipped model is what `make model` builds."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from tracker.cli import cli
+from tracker.errors import ConfigError, InputError
+from tracker.labelio import label_lines
+from tracker.model import (LABELS, MAX_MODEL_BYTES, SHIPPED_MODEL, Labeller, load_model, not_labelled_reason,
+                           save_model)
+from tracker.training import adapt, best_threshold, calibration_table, cross_validate, fit, read_labelled
+
+
+def post(text, kind="original", parent=None, post_id="x:1", lang="en", author="leader", quoted=None):
+    return {"id": post_id, "platform": "x", "author": author, "created_at": "2026-01-05T10:00:00Z",
+            "text": text, "kind": kind, "lang": lang,
+            "in_reply_to": {"author": "asker", "text": parent, "is_self": False} if kind == "reply" else None,
+            "quoted": {"author": "critic", "text": quoted} if kind == "quote" else None}
+
+
+ANSWER = post("@asker The beta ships to every customer next week, with offline mode included.", "reply",
+              parent="@leader When will the beta ship to customers?")
+PROGRESS = post("Proud of our team: we launched the new billing system today and migrated 4,000 customers.")
+DEBATE = post("That is not true. The study you cite measured 2019 prices, before the change; "
+              "the 2023 figures show the opposite.", "reply",
+              parent="@leader Your company's prices went up 40%, admit it, this plan failed.")
+
+
+def run(posts):
+    return [json.loads(line) for line in label_lines([json.dumps(p) for p in posts])]
+
+
+def test_every_line_has_probabilities_labels_and_the_model_version():
+    out = run([ANSWER, PROGRESS, {**post("Good morning everyone"), "id": "x:2"}])
+    version = load_model().version
+    for line in out:
+        assert set(line) == {"id", "labels", "probabilities", "not_labelled", "classifier_version", "evidence"}
+        assert set(line["probabilities"]) == set(LABELS)
+        assert all(0.0 <= p <= 1.0 for p in line["probabilities"].values())
+        assert line["classifier_version"] == version
+        # labels are exactly the probabilities over the model's thresholds
+        thresholds = dict(zip(LABELS, load_model().thresholds))
+        assert line["labels"] == [name for name in LABELS if line["probabilities"][name] >= thresholds[name]]
+        assert set(line["evidence"]) == set(line["labels"])
+    assert "answer" in out[0]["labels"]
+    assert "progress" in out[1]["labels"]
+    assert out[2]["labels"] == []
+
+
+def test_evidence_is_spans_of_the_original_text_worded_for_a_person():
+    posts = [ANSWER, PROGRESS, DEBATE]
+    for p, line in zip(posts, run(posts)):
+        for label, items in line["evidence"].items():
+            assert 1 <= len(items) <= 3
+            for item in items:
+                source_text = p["text"] if item["source"] == "post" else (
+                    p["in_reply_to"]["text"] if item["source"] == "parent" else p["quoted"]["text"])
+                assert source_text[item["start"]:item["end"]] == item["text"]  # case included
+                assert any(ch.isalpha() for ch in item["text"])  # never a stray digit or mark
+                assert f"'{item['text']}'" in item["reason"]
+                assert not item["reason"].split(":")[0].strip().isdigit()
+    answer = run([ANSWER])[0]["evidence"]["answer"]
+    assert any(item["source"] == "parent" and item["reason"].startswith("replies to a question") for item in answer) \
+        or any(item["source"] == "post" for item in answer)
+
+
+def test_a_post_the_model_cannot_read_is_not_labelled_rather_than_no_behaviour():
+    french = post("Nous avons lancé la nouvelle version aujourd'hui, merci à toute l'équipe", lang="fr")
+    untagged = post("Hemos lanzado hoy la nueva versión para todos nuestros clientes en España", lang=None)
+    out = run([french, untagged, {**PROGRESS, "lang": None}])
+    assert out[0]["not_labelled"] == "language" and out[0]["probabilities"] is None and out[0]["labels"] == []
+    assert out[1]["not_labelled"] == "language"
+    assert out[2]["not_labelled"] is None and out[2]["probabilities"] is not None
+    assert not_labelled_reason("ok", "und") is None
+    assert not_labelled_reason("Thanks!", None) is None
+
+
+@pytest.mark.parametrize("bad, problem", [
+    ("{not json", "invalid JSON"),
+    ("[1, 2]", "expected a JSON object"),
+    (json.dumps({"text": "no id"}), "missing field 'id'"),
+    (json.dumps({"id": "x:9", "text": "hi", "kind": "story"}), "unknown kind 'story'"),
+])
+def test_a_bad_line_is_named(bad, problem):
+    with pytest.raises(InputError) as info:
+        list(label_lines([json.dumps(PROGRESS), "", bad]))
+    assert str(info.value).startswith("line 3: ") and problem in str(info.value)
+
+
+# --- the model file -------------------------------------------------------------------------
+
+def test_the_shipped_model_is_small_versioned_and_loads_without_pickle():
+    assert SHIPPED_MODEL.stat().st_size <= MAX_MODEL_BYTES
+    model = load_model()
+    assert model.version.startswith("model-")
+    with np.load(SHIPPED_MODEL, allow_pickle=False) as data:  # raises if any array needs pickle
+        assert data["weights"].shape[0] == len(LABELS)
+    meta_text = json.dumps(model.meta)
+    assert "text" not in model.meta and len(meta_text) < 20_000  # figures and file digests, no posts
+
+
+def test_a_file_that_needs_pickle_is_refused(tmp_path):
+    evil = tmp_path / "evil.npz"
+    np.savez(evil, weights=np.array([object()], dtype=object), meta=np.array("{}"))
+    with pytest.raises(ConfigError, match="not a labeller model"):
+        load_model(evil)
+    text = tmp_path / "text.npz"
+    text.write_text("not a model")
+    with pytest.raises(ConfigError, match="not a labeller model"):
+        load_model(text)
+    with pytest.raises(ConfigError, match="no labeller model"):
+        load_model(tmp_path / "missing.npz")
+
+
+def test_the_model_file_holds_no_training_text(shared_dir):
+    raw = SHIPPED_MODEL.read_bytes()
+    model = load_model()
+    meta = json.dumps(model.meta)
+    with open(shared_dir / "labels" / "dev.jsonl", encoding="utf-8") as handle:
+        texts = [json.loads(line)["text"] for line in handle]
+    for text in texts:
+        words = " ".join(text.split()[:4])
+        assert len(words) < 12 or words not in meta
+        assert text.encode() not in raw
+
+
+# --- training ----------------------------------------------------------------------------------
+
+def synthetic(n=90):
+    """A small labelled set whose labels follow the wording (invented posts)."""
+    rows = []
+    for i in range(n):
+        if i % 3 == 0:
+            p, labels = post(f"We shipped release {i} of the app today and fixed the sync bug", post_id=f"s{i}"), ["progress"]
+        elif i % 3 == 1:
+            p, labels = post(f"@a{i} It arrives next week, version {i} includes it", "reply",
+                             parent=f"@leader When does feature {i} arrive?", post_id=f"s{i}", author=f"au{i % 7}"), ["answer"]
+        else:
+            p, labels = post(f"Lovely morning walk number {i} with the dog", post_id=f"s{i}"), []
+        rows.append({**p, "author": f"au{i % 7}", "labels": labels})
+    return rows
+
+
+def write_jsonl(path: Path, rows) -> Path:
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    return path
+
+
+def test_training_is_deterministic_and_the_file_round_trips(tmp_path):
+    data = read_labelled([write_jsonl(tmp_path / "l.jsonl", synthetic())])
+    first, second = fit(data), fit(data)
+    assert np.array_equal(first.weights, second.weights) and np.array_equal(first.thresholds, second.thresholds)
+    path = save_model(first, tmp_path / "m.npz")
+    loaded = load_model(path)
+    posts = [p for p in synthetic()[:9]]
+    a = Labeller(first).predict(posts, evidence=False)
+    b = Labeller(loaded).predict(posts, evidence=False)
+    for x, y in zip(a, b):
+        assert x.labels == y.labels
+        assert x.probabilities == pytest.approx(y.probabilities, abs=2e-3)  # weights are stored as float16
+    assert loaded.meta["trained_on"][0]["file"] == "l.jsonl" and len(loaded.meta["trained_on"][0]["sha256"]) == 64
+
+
+def test_cross_validation_retrains_per_fold_and_reports_intervals(tmp_path):
+    data = read_labelled([write_jsonl(tmp_path / "l.jsonl", synthetic())])
+    result = cross_validate(data, 3, inner_folds=3)
+    for figures in result.labels:
+        low, high = figures.precision_interval
+        assert low <= figures.precision <= high
+        assert figures.f1_interval[0] <= figures.f1 <= figures.f1_interval[1]
+        assert figures.true_count == int(data.y[:, LABELS.index(figures.label)].sum())
+    assert result.figures("progress").f1 > 0.9  # the wording gives it away
+    assert all(len(bins) == 5 for bins in result.calibration.values())
+    assert sum(n for _, _, n in result.calibration["answer"]) == len(data.posts)
+
+
+def test_threshold_and_calibration_helpers():
+    p = np.array([0.1, 0.2, 0.8, 0.9])
+    y = np.array([0, 0, 1, 1])
+    assert 0.2 < best_threshold(p, y) <= 0.8
+    bins = calibration_table(p, y)
+    assert bins[0] == (pytest.approx(0.1), 0.0, 1) and bins[1][2] == 1 and bins[4] == (pytest.approx(0.85), 1.0, 2)
+
+
+def test_adapting_moves_the_model_toward_the_corrections_and_says_whether_it_helps(tmp_path):
+    base = load_model()
+    # A team that counts "Lovely morning walk" posts as progress (their convention, not ours).
+    rows = [{**post(f"Lovely morning walk number {i} with the dog", post_id=f"c{i}"), "labels": ["progress"]}
+            for i in range(20)] + [{**post(f"Good evening to all, note {i}", post_id=f"d{i}"), "labels": []}
+                                   for i in range(20)]
+    data = read_labelled([write_jsonl(tmp_path / "corrections.jsonl", rows)])
+    adapted, report = adapt(base, data)
+    before = Labeller(base).predict([rows[0]], evidence=False)[0].probabilities
+    after = Labeller(adapted).predict([rows[0]], evidence=False)[0].probabilities
+    assert after["progress"] > before["progress"]
+    assert report.better and report.adapted_log_loss["progress"] < report.base_log_loss["progress"]
+    assert adapted.version.startswith(base.version + "+adapted-")
+
+
+# --- the commands ---------------------------------------------------------------------------------
+
+def test_train_evaluate_and_label_commands(tmp_path):
+    labels = write_jsonl(tmp_path / "l.jsonl", synthetic())
+    runner = CliRunner()
+    out = tmp_path / "m.npz"
+    result = runner.invoke(cli, ["train", "--labels", str(labels), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "Wrote" in result.output and out.exists()
+    result = runner.invoke(cli, ["evaluate", str(labels), "--model", str(out)])
+    assert "Not evidence: the model was trained on l.jsonl" in result.output
+    result = runner.invoke(cli, ["label", "--model", str(out)], input=json.dumps(synthetic()[0]) + "\n")
+    assert result.exit_code == 0 and json.loads(result.output)["classifier_version"] == load_model(out).version
+    result = runner.invoke(cli, ["label", "--model", str(tmp_path / "nope.npz")], input="{}\n")
+    assert result.exit_code == 2 and "no labeller model" in result.output
+
+
+def test_the_shipped_model_is_what_make_model_builds(shared_dir, tmp_path):
+    files = [shared_dir / "labels" / "train.jsonl", shared_dir / "labels" / "dev.jsonl"]
+    rebuilt = fit(read_labelled(files))
+    shipped = load_model()
+    assert rebuilt.meta["trained_on"] == shipped.meta["trained_on"]
+    assert np.array_equal(rebuilt.thresholds, shipped.thresholds)
+    assert rebuilt.platt == pytest.approx(shipped.platt, abs=1e-6)
+    assert rebuilt.weights.astype(np.float16).astype(np.float32) == pytest.approx(shipped.weights, abs=1e-3)
