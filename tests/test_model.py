@@ -230,3 +230,16 @@ def test_the_shipped_model_is_what_make_model_builds(shared_dir, tmp_path):
     assert np.array_equal(rebuilt.thresholds, shipped.thresholds)
     assert rebuilt.platt == pytest.approx(shipped.platt, abs=1e-6)
     assert rebuilt.weights.astype(np.float16).astype(np.float32) == pytest.approx(shipped.weights, abs=1e-3)
+
+
+def test_scoring_by_blocks_equals_scoring_the_design_matrix():
+    from tracker.classify import OrgHandles
+    from tracker.model import design_matrix, featurize, load_word_vectors
+
+    model, vectors = load_model(), load_word_vectors()
+    posts = [ANSWER, PROGRESS, DEBATE, post("Good morning")]
+    plain = [featurize(p, OrgHandles()) for p in posts]
+    spanned = [featurize(p, OrgHandles(), with_spans=True) for p in posts]
+    assert all(set(a.names) == set(b.names) and len(b.names) == len(b.spans) for a, b in zip(plain, spanned))
+    assert model.probabilities_of(plain, vectors) == pytest.approx(
+        model.probabilities(design_matrix(plain, vectors)), abs=1e-5)

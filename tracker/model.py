@@ -138,43 +138,42 @@ def _length_bucket(n: int) -> int:
     return min(6, int(math.log2(n + 1)))
 
 
-def featurize(post: Mapping[str, Any], org_handles: classify.OrgHandles) -> Features:
-    """The features of one post (pure). ``post`` has the shape ``tracker label`` reads."""
+def featurize(post: Mapping[str, Any], org_handles: classify.OrgHandles, with_spans: bool = False) -> Features:
+    """The features of one post (pure). ``post`` has the shape ``tracker label`` reads.
+
+    The features are a set (binary), so their order does not matter; ``with_spans`` also
+    records where in which text each one came from, which only evidence needs.
+    """
     kind = str(post.get("kind") or ("reply" if post.get("in_reply_to") else "original"))
     author = classify._handle(post.get("author"))
     parent = post.get("in_reply_to") if kind in ("reply", "thread") else None
     quoted = post.get("quoted") if kind == "quote" else None
-    names: list[str] = [f"k={kind}"]
-    spans: list[tuple[str, int, int] | None] = [None]
-    texts = {"post": _tokens(post.get("text"))}
-
-    def add(name: str, span: tuple[str, int, int] | None = None) -> None:
-        names.append(name)
-        spans.append(span)
-
+    text = post.get("text") or ""
+    texts = {"post": _tokens(text)}
     words = texts["post"].tokens
+    toks = [token for token, _, _ in words]
     prefix = kind[0].upper()
-    for index, (token, start, end) in enumerate(words):
-        span = ("post", start, end)
-        add("w:" + token, span)
-        add(prefix + ":" + token, span)
-        if index < 3:
-            add(f"b{index}:" + token, span)
-        if index + 1 < len(words):
-            after = words[index + 1]
-            add(f"w:{token}_{after[0]}", ("post", start, after[2]))
-    n_words = len(words)
-    add(f"len={_length_bucket(n_words)}")
-    add(f"{prefix}len={_length_bucket(n_words)}")
-    if post.get("text") and ("http" in post["text"] or "www." in post["text"]):
-        add("has_url")
-    if (post.get("text") or "").rstrip().endswith("?"):
-        add("ends_q")
+    bucket = _length_bucket(len(toks))
+    names = [f"k={kind}", f"len={bucket}", f"{prefix}len={bucket}",
+             *["w:" + t for t in toks], *[prefix + ":" + t for t in toks],
+             *[f"b{i}:{t}" for i, t in enumerate(toks[:3])], *[f"w:{a}_{b}" for a, b in zip(toks, toks[1:])]]
+    spans: list[tuple[str, int, int] | None] = []
+    post_spans: list[tuple[str, int, int] | None] = []
+    if with_spans:
+        post_spans = [("post", start, end) for _, start, end in words]
+        spans = [None, None, None, *post_spans, *post_spans, *post_spans[:3],
+                 *[("post", a[1], b[2]) for a, b in zip(words, words[1:])]]
+    extra = []
+    if "http" in text or "www." in text:
+        extra.append("has_url")
+    if text.rstrip().endswith("?"):
+        extra.append("ends_q")
 
     cues: list[str] = []
     counterpart = parent or quoted
     if counterpart is not None:
         source = "parent" if parent is not None else "quoted"
+        letter = source[0]
         other = classify._handle(counterpart.get("author"))
         if (parent is not None and parent.get("is_self")) or other == author:
             cues.append("self")
@@ -182,19 +181,21 @@ def featurize(post: Mapping[str, Any], org_handles: classify.OrgHandles) -> Feat
             cues.append("colleague")
         context_text = counterpart.get("text")
         if context_text is None:
-            cues.append(f"{source[0]}unknown")
+            cues.append(f"{letter}unknown")
         else:
             texts[source] = _tokens(context_text)
             ctx = texts[source].tokens
-            letter = source[0]
-            for index, (token, start, end) in enumerate(ctx):
-                add(f"{letter}:{token}", (source, start, end))
-                if index + 1 < len(ctx):
-                    add(f"{letter}:{token}_{ctx[index + 1][0]}", (source, start, ctx[index + 1][2]))
+            ctx_toks = [token for token, _, _ in ctx]
+            names += [f"{letter}:{t}" for t in ctx_toks]
+            names += [f"{letter}:{a}_{b}" for a, b in zip(ctx_toks, ctx_toks[1:])]
+            if with_spans:
+                spans += [(source, start, end) for _, start, end in ctx]
+                spans += [(source, a[1], b[2]) for a, b in zip(ctx, ctx[1:])]
             question, critical = classify._context(context_text, source)
             for ev in question + critical:
-                add(f"{letter}r:{ev.rule}", (source, ev.start, ev.end)
-                    if ev.start is not None and ev.end is not None else None)
+                names.append(f"{letter}r:{ev.rule}")
+                if with_spans:
+                    spans.append((source, ev.start, ev.end) if ev.start is not None and ev.end is not None else None)
             if question:
                 cues.append(f"{letter}question")
             if critical:
@@ -202,20 +203,24 @@ def featurize(post: Mapping[str, Any], org_handles: classify.OrgHandles) -> Feat
             if not question and not critical:
                 cues.append(f"{letter}plain")
     for cue in cues:
-        add("cue:" + cue)
-        add(f"cue:{cue}&len={_length_bucket(n_words)}")
-        for token, start, end in words:
-            add(f"{cue}&{token}", ("post", start, end))
+        extra += ["cue:" + cue, f"cue:{cue}&len={bucket}"]
+        names += [f"{cue}&{t}" for t in toks]
+        spans += post_spans
 
     rules: list[tuple[str, classify.Evidence]] = []
     for label in classify.label_post(post, org_handles):
-        add("L:" + label.name)
+        extra.append("L:" + label.name)
         for ev in label.evidence:
             if ev.source == "structure" or ev.start is None:
-                add("r:" + ev.rule)
+                extra.append("r:" + ev.rule)
             else:
-                add("r:" + ev.rule, (ev.source, ev.start, ev.end or ev.start))
+                names.append("r:" + ev.rule)
+                if with_spans:
+                    spans.append((ev.source, ev.start, ev.end or ev.start))
                 rules.append((label.name, ev))
+    names += extra
+    if with_spans:
+        spans += [None] * len(extra)
     return Features(names, spans, texts, rules)
 
 
@@ -267,9 +272,20 @@ def _unit(matrix: np.ndarray) -> np.ndarray:
 _HASHER = FeatureHasher(N_HASH, input_type="string", alternate_sign=False)
 
 
+@lru_cache(maxsize=200_000)
+def _bucket(name: str) -> int:
+    """The column FeatureHasher gives ``name`` (murmurhash3, seed 0, absolute value)."""
+    return abs(murmurhash3_32(name, seed=0)) % N_HASH
+
+
 def design_matrix(features: Sequence[Features], vectors: WordVectors) -> sp.csr_matrix:
     """The model's input: l2-normalised binary hashed features, then the dense vector block
     [post, context x is-reply, context x is-quote, post * context] (each part unit length)."""
+    hashed, dense = _blocks(features, vectors)
+    return sp.hstack([hashed, sp.csr_matrix(dense)], format="csr")
+
+
+def _blocks(features: Sequence[Features], vectors: WordVectors) -> tuple[sp.csr_matrix, np.ndarray]:
     hashed = _HASHER.transform(f.names for f in features).tocsr()
     hashed.data[:] = 1.0
     norms = np.sqrt(np.asarray(hashed.multiply(hashed).sum(axis=1)).ravel())
@@ -280,7 +296,7 @@ def design_matrix(features: Sequence[Features], vectors: WordVectors) -> sp.csr_
     is_reply = np.array([[("parent" in f.texts)] for f in features], np.float32)
     is_quote = np.array([[("quoted" in f.texts)] for f in features], np.float32)
     dense = np.hstack([post, context * is_reply, context * is_quote, post * context]).astype(np.float32)
-    return sp.hstack([hashed, sp.csr_matrix(dense)], format="csr")
+    return hashed, dense
 
 
 # --- the model file -----------------------------------------------------------------------------
@@ -307,7 +323,17 @@ class Model:
         return np.asarray(matrix @ self.weights.T) + self.intercept
 
     def probabilities(self, matrix: sp.csr_matrix) -> np.ndarray:
-        return 1.0 / (1.0 + np.exp(-(self.scores(matrix) * self.platt[:, 0] + self.platt[:, 1])))
+        return self._calibrate(self.scores(matrix))
+
+    def probabilities_of(self, features: Sequence[Features], vectors: WordVectors) -> np.ndarray:
+        """``probabilities(design_matrix(features))`` without building the dense block as a
+        sparse matrix (the hashed and the vector parts are scored apart: 10x faster)."""
+        hashed, dense = _blocks(features, vectors)
+        scores = np.asarray(hashed @ self.weights[:, :N_HASH].T) + dense @ self.weights[:, N_HASH:].T
+        return self._calibrate(scores + self.intercept)
+
+    def _calibrate(self, scores: np.ndarray) -> np.ndarray:
+        return 1.0 / (1.0 + np.exp(-(scores * self.platt[:, 0] + self.platt[:, 1])))
 
 
 def save_model(model: Model, path: str | Path) -> Path:
@@ -395,7 +421,7 @@ class Labeller:
                 todo.append(i)
         if todo:
             feats = [featurize(posts[i], handles) for i in todo]
-            probs = self.model.probabilities(design_matrix(feats, self.vectors))
+            probs = self.model.probabilities_of(feats, self.vectors)
             # Answering or debating a colleague is internal conversation, not the public
             # engagement these labels measure (the training posts carry no organisation).
             internal = np.array(["cue:colleague" in f.names for f in feats])
@@ -403,7 +429,10 @@ class Labeller:
             for row, i in enumerate(todo):
                 p = probs[row]
                 labels = tuple(name for j, name in enumerate(LABELS) if p[j] >= self.model.thresholds[j])
-                ev = {name: self.explain(feats[row], LABELS.index(name)) for name in labels} if evidence else {}
+                ev = {}
+                if evidence and labels:
+                    spanned = featurize(posts[i], handles, with_spans=True)
+                    ev = {name: self.explain(spanned, LABELS.index(name)) for name in labels}
                 out[i] = Prediction({name: round(float(p[j]), 4) for j, name in enumerate(LABELS)}, labels, ev)
         return [item for item in out if item is not None]
 
@@ -416,7 +445,7 @@ class Labeller:
         for name, span in zip(names, features.spans):
             if span is None:
                 continue
-            index = abs(murmurhash3_32(name, seed=0)) % N_HASH
+            index = _bucket(name)
             credit[span] = credit.get(span, 0.0) + float(weights[index]) / norm
         self._word_vector_credit(features, label_index, credit)
         label = LABELS[label_index]
@@ -463,13 +492,18 @@ def _evidence(features: Features, label: str, credit: dict[tuple[str, int, int],
               rule_spans: Sequence[classify.Evidence], top: int) -> list[dict[str, Any]]:
     """Turn per-span credit into at most ``top`` readable phrases (adjacent words merged)."""
     by_token: dict[tuple[str, int, int], float] = {}
+    starts = {source: {s: i for i, (_, s, _) in enumerate(item.tokens)} for source, item in features.texts.items()}
     for (source, start, end), value in credit.items():
-        tokens = features.texts.get(source)
-        if tokens is None:
-            continue
+        index = starts.get(source, {}).get(start)
+        if index is None:
+            continue  # a rule's span that does not start on a word
+        tokens = features.texts[source].tokens
+        inside = []
+        while index < len(tokens) and tokens[index][2] <= end:
+            inside.append(tokens[index])
+            index += 1
         # A pair's credit is shared by its two words.
-        inside = [(s, e) for _, s, e in tokens.tokens if s >= start and e <= end]
-        for s, e in inside:
+        for _, s, e in inside:
             by_token[(source, s, e)] = by_token.get((source, s, e), 0.0) + value / len(inside)
     items: list[dict[str, Any]] = []
     used: set[tuple[str, int]] = set()
@@ -478,7 +512,7 @@ def _evidence(features: Features, label: str, credit: dict[tuple[str, int, int],
             continue
         text = features.texts[source].text
         words = features.texts[source].tokens
-        position = next(i for i, (_, s, _) in enumerate(words) if s == start)
+        position = starts[source][start]
         # Grow the phrase over neighbours that also pushed the label up (or carry no letters,
         # such as a number beside its unit), up to six words.
         first = last = position
