@@ -394,13 +394,13 @@ def _finish(row: dict[str, Any], count_error: dict[str, float]) -> dict[str, Any
         row[key], row[f"{key}_low"], row[f"{key}_high"] = _rate(successes, n)
     est: dict[str, tuple[float, float, float]] = {}  # unrounded (estimate, low, high)
     for key, label in (("answers", "answer"), ("debates", "debate"), ("progress", "progress")):
-        estimate = row[f"{key}_est"]
+        estimate = float(row[f"{key}_est"])  # REAL in the database, also when there is no post
         est[key] = (estimate, *estimate_interval(estimate, row.pop(f"{key}_var"), count_error.get(label, 0.0)))
         row[f"{key}_est"], row[f"{key}_est_low"], row[f"{key}_est_high"] = (round(v, 1) for v in est[key])
     received, posts = row["questions_received"], row["posts"]
     # The answered share's estimate cannot exceed the questions received.
-    answered = min(row["questions_answered_est"], received)
-    row["questions_answered_est"] = round(row["questions_answered_est"], 1)
+    answered = min(float(row["questions_answered_est"]), received)
+    row["questions_answered_est"] = round(float(row["questions_answered_est"]), 1)
     row["not_labelled_language"] = int(row["not_labelled_language"])
 
     def inputs(at: int, share: float | None, progress_share: float | None) -> IndexInputs:
