@@ -577,3 +577,34 @@ def import_x_archive(obj: Context, leader_id: str, path: Path) -> None:
         raise _fail(error) from None
     click.echo(f"Imported {result.posts_read} posts from {len(result.files)} file(s) into {result.account_id}: "
                f"{result.new_posts} new, {result.posts_read - result.new_posts} already stored.")
+
+
+@import_group.command(name="linkedin")
+@click.option("--leader", "leader_id", required=True, metavar="ID", help="The leader whose LinkedIn export this is.")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.pass_obj
+def import_linkedin(obj: Context, leader_id: str, paths: tuple[Path, ...]) -> None:
+    """Import a leader's LinkedIn data export: the zip, its unpacked folder, or its CSV files.
+
+    Shares.csv gives the leader's posts, Comments.csv every comment they wrote (stored as
+    replies whose parent post is unknown). When Profile.csv is there, its name must match
+    the leader's name in the config. Everything is checked before anything is stored: a
+    bad file is refused (exit 2) and stores nothing. Importing again, or a newer export,
+    adds only what is new. The leader needs a linkedin account in the config.
+
+    \b
+    Example:
+        tracker import linkedin --leader ada ~/Downloads/Basic_LinkedInDataExport_07-13-2026.zip
+    """
+    from tracker.linkedin import ExportError, import_linkedin_export
+
+    config = obj.config()
+    try:
+        result = import_linkedin_export(config, leader_id, paths)
+    except ExportError as error:
+        raise ConfigProblem(redact(str(error))) from None
+    except TrackerError as error:
+        raise _fail(error) from None
+    click.echo(f"Imported {result.rows_read} rows from {len(result.files)} file(s) into {result.account_id}: "
+               f"{result.new_posts} new post(s), {result.new_comments} new comment(s); "
+               f"covered {result.first_at or '-'} to {result.exported_at or '-'}.")

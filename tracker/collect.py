@@ -94,7 +94,7 @@ def _needed_platforms(config: Config, leader_ids: Sequence[str], platforms: Sequ
             raise ConfigError(f"unknown source {platform!r} (expected one of: {', '.join(SOURCE_FACTORIES)})")
     leaders = [config.leader(leader_id) for leader_id in leader_ids] or list(config.leaders)
     return sorted({platform for leader in leaders for platform in leader.accounts
-                   if not platforms or platform in platforms})
+                   if (not platforms or platform in platforms) and platform in SOURCE_FACTORIES})
 
 
 def _store_view(config: Config, db: Database, platform: str) -> StoreView:
@@ -185,7 +185,8 @@ def collect(config: Config, *, leader_ids: Sequence[str] = (), platforms: Sequen
             store.save_config(db, config)
             for platform, source in sources.items():
                 source.store_view = _store_view(config, db, platform)
-            accounts = store.get_accounts(db, leader_ids, platforms)
+            # Import-only platforms (LinkedIn) have no collector: their files are imported.
+            accounts = store.get_accounts(db, leader_ids, platforms or list(SOURCE_FACTORIES))
             interrupted = store.close_interrupted_runs(db)
             if interrupted:
                 log.warning("%d run(s) from an earlier, interrupted collection were closed", interrupted)
