@@ -15,7 +15,7 @@ from pathlib import Path
 import click
 
 from tracker import __version__
-from tracker.config import Config, load_config
+from tracker.config import IMPORT_ONLY_PLATFORMS, Config, load_config
 from tracker.errors import ConfigError, TrackerError
 from tracker.secrets import RedactingFilter, redact
 
@@ -171,17 +171,24 @@ def status(obj: Context, as_json: bool) -> None:
         click.echo(json.dumps(health.as_dict(), indent=2))
     else:
         _echo_table(("account", "status", "last success", "age (h)", "stale", "failures", "posts",
-                     "requests (month)", "reads (month)", "last error"),
+                     "requests (month)", "reads (month)", "newest export", "last error"),
                     [(r.account_id, r.status, r.last_success_at or "never",
                       "-" if r.hours_since_success is None else f"{r.hours_since_success:g}",
                       "STALE" if r.stale else "no", str(r.consecutive_failures), str(r.posts_stored),
-                      str(r.requests_month), str(r.posts_read_month), r.last_error or "") for r in rows])
+                      str(r.requests_month), str(r.posts_read_month),
+                      (r.newest_export or "none") if r.platform in IMPORT_ONLY_PLATFORMS else "-",
+                      r.last_error or "") for r in rows])
     if health.stale:
-        names = ", ".join(r.account_id for r in health.stale)
-        raise click.ClickException(
-            f"{len(health.stale)} account(s) stale (no successful collection for more than "
-            f"{health.stale_after_hours:g} h): {names}"
-        )
+        collected = [r.account_id for r in health.stale if r.platform not in IMPORT_ONLY_PLATFORMS]
+        imported = [r.account_id for r in health.stale if r.platform in IMPORT_ONLY_PLATFORMS]
+        problems = []
+        if collected:
+            problems.append(f"{len(collected)} account(s) stale (no successful collection for more than "
+                            f"{health.stale_after_hours:g} h): {', '.join(collected)}")
+        if imported:
+            problems.append(f"{len(imported)} account(s) with no export newer than "
+                            f"{config.linkedin.stale_after_days} days (import a new one): {', '.join(imported)}")
+        raise click.ClickException("; ".join(problems))
 
 
 @cli.command()

@@ -30,7 +30,7 @@ import re
 import unicodedata
 import zipfile
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from contextlib import ExitStack, closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -216,7 +216,8 @@ def _lines(stream: IO[str], name: str) -> Iterator[str]:
         yield line.replace('\\"', '""') if '\\"' in line else line
 
 
-def iter_rows(opener: Opener, name: str, header: Sequence[str] | None) -> Iterator[tuple[int, list[str]]]:
+def iter_rows(opener: Opener, name: str,
+              header: Sequence[str] | None) -> Generator[tuple[int, list[str]], None, None]:
     """(line number, fields) of every data row; ExportError for a wrong header or broken CSV.
 
     ``header``: the exact columns expected; None accepts any header (its row is yielded
