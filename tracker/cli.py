@@ -134,11 +134,25 @@ def collect(obj: Context, leader_ids, platforms, summary) -> None:
         _echo_table(("account", "handle", "status", "new", "requests", "error"),
                     [(r.account_id, f"@{r.handle}", r.status, str(r.new_posts), str(r.requests), r.error or "")
                      for r in result.accounts])
-    if result.failed:
+    dropped = []
+    if not platforms:  # the LinkedIn exports dropped in [sources.linkedin] exports_dir
+        from tracker.linkedin import import_dropped_exports
+
+        try:
+            dropped = import_dropped_exports(config, leader_ids)
+        except TrackerError as error:
+            raise _fail(error) from None
+        for export in dropped:
+            if export.result is not None:
+                click.echo(f"Imported {export.path} into {export.result.account_id}: {export.result.new_posts} new "
+                           f"post(s), {export.result.new_comments} new comment(s).")
+    failed_exports = [export for export in dropped if export.status == "failed"]
+    if result.failed or failed_exports:
         names = ", ".join(f"{r.account_id} ({r.error})" for r in result.failed)
-        raise click.ClickException(
-            f"{len(result.failed)} of {len(result.accounts)} accounts failed (the rest was saved): {names}"
-        )
+        problems = [f"{len(result.failed)} of {len(result.accounts)} accounts failed (the rest was saved): {names}"] \
+            if result.failed else []
+        problems += [f"export {export.path} not imported: {export.error}" for export in failed_exports]
+        raise click.ClickException("; ".join(problems))
 
 
 @cli.command()

@@ -26,8 +26,10 @@ import csv
 import hashlib
 import io
 import json
+import logging
 import re
 import unicodedata
+import uuid
 import zipfile
 from collections import Counter
 from collections.abc import Callable, Generator, Iterator, Sequence
@@ -38,11 +40,15 @@ from pathlib import Path, PurePosixPath
 from typing import IO
 from urllib.parse import unquote
 
+from sqlite_utils import Database
+
 from tracker import store
 from tracker.archive import save_in_batches
 from tracker.config import Config
 from tracker.errors import ConfigError, TrackerError
 from tracker.sources.base import Post
+
+log = logging.getLogger(__name__)
 
 PLATFORM = "linkedin"
 BATCH_SIZE = 5000
@@ -97,7 +103,6 @@ class ExportScan:
     first_at: str | None
     last_at: str | None
     profile_name: str | None
-    fingerprint: str
 
 
 @dataclass(frozen=True)
@@ -373,7 +378,8 @@ def normalize_comment(row: Sequence[str]) -> Post:
 
 # --- the checking pass ------------------------------------------------------------------------
 
-def _fingerprint(found: ExportFiles) -> str:
+def export_fingerprint(found: ExportFiles) -> str:
+    """SHA-256 of the export's files' bytes: the same export under another name is the same."""
     digest = hashlib.sha256()
     for kind in sorted(found.files):
         name, opener = found.files[kind]
@@ -423,7 +429,7 @@ def scan_export(found: ExportFiles) -> ExportScan:
                                         if v.strip())
                 break
     return ExportScan(counts["shares"], counts["comments"], frozenset(u for u, n in urns.items() if n > 1),
-                      first_at, last_at, profile_name, _fingerprint(found))
+                      first_at, last_at, profile_name)
 
 
 def check_profile(config: Config, leader_id: str, found: ExportFiles, scan: ExportScan) -> None:
@@ -459,8 +465,15 @@ def exported_at(found: ExportFiles, scan: ExportScan) -> str | None:
     return max(dates) if dates else None
 
 
+def _linkedin_account_check(config: Config, leader_id: str) -> None:
+    leader = config.leader(leader_id)
+    if PLATFORM not in leader.accounts:
+        raise ConfigError(f"{config.path}: leader {leader_id!r} has no linkedin account (add "
+                          'accounts.linkedin = "<public profile name>" to import a LinkedIn export)')
+
+
 def import_linkedin_export(config: Config, leader_id: str, paths: Sequence[str | Path],
-                           batch_size: int = BATCH_SIZE, source_name: str | None = None) -> LinkedInImportResult:
+                           batch_size: int = BATCH_SIZE) -> LinkedInImportResult:
     """Import one export into the leader's LinkedIn account; returns what was new.
 
     Everything is checked before anything is written: a bad file, or a Profile.csv of
@@ -468,26 +481,138 @@ def import_linkedin_export(config: Config, leader_id: str, paths: Sequence[str |
     """
     from tracker.collect import collection_lock
 
-    leader = config.leader(leader_id)
-    if PLATFORM not in leader.accounts:
-        raise ConfigError(f"{config.path}: leader {leader_id!r} has no linkedin account (add "
-                          'accounts.linkedin = "<public profile name>" to import a LinkedIn export)')
+    _linkedin_account_check(config, leader_id)
     with open_export(paths) as found:
         scan = scan_export(found)
         check_profile(config, leader_id, found, scan)
+        fingerprint = export_fingerprint(found)
         with collection_lock(config.database):
             db = store.open_db(config.database)
             try:
                 store.save_config(db, config)
                 [account] = store.get_accounts(db, [leader_id], [PLATFORM])
-                store.tune_for_bulk_load(db)
-                new = {kind: save_in_batches(db, account, iter_export_posts(found, scan, kind), batch_size)[1]
-                       for kind in HEADERS}
-                date = exported_at(found, scan)
-                store.save_export(db, account, source=source_name or found.label, fingerprint=scan.fingerprint,
-                                  exported_at=date, first_item_at=scan.first_at, last_item_at=scan.last_at,
-                                  rows_read=scan.shares + scan.comments, new_posts=sum(new.values()))
+                return _save(db, account, found, scan, fingerprint, batch_size)
             finally:
                 db.close()
+
+
+def _save(db: Database, account: store.AccountRow, found: ExportFiles, scan: ExportScan, fingerprint: str,
+          batch_size: int) -> LinkedInImportResult:
+    store.tune_for_bulk_load(db)
+    new = {kind: save_in_batches(db, account, iter_export_posts(found, scan, kind), batch_size)[1]
+           for kind in HEADERS}
+    date = exported_at(found, scan)
+    store.save_export(db, account, source=found.label, fingerprint=fingerprint, exported_at=date,
+                      first_item_at=scan.first_at, last_item_at=scan.last_at,
+                      rows_read=scan.shares + scan.comments, new_posts=sum(new.values()))
     return LinkedInImportResult(account.id, [name for name, _ in found.files.values()],
                                 scan.shares + scan.comments, new["shares"], new["comments"], scan.first_at, date)
+
+
+# --- the exports folder (unattended) ----------------------------------------------------------
+
+@dataclass(frozen=True)
+class DroppedExport:
+    """One export found in ``[sources.linkedin] exports_dir`` and what the job did with it."""
+
+    leader_id: str
+    path: Path
+    status: str  # "imported" | "done" (imported before: skipped) | "failed"
+    result: LinkedInImportResult | None = None
+    error: str | None = None
+
+
+def _holds_csv(folder: Path) -> bool:
+    return any(child.name.lower() in ("shares.csv", "comments.csv") for child in folder.iterdir() if child.is_file())
+
+
+def find_dropped_exports(folder: Path) -> list[tuple[str, Path]]:
+    """(leader id, export path) for every export in the folder, oldest archive date first.
+
+    ``<leader id>.zip`` or ``<leader id>.<anything>.zip`` at the top (ids have no dots), or
+    anything in a subfolder named after the leader: zips, and unpacked exports (a folder
+    holding Shares.csv or Comments.csv, the subfolder itself included). Hidden files and
+    unfinished downloads (no ``.zip`` ending) are ignored.
+    """
+    found: list[tuple[str, Path]] = []
+    for entry in sorted(folder.iterdir()):
+        if entry.name.startswith("."):
+            continue
+        if entry.is_file() and entry.suffix.lower() == ".zip":
+            found.append((entry.name.split(".", 1)[0], entry))
+        elif entry.is_dir():
+            if _holds_csv(entry):
+                found.append((entry.name, entry))
+                continue
+            for child in sorted(entry.iterdir()):
+                if child.name.startswith("."):
+                    continue
+                if (child.is_file() and child.suffix.lower() == ".zip") or (child.is_dir() and _holds_csv(child)):
+                    found.append((entry.name, child))
+    return sorted(found, key=lambda item: (item[0], archive_date_from_name(item[1].name) or "", item[1].name))
+
+
+def import_dropped_exports(config: Config, leader_ids: Sequence[str] = (),
+                           batch_size: int = BATCH_SIZE) -> list[DroppedExport]:
+    """Import every export in ``[sources.linkedin] exports_dir`` not imported before.
+
+    An export is known by its content (``exports.fingerprint``), so a file is never
+    imported twice, renamed or not, and nothing in the folder is moved or changed. Each new
+    export is one run of the account (``runs``), so a bad file shows in ``tracker status``
+    and is tried again on the next run; one leader's bad file never stops the others.
+    """
+    from tracker.collect import collection_lock
+
+    folder = config.linkedin.exports_dir
+    if folder is None:
+        return []
+    if not folder.is_dir():
+        raise ConfigError(f"{config.path}: sources.linkedin.exports_dir: {folder} is not a folder (create it, "
+                          "or set exports_dir = \"\" to turn the unattended import off)")
+    results: list[DroppedExport] = []
+    run_id = uuid.uuid4().hex
+    with collection_lock(config.database):
+        db = store.open_db(config.database)
+        try:
+            store.save_config(db, config)
+            accounts = {account.leader_id: account for account in store.get_accounts(db, leader_ids, [PLATFORM])}
+            for leader_id, path in find_dropped_exports(folder):
+                if leader_ids and leader_id not in leader_ids:
+                    continue
+                account = accounts.get(leader_id)
+                if account is None:
+                    error = (f"{path}: no leader {leader_id!r} with a linkedin account in {config.path} (name the file "
+                             "or subfolder after the leader's id)")
+                    log.error("%s", error)
+                    results.append(DroppedExport(leader_id, path, "failed", error=error))
+                    continue
+                results.append(_import_dropped(db, config, account, path, run_id, batch_size))
+        finally:
+            db.close()
+    return results
+
+
+def _import_dropped(db: Database, config: Config, account: store.AccountRow, path: Path, run_id: str,
+                    batch_size: int) -> DroppedExport:
+    progress: store.RunProgress | None = None
+    try:
+        with open_export([path]) as found:
+            fingerprint = export_fingerprint(found)
+            if store.export_imported(db, account.id, fingerprint):
+                return DroppedExport(account.leader_id, path, "done")
+            progress = store.start_run(db, run_id, account)
+            scan = scan_export(found)
+            check_profile(config, account.leader_id, found, scan)
+            result = _save(db, account, found, scan, fingerprint, batch_size)
+    except TrackerError as error:
+        if progress is None:
+            progress = store.start_run(db, run_id, account)
+        store.finish_run(db, progress, status="failed", error=str(error))
+        log.error("%s", error)
+        return DroppedExport(account.leader_id, path, "failed", error=str(error))
+    progress.posts_read = result.rows_read
+    progress.new_posts = result.new_posts + result.new_comments
+    store.finish_run(db, progress, status="ok")
+    log.info("%s: imported into %s: %d new post(s), %d new comment(s)", path, account.id, result.new_posts,
+             result.new_comments)
+    return DroppedExport(account.leader_id, path, "imported", result)
