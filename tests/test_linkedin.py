@@ -106,7 +106,9 @@ def test_import_stores_text_as_written_with_stable_ids(tmp_path):
     assert by_text[COMMENTS[0].message][1][4] == "Lena Fischer"
     assert by_text[COMMENTS[1].message][1][4] is None
     raw = json.loads(rows(config, "SELECT raw FROM posts WHERE id = ?", [by_text[POSTS[0].text][0]])[0][0])
-    assert raw["linkedin_export"]["ShareLink"] == POSTS[0].link
+    assert raw["linkedin_export"]["columns"][1] == "ShareLink"
+    assert raw["linkedin_export"]["row"][1] == POSTS[0].link
+    assert raw["linkedin_export"]["row"][2].startswith('Shipping day."\n"')  # as in the file, before unwrapping
 
 
 def test_zip_folder_and_csv_files_import_the_same(tmp_path):

@@ -247,25 +247,38 @@ def _raw_json(element_text: str) -> str:
 # --- importing ----------------------------------------------------------------------------
 
 def save_in_batches(db: Database, account: store.AccountRow, posts: Iterable[tuple[Post, str]],
-                    batch_size: int = BATCH_SIZE) -> tuple[int, int]:
+                    batch_size: int = BATCH_SIZE, skip_stored: bool = False) -> tuple[int, int]:
     """Save (post, its raw JSON text) pairs as they come, ``batch_size`` per transaction;
     return (read, new). Shared by the file imports (X archive, LinkedIn export).
 
     Batches are saved as they fill, each in one transaction, so an import stopped half-way
     keeps what it saved. (A writer thread was tried: the GIL made it 10% slower than this.)
+    ``skip_stored`` looks up each batch's ids first and inserts only the new posts: faster
+    when most posts are stored already (a re-import, a monthly export of the whole history).
     """
     batch: list[Post] = []
     raw: list[str] = []
     read = new = 0
+
+    def flush() -> int:
+        if skip_stored:
+            stored = store.stored_post_ids(db, [post.id for post in batch])
+            if stored:
+                kept = [(post, text) for post, text in zip(batch, raw) if post.id not in stored]
+                if not kept:
+                    return 0
+                return store.save_archive_posts(db, account, [p for p, _ in kept], [t for _, t in kept])
+        return store.save_archive_posts(db, account, batch, raw)
+
     for post, raw_json in posts:
         batch.append(post)
         raw.append(raw_json)
         read += 1
         if len(batch) >= batch_size:
-            new += store.save_archive_posts(db, account, batch, raw)
+            new += flush()
             batch, raw = [], []
     if batch:
-        new += store.save_archive_posts(db, account, batch, raw)
+        new += flush()
     return read, new
 
 

@@ -38,7 +38,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 from typing import IO
-from urllib.parse import unquote
 
 from sqlite_utils import Database
 
@@ -65,7 +64,8 @@ MAX_LINE_CHARS = 100_000
 ZIP_MEMBER = re.compile(r"\.(csv|html?|txt)$", re.IGNORECASE)
 MAX_ZIP_MEMBERS = 10_000
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")
-URN = re.compile(r"urn:li:(share|ugcPost|activity|article):(\d+)")
+# The post's URN in a link, plain or percent-encoded (urn%3Ali%3Ashare%3A<id>).
+URN = re.compile(r"urn(?::|%3[Aa])li(?::|%3[Aa])(share|ugcPost|activity|article)(?::|%3[Aa])(\d+)")
 # Archive names: Basic_LinkedInDataExport_07-13-2025.zip (MM-DD-YYYY), or an ISO date.
 US_DATE_IN_NAME = re.compile(r"(?<!\d)(\d{2})-(\d{2})-(\d{4})(?!\d)")
 ISO_DATE_IN_NAME = re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?!\d)")
@@ -282,8 +282,13 @@ def parse_export_date(value: str) -> str:
     return f"{value[:10]}T{value[11:]}Z"
 
 
+def _stored_date(value: str) -> str:
+    # A date the checking pass has already parsed (parse_export_date): only reformatted.
+    return f"{value[:10]}T{value[11:]}Z"
+
+
 def _urn(link: str) -> tuple[str, str] | None:
-    match = URN.search(unquote(link))
+    match = URN.search(link)
     return (match.group(1), match.group(2)) if match else None
 
 
@@ -340,25 +345,22 @@ def share_native_id(date: str, link: str, text: str, repeated_urns: frozenset[st
 
 
 def normalize_share(row: Sequence[str], repeated_urns: frozenset[str]) -> Post:
-    """One ``Shares.csv`` row as a Post (pure)."""
+    """One ``Shares.csv`` row, already checked by ``scan_export``, as a Post (pure)."""
     date, link, commentary, shared_url, media_url, visibility = row
     text = unwrap_text(commentary)
     return Post(
         platform=PLATFORM,
         native_id=share_native_id(date, link, text, repeated_urns),
-        created_at=parse_export_date(date),
+        created_at=_stored_date(date),
         text=text,
         # A reshare without text of its own is a repost; every other share is the leader's post.
         kind="original" if text.strip() else "repost",
         url=link or None,
-        raw={"linkedin_export": {"file": "Shares.csv", "Date": date, "ShareLink": link,
-                                 "ShareCommentary": commentary, "SharedUrl": shared_url, "MediaUrl": media_url,
-                                 "Visibility": visibility}},
     )
 
 
 def normalize_comment(row: Sequence[str]) -> Post:
-    """One ``Comments.csv`` row as a reply whose parent (the post at ``Link``) is unknown (pure)."""
+    """One checked ``Comments.csv`` row as a reply whose parent (the post at ``Link``) is unknown (pure)."""
     date, link, message = row
     text = unwrap_text(message)
     urn = _urn(link)
@@ -366,13 +368,12 @@ def normalize_comment(row: Sequence[str]) -> Post:
     return Post(
         platform=PLATFORM,
         native_id=f"comment:{_hash(date, link, text)}",
-        created_at=parse_export_date(date),
+        created_at=_stored_date(date),
         text=text,
         kind="reply",
         in_reply_to_id=parent,
         in_reply_to_user_id=counterpart_name(text),
         url=link or None,
-        raw={"linkedin_export": {"file": "Comments.csv", "Date": date, "Link": link, "Message": message}},
     )
 
 
@@ -445,8 +446,20 @@ def check_profile(config: Config, leader_id: str, found: ExportFiles, scan: Expo
 
 # --- importing --------------------------------------------------------------------------------
 
-def _encode(raw: dict[str, object]) -> str:
-    return json.dumps(raw, ensure_ascii=False, separators=(",", ":"))
+# json.dumps with options builds a new encoder on every call; one encoder is reused, and the
+# rows (lists of strings) are joined from the C string encoder json uses itself.
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_encode_string: Callable[[str], str] = json.encoder.encode_basestring  # type: ignore[attr-defined]
+
+
+def raw_json(kind: str, row: Sequence[str]) -> str:
+    """The stored ``raw`` of a row: the file, its columns and the row's fields as in the file
+    (before unwrapping), e.g. ``{"linkedin_export":{"file":"Comments.csv","columns":[...],"row":[...]}}``."""
+    return _RAW_PREFIX[kind] + "[" + ",".join(map(_encode_string, row)) + "]}}"
+
+
+_RAW_PREFIX = {kind: '{"linkedin_export":{"file":' + _encode(f"{kind.title()}.csv") + ',"columns":'
+               + _encode(list(HEADERS[kind])) + ',"row":' for kind in HEADERS}
 
 
 def iter_export_posts(found: ExportFiles, scan: ExportScan, kind: str) -> Iterator[tuple[Post, str]]:
@@ -456,7 +469,7 @@ def iter_export_posts(found: ExportFiles, scan: ExportScan, kind: str) -> Iterat
     name, opener = found.files[kind]
     for _, row in iter_rows(opener, name, HEADERS[kind]):
         post = normalize_share(row, scan.repeated_urns) if kind == "shares" else normalize_comment(row)
-        yield post, _encode(post.raw)
+        yield post, raw_json(kind, row)
 
 
 def exported_at(found: ExportFiles, scan: ExportScan) -> str | None:
@@ -499,7 +512,11 @@ def import_linkedin_export(config: Config, leader_id: str, paths: Sequence[str |
 def _save(db: Database, account: store.AccountRow, found: ExportFiles, scan: ExportScan, fingerprint: str,
           batch_size: int) -> LinkedInImportResult:
     store.tune_for_bulk_load(db)
-    new = {kind: save_in_batches(db, account, iter_export_posts(found, scan, kind), batch_size)[1]
+    # A monthly export repeats the whole history: when the account has posts, the rows already
+    # stored are skipped before the insert (a first import has nothing to look up).
+    has_posts = db.execute("SELECT 1 FROM posts WHERE account_id = ? LIMIT 1", [account.id]).fetchone() is not None
+    new = {kind: save_in_batches(db, account, iter_export_posts(found, scan, kind), batch_size,
+                                 skip_stored=has_posts)[1]
            for kind in HEADERS}
     date = exported_at(found, scan)
     store.save_export(db, account, source=found.label, fingerprint=fingerprint, exported_at=date,
