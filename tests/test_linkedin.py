@@ -368,3 +368,10 @@ def test_collect_leaves_linkedin_accounts_to_the_import(tmp_path):
     result = collect(config, leader_ids=["ada"], env={})
     assert result.accounts == []
     assert rows(config, "SELECT id FROM accounts WHERE platform = 'linkedin'") == [("ada:linkedin",)]
+
+
+def test_collect_source_linkedin_points_to_the_import(tmp_path):
+    config = _config(tmp_path)
+    result = CliRunner().invoke(cli, ["--config", str(config.path), "collect", "--source", "linkedin"])
+    assert result.exit_code == 2
+    assert "no API to collect from" in result.output and "tracker import linkedin" in result.output

@@ -15,7 +15,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from tracker import store
-from tracker.config import Config
+from tracker.config import IMPORT_ONLY_PLATFORMS, Config
 from tracker.errors import (
     AccountUnavailableError,
     AuthError,
@@ -90,6 +90,9 @@ def collection_lock(database: Path) -> Iterator[None]:
 def _needed_platforms(config: Config, leader_ids: Sequence[str], platforms: Sequence[str]) -> list[str]:
     """The platforms the selection touches; raises ConfigError for an unknown leader or source."""
     for platform in platforms:
+        if platform in IMPORT_ONLY_PLATFORMS:
+            raise ConfigError(f"{platform} has no API to collect from: its posts come from the leaders' data exports "
+                              f"(`tracker import {platform}`, or [sources.{platform}] exports_dir with `tracker collect`)")
         if platform not in SOURCE_FACTORIES:
             raise ConfigError(f"unknown source {platform!r} (expected one of: {', '.join(SOURCE_FACTORIES)})")
     leaders = [config.leader(leader_id) for leader_id in leader_ids] or list(config.leaders)
