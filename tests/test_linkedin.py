@@ -375,3 +375,15 @@ def test_collect_source_linkedin_points_to_the_import(tmp_path):
     result = CliRunner().invoke(cli, ["--config", str(config.path), "collect", "--source", "linkedin"])
     assert result.exit_code == 2
     assert "no API to collect from" in result.output and "tracker import linkedin" in result.output
+
+
+def test_a_damaged_zip_member_is_refused(tmp_path):
+    config = _config(tmp_path)
+    path = _export(tmp_path, name="damaged.zip")
+    data = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as archive:
+        info = archive.getinfo("Comments.csv")
+    start = info.header_offset + 30 + len(info.filename) + len(info.extra) + 5
+    data[start:start + 20] = b"\xff" * 20  # corrupt the compressed bytes
+    path.write_bytes(bytes(data))
+    _assert_refused(config, _invoke(config, path), "Comments.csv", "nothing imported")

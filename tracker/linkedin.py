@@ -15,7 +15,7 @@ are the leader's public activity:
   backslash-escaped (``\\"``) instead of doubled.
 - ``Profile.csv`` (optional): the member's name, checked against the configured leader.
 
-Dates are ``YYYY-MM-DD HH:MM:SS`` in UTC. Every file is read twice as a stream: once to
+Dates are ``YYYY-MM-DD HH:MM:SS`` with no time zone, read as UTC. Every file is read twice as a stream: once to
 check all of it (so a bad file stores nothing) and once to save it in batches, each batch
 in one transaction, through the same store function as the X archive import.
 """
@@ -31,6 +31,7 @@ import re
 import unicodedata
 import uuid
 import zipfile
+import zlib
 from collections import Counter
 from collections.abc import Callable, Generator, Iterator, Sequence
 from contextlib import ExitStack, closing, contextmanager
@@ -76,6 +77,9 @@ class ExportError(TrackerError):
 
 
 Opener = Callable[[], IO[bytes]]
+# What reading a file or a zip member raises when it is damaged, encrypted or compressed
+# in a way zipfile cannot read.
+UNREADABLE = (OSError, EOFError, zipfile.BadZipFile, zlib.error, RuntimeError, NotImplementedError)
 
 
 @dataclass
@@ -252,8 +256,8 @@ def iter_rows(opener: Opener, name: str,
                                   "nothing imported") from None
     except UnicodeDecodeError as error:
         raise ExportError(f"{name}: not UTF-8 text ({error.reason} at byte {error.start}): nothing imported") from None
-    except (OSError, zipfile.BadZipFile) as error:
-        raise ExportError(f"{name}: cannot be read ({error})") from None
+    except UNREADABLE as error:
+        raise ExportError(f"{name}: cannot be read ({error}): nothing imported") from None
 
 
 def unwrap_text(value: str) -> str:
@@ -385,9 +389,12 @@ def export_fingerprint(found: ExportFiles) -> str:
     for kind in sorted(found.files):
         name, opener = found.files[kind]
         digest.update(kind.encode())
-        with opener() as stream:
-            for chunk in iter(lambda: stream.read(1 << 20), b""):
-                digest.update(chunk)
+        try:
+            with opener() as stream:
+                for chunk in iter(lambda: stream.read(1 << 20), b""):
+                    digest.update(chunk)
+        except UNREADABLE as error:
+            raise ExportError(f"{name}: cannot be read ({error}): nothing imported") from None
     return digest.hexdigest()
 
 
