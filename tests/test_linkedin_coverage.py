@@ -172,3 +172,20 @@ def test_status_command_exits_1_on_a_stale_export_and_0_on_a_fresh_one(tmp_path)
     result = CliRunner().invoke(cli, ["--config", str(config.path), "status"])
     assert result.exit_code == 0, result.output
     assert recent.strftime("%Y-%m-%dT%H:%M:%SZ") in result.output
+
+
+def test_a_comment_answering_a_colleague_leader_is_internal(tmp_path):
+    config = _config(tmp_path)
+    text = config.path.read_text(encoding="utf-8") + (
+        '\n[[leaders]]\nid = "grace"\nname = "Grace Hopper"\naccounts = { x = "grace_hopper" }\n')
+    config.path.write_text(text, encoding="utf-8")
+    config = load_config(config.path)
+    comments = [Comment("2026-02-03 12:00:00", share_link("activity", 11), "Grace Hopper Yes, it ships in March."),
+                Comment("2026-02-04 12:00:00", share_link("activity", 12), "Lena Fischer Yes, it ships in March.")]
+    _import(config, tmp_path, comments=comments)
+    db = store.open_db(config.database)
+    try:
+        linkedin = _row(compute_metrics(db, config, "2026-02", leader_ids=["ada"]), "linkedin")
+    finally:
+        db.close()
+    assert (linkedin["replies"], linkedin["external_replies"], linkedin["unique_counterparts"]) == (2, 1, 1)

@@ -309,10 +309,11 @@ def normalize_name(name: str) -> str:
 
 # A LinkedIn reply in a comment thread starts with the answered person's display name, as
 # plain text. A name is taken only when the comment starts with two name-like words (a
-# capital then lower-case letters, or initials such as "J." or "RJ") followed by more text,
-# and neither word is a common word that starts sentences ("Thanks Maya", "Great Point ...").
-_NAME_WORD = r"(?:(?:[A-Z][a-z]*[-'’])*[A-Z][a-z]+(?:[A-Z][a-z]+)?|[A-Z]{1,3}\.?)"
-_LEADING_NAME = re.compile(rf"^({_NAME_WORD}) ({_NAME_WORD})(?= \S)")
+# capital then lower-case letters, in any alphabet, parts joined by - or ' as in O'Brien or
+# Jean-Claude; or initials such as "J." or "RJ") followed by more text, and neither word is
+# a common word that starts sentences ("Thanks Maya", "Great Point ...").
+_INITIALS = re.compile(r"^[A-Z]{1,3}\.?$")
+_NAME_PARTS = re.compile(r"[-'’]")
 _NOT_NAMES = frozenset("""
 a about absolutely actually after agree agreed ah all also am an and any anyway are as at awesome
 be because been best big both but by can congrats congratulations could dear did do does done
@@ -326,15 +327,38 @@ would yeah yes yet you your
 """.split())
 
 
+def _is_name_word(word: str) -> bool:
+    if _INITIALS.match(word):
+        return True
+    *leading, last = _NAME_PARTS.split(word)
+    # O' and Jean- parts: a capital and lower-case letters; the last part has a lower-case
+    # letter and at most one more capital (McDonald), so SHOUTED words are no names.
+    if not all(part[:1].isupper() and part.isalpha() and (part[1:] == "" or part[1:].islower())
+               for part in leading):
+        return False
+    rest = last[1:]
+    return (last[:1].isupper() and last.isalpha() and any(c.islower() for c in rest)
+            and sum(c.isupper() for c in rest) <= 1)
+
+
 def counterpart_name(message: str) -> str | None:
     """The person a thread reply is addressed to, from the name it starts with, else None (pure)."""
-    match = _LEADING_NAME.match(message)
-    if not match:
+    parts = message.split(" ", 2)
+    if len(parts) < 3 or not parts[2][:1].strip():
         return None
-    first, second = match.group(1), match.group(2)
+    first, second = parts[0], parts[1]
+    if not (_is_name_word(first) and _is_name_word(second)):
+        return None
     if first.rstrip(".").lower() in _NOT_NAMES or second.rstrip(".").lower() in _NOT_NAMES:
         return None
     return f"{first} {second}"
+
+
+def colleague_counterparts(config: Config) -> set[str]:
+    """``linkedin:<name>`` of every configured leader, as ``counterpart_name`` would find them:
+    a comment answering a colleague is internal, not an answer to the public."""
+    found = {counterpart_name(f"{leader.name} .") for leader in config.leaders}
+    return {f"{PLATFORM}:{name}" for name in found if name}
 
 
 # --- normalizing -----------------------------------------------------------------------------

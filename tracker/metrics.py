@@ -19,6 +19,7 @@ from sqlite_utils import Database
 
 from tracker import classify
 from tracker.config import IMPORT_ONLY_PLATFORMS, Config
+from tracker.linkedin import colleague_counterparts
 from tracker.errors import ConfigError
 from tracker.mention_metrics import KEYS as MENTION_KEYS
 from tracker.mention_metrics import mention_counts, mention_totals
@@ -357,6 +358,7 @@ def _organisation_users(db: Database, config: Config) -> list[str]:
                 f"SELECT DISTINCT author_user_id FROM context_posts WHERE platform = ? "
                 f"AND author_user_id IS NOT NULL AND lower(author_handle) IN ({marks})",
                 [platform, *(h.lower() for h in handles)])}
+    users |= colleague_counterparts(config)  # LinkedIn comments name the person answered
     return sorted(users)
 
 
