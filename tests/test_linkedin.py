@@ -395,3 +395,17 @@ def test_a_damaged_zip_member_is_refused(tmp_path):
     data[start:start + 20] = b"\xff" * 20  # corrupt the compressed bytes
     path.write_bytes(bytes(data))
     _assert_refused(config, _invoke(config, path), "Comments.csv", "nothing imported")
+
+
+def test_a_zipped_again_folder_with_desktop_litter_is_read(tmp_path):
+    config = _config(tmp_path)
+    folder = _export(tmp_path, name="Complete_LinkedInDataExport_04-20-2026", as_zip=False)
+    path = tmp_path / "again.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        for file in sorted(folder.rglob("*")):
+            if file.is_file():
+                archive.write(file, f"{folder.name}/{file.relative_to(folder).as_posix()}")
+        archive.writestr(f"{folder.name}/.DS_Store", b"\0\0")
+        archive.writestr(f"__MACOSX/{folder.name}/._Shares.csv", b"\0\x05\x16\x07")
+    result = import_linkedin_export(config, "ada", [path])
+    assert (result.new_posts, result.new_comments) == (7, 3)

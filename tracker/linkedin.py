@@ -64,6 +64,7 @@ MAX_LINE_CHARS = 100_000
 # A full export holds dozens of CSV files and an Articles/ folder of HTML; nothing else.
 ZIP_MEMBER = re.compile(r"\.(csv|html?|txt)$", re.IGNORECASE)
 MAX_ZIP_MEMBERS = 10_000
+OS_LITTER = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")
 # The post's URN in a link, plain or percent-encoded (urn%3Ali%3Ashare%3A<id>).
 URN = re.compile(r"urn(?::|%3[Aa])li(?::|%3[Aa])(share|ugcPost|activity|article)(?::|%3[Aa])(\d+)")
@@ -150,6 +151,8 @@ def _check_member(path: Path, info: zipfile.ZipInfo) -> None:
     if mode & 0o170000 == 0o120000:
         raise ExportError(f"{path}: the zip member {name!r} is a symbolic link: not a LinkedIn export, "
                           "nothing imported")
+    if parts and (parts[0] == "__MACOSX" or parts[-1] in OS_LITTER):
+        return  # what a desktop adds when the folder is zipped again: never read
     if not ZIP_MEMBER.search(name):
         raise ExportError(f"{path}: unexpected zip member {name!r} (a LinkedIn export holds only .csv, .html "
                           "and .txt files): nothing imported")
@@ -172,7 +175,7 @@ def _add_zip(found: ExportFiles, path: Path, stack: ExitStack) -> None:
         _check_member(path, info)
     for info in members:
         kind = FILE_NAMES.get(PurePosixPath(info.filename).name.lower())
-        if kind and not info.is_dir():
+        if kind and not info.is_dir() and not info.filename.startswith("__MACOSX/"):
             found.add(kind, f"{path}:{info.filename}", _member_opener(archive, info))
     found.archive_date = found.archive_date or archive_date_from_name(path.name)
 
