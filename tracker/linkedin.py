@@ -32,7 +32,6 @@ import unicodedata
 import uuid
 import zipfile
 import zlib
-from collections import Counter
 from collections.abc import Callable, Generator, Iterator, Sequence
 from contextlib import ExitStack, closing, contextmanager
 from dataclasses import dataclass, field
@@ -100,11 +99,11 @@ class ExportFiles:
 
 @dataclass(frozen=True)
 class ExportScan:
-    """What the checking pass learnt: row counts, ids that repeat, the covered span, the name."""
+    """What the checking pass learnt: row counts, URNs on differing rows, the covered span, the name."""
 
     shares: int
     comments: int
-    repeated_urns: frozenset[str]
+    ambiguous_urns: frozenset[str]
     first_at: str | None
     last_at: str | None
     profile_name: str | None
@@ -366,22 +365,23 @@ def colleague_counterparts(config: Config) -> set[str]:
 
 # --- normalizing -----------------------------------------------------------------------------
 
-def share_native_id(date: str, link: str, text: str, repeated_urns: frozenset[str]) -> str:
-    """``share:<id>`` (the URN) when it names one row of the export, else a hash of date,
-    link and text, so repeated rows collapse into one post and distinct rows stay apart."""
+def share_native_id(date: str, link: str, text: str, ambiguous_urns: frozenset[str]) -> str:
+    """``share:<id>`` (the URN) when it names one post of the export (its rows, if repeated,
+    are identical), else a hash of date, link and text, so that distinct rows on one link
+    stay apart. ``ambiguous_urns``: the URNs that sit on differing rows."""
     urn = _urn(link)
-    if urn is not None and f"{urn[0]}:{urn[1]}" not in repeated_urns:
+    if urn is not None and f"{urn[0]}:{urn[1]}" not in ambiguous_urns:
         return f"{urn[0]}:{urn[1]}"
     return f"post:{_hash(date, link, text)}"
 
 
-def normalize_share(row: Sequence[str], repeated_urns: frozenset[str]) -> Post:
+def normalize_share(row: Sequence[str], ambiguous_urns: frozenset[str]) -> Post:
     """One ``Shares.csv`` row, already checked by ``scan_export``, as a Post (pure)."""
     date, link, commentary, shared_url, media_url, visibility = row
     text = unwrap_text(commentary)
     return Post(
         platform=PLATFORM,
-        native_id=share_native_id(date, link, text, repeated_urns),
+        native_id=share_native_id(date, link, text, ambiguous_urns),
         created_at=_stored_date(date),
         text=text,
         # A reshare without text of its own is a repost; every other share is the leader's post.
@@ -428,7 +428,9 @@ def export_fingerprint(found: ExportFiles) -> str:
 def scan_export(found: ExportFiles) -> ExportScan:
     """Read every file once, checking all of it; raise ExportError on the first problem."""
     counts = {"shares": 0, "comments": 0}
-    urns: Counter[str] = Counter()
+    # URN -> the first row's (date, text); a URN seen again with another is ambiguous.
+    urn_rows: dict[str, tuple[str, str]] = {}
+    ambiguous: set[str] = set()
     first_at: str | None = None
     last_at: str | None = None
     for kind, header in HEADERS.items():
@@ -447,7 +449,9 @@ def scan_export(found: ExportFiles) -> ExportScan:
             if kind == "shares":
                 urn = _urn(row[1])
                 if urn is not None:
-                    urns[f"{urn[0]}:{urn[1]}"] += 1
+                    key = f"{urn[0]}:{urn[1]}"
+                    if urn_rows.setdefault(key, (row[0], row[2])) != (row[0], row[2]):
+                        ambiguous.add(key)
             counts[kind] += 1
     profile_name = None
     if "profile" in found.files:
@@ -463,7 +467,7 @@ def scan_export(found: ExportFiles) -> ExportScan:
                 profile_name = " ".join(v.strip() for v in (values["First Name"], values["Last Name"])
                                         if v.strip())
                 break
-    return ExportScan(counts["shares"], counts["comments"], frozenset(u for u, n in urns.items() if n > 1),
+    return ExportScan(counts["shares"], counts["comments"], frozenset(ambiguous),
                       first_at, last_at, profile_name)
 
 
@@ -502,7 +506,7 @@ def iter_export_posts(found: ExportFiles, scan: ExportScan, kind: str) -> Iterat
         return
     name, opener = found.files[kind]
     for _, row in iter_rows(opener, name, HEADERS[kind]):
-        post = normalize_share(row, scan.repeated_urns) if kind == "shares" else normalize_comment(row)
+        post = normalize_share(row, scan.ambiguous_urns) if kind == "shares" else normalize_comment(row)
         yield post, raw_json(kind, row)
 
 
