@@ -189,3 +189,18 @@ def test_a_comment_answering_a_colleague_leader_is_internal(tmp_path):
     finally:
         db.close()
     assert (linkedin["replies"], linkedin["external_replies"], linkedin["unique_counterparts"]) == (2, 1, 1)
+
+
+def test_an_import_with_new_posts_drops_the_leaders_stored_metrics(tmp_path):
+    config = _config(tmp_path)
+    _import(config, tmp_path, shares=SHARES[:1], comments=[])
+    db = store.open_db(config.database)
+    try:
+        store.save_metrics(db, compute_metrics(db, config, "2026-02"))
+        assert db.execute("SELECT count(*) FROM metrics").fetchone()[0] > 0
+    finally:
+        db.close()
+    _import(config, tmp_path, name="same.zip", shares=SHARES[:1], comments=[])  # nothing new: kept
+    assert rows(config, "SELECT count(*) FROM metrics")[0][0] > 0
+    _import(config, tmp_path, name="more.zip")
+    assert rows(config, "SELECT count(*) FROM metrics") == [(0,)]

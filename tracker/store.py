@@ -427,7 +427,8 @@ def save_export(db: Database, account: AccountRow, *, source: str, fingerprint: 
     """Record an imported export and widen the account's covered span, in one transaction.
 
     The span runs from the oldest item of any export to the newest export's date; importing
-    the same file again only refreshes its row.
+    the same file again only refreshes its row. When posts were new, the leader's stored
+    metrics are dropped, so reports compute them again with the imported history.
     """
     imported_at = imported_at or now_iso()
     with db.atomic():
@@ -446,6 +447,10 @@ def save_export(db: Database, account: AccountRow, *, source: str, fingerprint: 
                 [first_item_at or exported_at, first_item_at or exported_at, exported_at, exported_at, account.id])
         db.execute("UPDATE accounts SET status = 'ok', status_detail = NULL, last_success_at = ? WHERE id = ?",
                    [imported_at, account.id])
+        if new_posts:
+            # The leader's stored monthly figures predate these posts (an export brings years
+            # of history at once): they are computed again when next needed.
+            db.execute("DELETE FROM metrics WHERE leader_id = ?", [account.leader_id])
 
 
 def export_imported(db: Database, account_id: str, fingerprint: str) -> bool:
