@@ -411,3 +411,15 @@ def test_a_zipped_again_folder_with_desktop_litter_is_read(tmp_path):
         archive.writestr(f"__MACOSX/{folder.name}/._Shares.csv", b"\0\x05\x16\x07")
     result = import_linkedin_export(config, "ada", [path])
     assert (result.new_posts, result.new_comments) == (7, 3)
+
+
+def test_a_long_line_is_refused_with_its_number(monkeypatch):
+    import io as stdio
+
+    from tracker import linkedin
+
+    monkeypatch.setattr(linkedin, "MAX_LINE_CHARS", 10)
+    lines = linkedin._lines(stdio.StringIO("short\r\nok\n" + "x" * 11 + "\nend\n", newline=""), "f")
+    assert next(lines) == "short\r\n" and next(lines) == "ok\n"
+    with pytest.raises(ExportError, match="line 3 is longer than 10 characters"):
+        next(lines)

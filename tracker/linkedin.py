@@ -315,6 +315,7 @@ def normalize_name(name: str) -> str:
 # Jean-Claude; or initials such as "J." or "RJ") followed by more text, and neither word is
 # a common word that starts sentences ("Thanks Maya", "Great Point ...").
 _INITIALS = re.compile(r"^[A-Z]{1,3}\.?$")
+_TWO_WORDS = re.compile(r"[^\W\d_][\w'’.-]* [^\W\d_][\w'’.-]* \S")
 _NAME_PARTS = re.compile(r"[-'’]")
 _NOT_NAMES = frozenset("""
 a about absolutely actually after agree agreed ah all also am an and any anyway are as at awesome
@@ -345,10 +346,9 @@ def _is_name_word(word: str) -> bool:
 
 def counterpart_name(message: str) -> str | None:
     """The person a thread reply is addressed to, from the name it starts with, else None (pure)."""
-    parts = message.split(" ", 2)
-    if len(parts) < 3 or not parts[2][:1].strip():
+    if not _TWO_WORDS.match(message):  # cheap first look: two capitalised words, then more
         return None
-    first, second = parts[0], parts[1]
+    first, second, _ = message.split(" ", 2)
     if not (_is_name_word(first) and _is_name_word(second)):
         return None
     if first.rstrip(".").lower() in _NOT_NAMES or second.rstrip(".").lower() in _NOT_NAMES:
