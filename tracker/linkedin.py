@@ -346,7 +346,7 @@ def _is_name_word(word: str) -> bool:
 
 def counterpart_name(message: str) -> str | None:
     """The person a thread reply is addressed to, from the name it starts with, else None (pure)."""
-    if not _TWO_WORDS.match(message):  # cheap first look: two capitalised words, then more
+    if not _TWO_WORDS.match(message):  # cheap first look: two words of letters, then more text
         return None
     first, second, _ = message.split(" ", 2)
     if not (_is_name_word(first) and _is_name_word(second)):
