@@ -328,6 +328,21 @@ def _oracle_shares(path: Path) -> list[str]:
         return [re.sub('"\n"', "\n", row["ShareCommentary"]) for row in csv.DictReader(stream)]
 
 
+def _iso(date: str) -> str:
+    return date.replace(" ", "T") + "Z"
+
+
+def _oracle_share_rows(folder: Path) -> list[tuple[str, str, str]]:
+    with open(folder / "Shares.csv", encoding="utf-8", newline="") as stream:
+        return [(row["Date"], row["ShareLink"], re.sub('"\n"', "\n", row["ShareCommentary"]))
+                for row in csv.DictReader(stream)]
+
+
+def _oracle_comment_rows(folder: Path) -> list[tuple[str, str, str]]:
+    with open(folder / "Comments.csv", encoding="utf-8", newline="") as stream:
+        return [(row["Date"], row["Link"], row["Message"]) for row in csv.DictReader(stream, escapechar="\\")]
+
+
 def _oracle_comments(path: Path) -> list[str]:
     with open(path, encoding="utf-8", newline="") as stream:
         return [row["Message"] for row in csv.DictReader(stream, escapechar="\\")]
@@ -338,17 +353,15 @@ def test_real_export_imports_every_distinct_post_and_comment(tmp_path, shared_di
     config = _config(tmp_path)  # the export has no Profile.csv: no name to check
     first = import_linkedin_export(config, "ada", [folder])
     assert (first.new_posts, first.new_comments) == (198, 323)
-    posts = sorted(text for (text,) in rows(config, "SELECT text FROM posts WHERE kind != 'reply'"))
-    comments = sorted(text for (text,) in rows(config, "SELECT text FROM posts WHERE kind = 'reply'"))
-    shares = _oracle_shares(folder / "Shares.csv")
-    assert len(shares) == 202
-    with open(folder / "Shares.csv", encoding="utf-8", newline="") as stream:
-        distinct = {(r["Date"], r["ShareLink"], r["ShareCommentary"]) for r in csv.DictReader(stream)}
-    assert len(posts) == len(distinct) == 198
-    assert set(posts) == set(shares)
-    multi_line = [text for text in posts if "\n" in text]
+    stored = sorted(rows(config, "SELECT created_at, url, text FROM posts WHERE kind != 'reply'"))
+    comments = sorted(rows(config, "SELECT created_at, url, text FROM posts WHERE kind = 'reply'"))
+    assert len(_oracle_shares(folder / "Shares.csv")) == 202
+    # Each distinct row once, its text equal to the export's after unwrapping.
+    assert stored == sorted({(_iso(date), link, text) for date, link, text in _oracle_share_rows(folder)})
+    assert len(stored) == 198
+    multi_line = [text for _, _, text in stored if "\n" in text]
     assert len(multi_line) > 100 and not any('"\n"' in text for text in multi_line)  # no wrapping left
-    assert comments == sorted(_oracle_comments(folder / "Comments.csv"))
+    assert comments == sorted((_iso(date), link, text) for date, link, text in _oracle_comment_rows(folder))
     again = import_linkedin_export(config, "ada", [folder])
     assert (again.new_posts, again.new_comments) == (0, 0)
     assert rows(config, "SELECT count(*) FROM posts") == [(521,)]
