@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -172,6 +173,10 @@ def test_status_command_exits_1_on_a_stale_export_and_0_on_a_fresh_one(tmp_path)
     result = CliRunner().invoke(cli, ["--config", str(config.path), "status"])
     assert result.exit_code == 0, result.output
     assert recent.strftime("%Y-%m-%dT%H:%M:%SZ") in result.output
+    result = CliRunner().invoke(cli, ["--config", str(config.path), "status", "--json"])
+    health = json.loads(result.output)
+    assert health["export_stale_after_days"] == 10 and health["stale_accounts"] == []
+    assert health["accounts"][0]["newest_export"] == recent.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def test_a_comment_answering_a_colleague_leader_is_internal(tmp_path):

@@ -49,6 +49,7 @@ class Health:
     accounts: list[AccountStatus]
     expected_interval_hours: float | None
     stale_after_hours: float | None
+    export_stale_after_days: int | None = None  # import-only accounts (LinkedIn)
 
     @property
     def stale(self) -> list[AccountStatus]:
@@ -57,6 +58,7 @@ class Health:
     def as_dict(self) -> dict[str, Any]:
         return {"expected_interval_hours": self.expected_interval_hours,
                 "stale_after_hours": self.stale_after_hours,
+                "export_stale_after_days": self.export_stale_after_days,
                 "stale_accounts": [account.account_id for account in self.stale],
                 "accounts": [account.as_dict() for account in self.accounts]}
 
@@ -122,4 +124,5 @@ def account_health(config: Config, db: Database, now: datetime | None = None) ->
                                   timedelta(days=config.linkedin.stale_after_days)),
         expected_interval_hours=None if interval is None else round(interval.total_seconds() / 3600, 4),
         stale_after_hours=round(threshold.total_seconds() / 3600, 4),
+        export_stale_after_days=config.linkedin.stale_after_days,
     )
