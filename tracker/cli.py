@@ -15,7 +15,7 @@ from pathlib import Path
 import click
 
 from tracker import __version__
-from tracker.config import Config, load_config
+from tracker.config import IMPORT_ONLY_PLATFORMS, Config, load_config
 from tracker.errors import ConfigError, TrackerError
 from tracker.secrets import RedactingFilter, redact
 
@@ -134,11 +134,25 @@ def collect(obj: Context, leader_ids, platforms, summary) -> None:
         _echo_table(("account", "handle", "status", "new", "requests", "error"),
                     [(r.account_id, f"@{r.handle}", r.status, str(r.new_posts), str(r.requests), r.error or "")
                      for r in result.accounts])
-    if result.failed:
+    dropped = []
+    if not platforms:  # the LinkedIn exports dropped in [sources.linkedin] exports_dir
+        from tracker.linkedin import import_dropped_exports
+
+        try:
+            dropped = import_dropped_exports(config, leader_ids)
+        except TrackerError as error:
+            raise _fail(error) from None
+        for export in dropped:
+            if export.result is not None:
+                click.echo(f"Imported {export.path} into {export.result.account_id}: {export.result.new_posts} new "
+                           f"post(s), {export.result.new_comments} new comment(s).")
+    failed_exports = [export for export in dropped if export.status == "failed"]
+    if result.failed or failed_exports:
         names = ", ".join(f"{r.account_id} ({r.error})" for r in result.failed)
-        raise click.ClickException(
-            f"{len(result.failed)} of {len(result.accounts)} accounts failed (the rest was saved): {names}"
-        )
+        problems = [f"{len(result.failed)} of {len(result.accounts)} accounts failed (the rest was saved): {names}"] \
+            if result.failed else []
+        problems += [f"export {export.path} not imported: {export.error}" for export in failed_exports]
+        raise click.ClickException("; ".join(problems))
 
 
 @cli.command()
@@ -174,17 +188,24 @@ def status(obj: Context, as_json: bool) -> None:
         click.echo(json.dumps(health.as_dict(), indent=2))
     else:
         _echo_table(("account", "status", "last success", "age (h)", "stale", "failures", "posts",
-                     "requests (month)", "reads (month)", "last error"),
+                     "requests (month)", "reads (month)", "newest export", "last error"),
                     [(r.account_id, r.status, r.last_success_at or "never",
                       "-" if r.hours_since_success is None else f"{r.hours_since_success:g}",
                       "STALE" if r.stale else "no", str(r.consecutive_failures), str(r.posts_stored),
-                      str(r.requests_month), str(r.posts_read_month), r.last_error or "") for r in rows])
+                      str(r.requests_month), str(r.posts_read_month),
+                      (r.newest_export or "none") if r.platform in IMPORT_ONLY_PLATFORMS else "-",
+                      r.last_error or "") for r in rows])
     if health.stale:
-        names = ", ".join(r.account_id for r in health.stale)
-        raise click.ClickException(
-            f"{len(health.stale)} account(s) stale (no successful collection for more than "
-            f"{health.stale_after_hours:g} h): {names}"
-        )
+        collected = [r.account_id for r in health.stale if r.platform not in IMPORT_ONLY_PLATFORMS]
+        imported = [r.account_id for r in health.stale if r.platform in IMPORT_ONLY_PLATFORMS]
+        problems = []
+        if collected:
+            problems.append(f"{len(collected)} account(s) stale (no successful collection for more than "
+                            f"{health.stale_after_hours:g} h): {', '.join(collected)}")
+        if imported:
+            problems.append(f"{len(imported)} account(s) with no export newer than "
+                            f"{config.linkedin.stale_after_days} days (import a new one): {', '.join(imported)}")
+        raise click.ClickException("; ".join(problems))
 
 
 @cli.command()
@@ -625,3 +646,34 @@ def import_x_archive(obj: Context, leader_id: str, path: Path) -> None:
         raise _fail(error) from None
     click.echo(f"Imported {result.posts_read} posts from {len(result.files)} file(s) into {result.account_id}: "
                f"{result.new_posts} new, {result.posts_read - result.new_posts} already stored.")
+
+
+@import_group.command(name="linkedin")
+@click.option("--leader", "leader_id", required=True, metavar="ID", help="The leader whose LinkedIn export this is.")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.pass_obj
+def import_linkedin(obj: Context, leader_id: str, paths: tuple[Path, ...]) -> None:
+    """Import a leader's LinkedIn data export: the zip, its unpacked folder, or its CSV files.
+
+    Shares.csv gives the leader's posts, Comments.csv every comment they wrote (stored as
+    replies whose parent post is unknown). When Profile.csv is there, its name must match
+    the leader's name in the config. Everything is checked before anything is stored: a
+    bad file is refused (exit 2) and stores nothing. Importing again, or a newer export,
+    adds only what is new. The leader needs a linkedin account in the config.
+
+    \b
+    Example:
+        tracker import linkedin --leader ada ~/Downloads/Basic_LinkedInDataExport_07-13-2026.zip
+    """
+    from tracker.linkedin import ExportError, import_linkedin_export
+
+    config = obj.config()
+    try:
+        result = import_linkedin_export(config, leader_id, paths)
+    except ExportError as error:
+        raise ConfigProblem(redact(str(error))) from None
+    except TrackerError as error:
+        raise _fail(error) from None
+    click.echo(f"Imported {result.rows_read} rows from {len(result.files)} file(s) into {result.account_id}: "
+               f"{result.new_posts} new post(s), {result.new_comments} new comment(s); "
+               f"covered {result.first_at or '-'} to {result.exported_at or '-'}.")

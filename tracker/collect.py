@@ -16,7 +16,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from tracker import store
-from tracker.config import Config
+from tracker.config import IMPORT_ONLY_PLATFORMS, Config
 from tracker.errors import (
     AccountUnavailableError,
     AuthError,
@@ -113,11 +113,14 @@ def collection_lock(database: Path) -> Iterator[None]:
 def _needed_platforms(config: Config, leader_ids: Sequence[str], platforms: Sequence[str]) -> list[str]:
     """The platforms the selection touches; raises ConfigError for an unknown leader or source."""
     for platform in platforms:
+        if platform in IMPORT_ONLY_PLATFORMS:
+            raise ConfigError(f"{platform} has no API to collect from: its posts come from the leaders' data exports "
+                              f"(`tracker import {platform}`, or [sources.{platform}] exports_dir with `tracker collect`)")
         if platform not in SOURCE_FACTORIES:
             raise ConfigError(f"unknown source {platform!r} (expected one of: {', '.join(SOURCE_FACTORIES)})")
     leaders = [config.leader(leader_id) for leader_id in leader_ids] or list(config.leaders)
     return sorted({platform for leader in leaders for platform in leader.accounts
-                   if not platforms or platform in platforms})
+                   if (not platforms or platform in platforms) and platform in SOURCE_FACTORIES})
 
 
 def _store_view(config: Config, db: Database, platform: str) -> StoreView:
@@ -238,7 +241,9 @@ def collect(config: Config, *, leader_ids: Sequence[str] = (), platforms: Sequen
                 source.store_view = _store_view(config, db, platform)
             # The least recently completed first: when a rate limit or a budget cuts a run
             # short, the accounts left out go first next time, so none is starved.
-            accounts = store.get_accounts(db, leader_ids, platforms, least_recent_first=True)
+            # Import-only platforms (LinkedIn) have no collector: their files are imported.
+            accounts = store.get_accounts(db, leader_ids, platforms or list(SOURCE_FACTORIES),
+                                          least_recent_first=True)
             interrupted = store.close_interrupted_runs(db)
             if interrupted:
                 log.warning("%d run(s) from an earlier, interrupted collection were closed", interrupted)

@@ -69,7 +69,16 @@ HANDLE_RULES: dict[str, HandleRule] = {
         re.compile(r"^https?://[^\s/]+\S*$"),
         "the http(s) URL of the blog's RSS or Atom feed",
     ),
+    # The public profile name (linkedin.com/in/<name>), or that URL. LinkedIn has no API for
+    # a member's posts: the account is filled from the leader's data export.
+    "linkedin": HandleRule(
+        re.compile(r"^(https?://([a-z]{2,3}\.)?linkedin\.com/in/)?[A-Za-z0-9-]{3,100}/?$"),
+        "a LinkedIn public profile name (3 to 100 letters, digits or -) or its https://www.linkedin.com/in/ URL",
+        lambda handle: handle.rstrip("/").rsplit("/", 1)[-1],
+    ),
 }
+# Platforms with no collector: their posts come only from imported files.
+IMPORT_ONLY_PLATFORMS = ("linkedin",)
 
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
@@ -175,6 +184,15 @@ class BlogSettings(RequestSettings):
 
 
 @dataclass(frozen=True)
+class LinkedInSettings:
+    """``[sources.linkedin]``: where leaders' data exports are dropped for the scheduled job."""
+
+    exports_dir: Path | None = None
+    # `tracker status` calls an account's newest export stale after this many days.
+    stale_after_days: int = 35
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     database: Path
@@ -211,6 +229,11 @@ class Config:
     def blog(self) -> BlogSettings:
         settings = self.sources.get("blog")
         return settings if isinstance(settings, BlogSettings) else BlogSettings()
+
+    @property
+    def linkedin(self) -> LinkedInSettings:
+        settings = self.sources.get("linkedin")
+        return settings if isinstance(settings, LinkedInSettings) else LinkedInSettings()
 
     def leader(self, leader_id: str) -> Leader:
         for leader in self.leaders:
@@ -362,6 +385,10 @@ SCHEMA: dict[str, Any] = {
             "user_agent": Field((str,), "a non-empty string without control characters", BlogSettings.user_agent,
                                 check=lambda v: bool(v.strip()) and _has_no_control_characters(v)),
             **_retry_fields(),
+        },
+        "linkedin": {
+            "exports_dir": Field((str,), 'a folder path ("" = no unattended import)', ""),
+            "stale_after_days": Field((int,), "a whole number of days >= 1", 35, check=lambda v: v >= 1),
         },
     },
     # --- ops (issue 6) ---
@@ -596,6 +623,10 @@ def parse_config(text: str, path: Path) -> Config:
                 "server_urls": {k.lower(): v for k, v in checked["sources"]["mastodon"]["server_urls"].items()},
             }),
             "blog": BlogSettings(**checked["sources"]["blog"]),
+            "linkedin": LinkedInSettings(
+                exports_dir=_resolve(base, checked["sources"]["linkedin"]["exports_dir"])
+                if checked["sources"]["linkedin"]["exports_dir"].strip() else None,
+                stale_after_days=checked["sources"]["linkedin"]["stale_after_days"]),
         },
     )
 

@@ -15,6 +15,7 @@ the last twelve complete months and the month in progress.
 from __future__ import annotations
 
 import random
+import shutil
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -284,6 +285,8 @@ def config_text(api_base_url: str, database: str = "tracker.db", reports_dir: st
     ``platform_urls`` (``bluesky``, ``mastodon``, ``blog``: emulator base URLs) adds the
     leaders' accounts on those platforms (issue 5).
     """
+    from tracker.demo_linkedin import EXPORTS_DIR as LINKEDIN_EXPORTS_DIR
+    from tracker.demo_linkedin import HANDLES as LINKEDIN_HANDLES
     from tracker.demo_platforms import MASTODON_SERVER, extra_accounts
 
     extra = extra_accounts(platform_urls["blog"]) if platform_urls else {}
@@ -321,9 +324,15 @@ def config_text(api_base_url: str, database: str = "tracker.db", reports_dir: st
             "[sources.blog]",
             "retry_backoff = 0.1",
             "",
+            "[sources.linkedin]",
+            "# Maya's and James's LinkedIn data exports, written and imported by the demo.",
+            f'exports_dir = "{LINKEDIN_EXPORTS_DIR}"',
+            "",
         ]
     for entry in LEADERS:
         accounts = {"x": entry.handle, **extra.get(entry.id, {})}
+        if platform_urls and entry.id in LINKEDIN_HANDLES:
+            accounts["linkedin"] = LINKEDIN_HANDLES[entry.id]
         inline = ", ".join(f'{platform} = "{handle}"' for platform, handle in accounts.items())
         lines += [
             "[[leaders]]",
@@ -356,7 +365,7 @@ class DemoOutcome:
 
     def summary_lines(self) -> list[str]:
         lines = [f"Demo organisation: {ORGANISATION} ({len(LEADERS)} leaders, collected from the local "
-                 "X, Bluesky, Mastodon and blog emulators)"]
+                 "X, Bluesky, Mastodon and blog emulators, and LinkedIn data exports)"]
         for entry in LEADERS:
             lines.append(f"  {entry.name:<18} @{entry.handle:<14} {self.posts_by_leader.get(entry.id, 0):>5} posts")
         if self.posts_by_platform:
@@ -398,6 +407,14 @@ def run_demo(folder: Path, now: datetime | None = None) -> DemoOutcome:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{config.database}{suffix}").unlink(missing_ok=True)
         result = collect(config, env={TOKEN_ENV_VAR: DEMO_TOKEN})
+    # LinkedIn: two leaders' own data exports, dropped in the exports folder and imported.
+    from tracker.demo_linkedin import EXPORTS_DIR, write_exports
+    from tracker.linkedin import import_dropped_exports
+
+    exports = folder / EXPORTS_DIR
+    shutil.rmtree(exports, ignore_errors=True)
+    write_exports(exports, dataset, now)
+    imported = import_dropped_exports(config)
     from tracker.store import open_db
 
     db = open_db(config.database)
@@ -407,6 +424,9 @@ def run_demo(folder: Path, now: datetime | None = None) -> DemoOutcome:
     finally:
         db.close()
     outcome = DemoOutcome(folder, config_path, config.database, result, counts, posts_by_platform=by_platform)
+    outcome.extra_lines += [f"LinkedIn export imported: {export.path.relative_to(folder)} ({export.result.new_posts} "
+                            f"posts, {export.result.new_comments} comments)"
+                            for export in imported if export.result is not None]
     outcome.extra_lines += metrics_lines(config, now)
     outcome.extra_lines += write_demo_report(config, now=now)
     return outcome

@@ -18,11 +18,13 @@ from zoneinfo import ZoneInfo
 from sqlite_utils import Database
 
 from tracker import classify
-from tracker.config import Config
+from tracker.config import IMPORT_ONLY_PLATFORMS, Config
+from tracker.linkedin import colleague_counterparts
 from tracker.errors import ConfigError
 from tracker.mention_metrics import KEYS as MENTION_KEYS
 from tracker.mention_metrics import mention_counts, mention_totals
 from tracker.months import last_complete_month, month_bounds, month_bounds_utc, parse_month  # noqa: F401
+from tracker.months import month_start_utc
 from tracker.sources.base import utc_iso
 
 INDEX_VERSION = "oi-1"
@@ -225,12 +227,17 @@ def account_coverage(db: Database, config: Config, start: datetime, end: datetim
     rows = db.execute("""
         SELECT a.id, a.leader_id, a.platform,
             (SELECT min(started_at) FROM runs r WHERE r.account_id = a.id AND r.status = 'ok'),
-            (SELECT max(finished_at) FROM runs r WHERE r.account_id = a.id AND r.status = 'ok')
+            (SELECT max(finished_at) FROM runs r WHERE r.account_id = a.id AND r.status = 'ok'),
+            a.covered_from, a.covered_until
         FROM accounts a WHERE a.in_config = 1 ORDER BY a.leader_id, a.platform
     """).fetchall()
     start_iso, end_iso = utc_iso(start), utc_iso(end)
     out = {}
-    for account, leader_id, platform, first_ok, last_ok in rows:
+    for account, leader_id, platform, first_ok, last_ok, covered_from, covered_until in rows:
+        if platform in IMPORT_ONLY_PLATFORMS:
+            out[account] = (leader_id, platform, export_coverage(covered_from, covered_until, start, end,
+                                                                 config.timezone))
+            continue
         reach = None
         if first_ok and config.backfill_days > 0:
             first = datetime.fromisoformat(first_ok.replace("Z", "+00:00"))
@@ -243,6 +250,23 @@ def account_coverage(db: Database, config: Config, start: datetime, end: datetim
             coverage = "full"
         out[account] = (leader_id, platform, coverage)
     return out
+
+
+def export_coverage(covered_from: str | None, covered_until: str | None, start: datetime, end: datetime,
+                    tz: str) -> str:
+    """A month's coverage on an import-only platform (LinkedIn), from the imported exports' span (pure).
+
+    An export holds the leader's whole history up to its date, so the months from the one of
+    its oldest item up to the export's date are covered: "full" when the export's date is at
+    or after the month's end, "partial" for the month the export was taken in, and "none"
+    for later months (until a newer export arrives) and for months before the oldest item.
+    """
+    if covered_from is None or covered_until is None:
+        return "none"
+    first_month = month_start_utc(datetime.fromisoformat(covered_from.replace("Z", "+00:00")), tz)
+    if covered_until <= utc_iso(start) or first_month >= utc_iso(end):
+        return "none"
+    return "partial" if covered_until < utc_iso(end) else "full"
 
 
 def _combined_coverage(values: Sequence[str]) -> str:
@@ -334,6 +358,7 @@ def _organisation_users(db: Database, config: Config) -> list[str]:
                 f"SELECT DISTINCT author_user_id FROM context_posts WHERE platform = ? "
                 f"AND author_user_id IS NOT NULL AND lower(author_handle) IN ({marks})",
                 [platform, *(h.lower() for h in handles)])}
+    users |= colleague_counterparts(config)  # LinkedIn comments name the person answered
     return sorted(users)
 
 

@@ -244,3 +244,30 @@ ALTER TABLE metrics ADD COLUMN mentions_answer_share REAL;
 ALTER TABLE metrics ADD COLUMN mentions_answer_share_low REAL;
 ALTER TABLE metrics ADD COLUMN mentions_answer_share_high REAL;
 """)
+
+
+# File imports that have no API behind them (a leader's LinkedIn data export): one row per
+# imported export, so the unattended job never imports the same file twice and `status`
+# shows each account's newest export; and the span an account's imports cover, from the
+# oldest item of its exports to the newest export's date (months outside it have no data).
+@migrations(name="m009_exports")
+def m009_exports(db: Database) -> None:
+    _run(db, """
+CREATE TABLE exports (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    account_id TEXT NOT NULL REFERENCES accounts(id),
+    leader_id TEXT NOT NULL REFERENCES leaders(id),
+    platform TEXT NOT NULL,
+    source TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    exported_at TEXT,
+    first_item_at TEXT,
+    last_item_at TEXT,
+    rows_read INTEGER NOT NULL,
+    new_posts INTEGER NOT NULL,
+    imported_at TEXT NOT NULL,
+    UNIQUE (account_id, fingerprint)
+);
+ALTER TABLE accounts ADD COLUMN covered_from TEXT;
+ALTER TABLE accounts ADD COLUMN covered_until TEXT;
+""")

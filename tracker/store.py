@@ -35,7 +35,7 @@ def now_iso() -> str:
 def open_db(path: str | os.PathLike[str], *, create: bool = True) -> Database:
     """Open the database and bring its schema up to date.
 
-    A missing database is created only with ``create`` (``collect`` and an archive import)
+    A missing database is created only with ``create`` (``collect`` and the file imports)
     and only in a folder that exists, with a warning that a new database starts: a typo in
     the path or an unmounted disk must not silently become a fresh database and a full,
     billed backfill. A 0-byte file is never taken for a new database.
@@ -490,3 +490,43 @@ def save_mentions(db: Database, account: AccountRow, mentions: Iterable[ContextP
             "ON CONFLICT (context_id, account_id) DO NOTHING",
             rows,
         )
+
+
+# --- file exports without an API (LinkedIn) ---------------------------------------------------
+
+def save_export(db: Database, account: AccountRow, *, source: str, fingerprint: str, exported_at: str | None,
+                first_item_at: str | None, last_item_at: str | None, rows_read: int, new_posts: int,
+                imported_at: str | None = None) -> None:
+    """Record an imported export and widen the account's covered span, in one transaction.
+
+    The span runs from the oldest item of any export to the newest export's date; importing
+    the same file again only refreshes its row. When posts were new, the leader's stored
+    metrics are dropped, so reports compute them again with the imported history.
+    """
+    imported_at = imported_at or now_iso()
+    with write_transaction(db):
+        db.execute(
+            "INSERT INTO exports (account_id, leader_id, platform, source, fingerprint, exported_at, first_item_at, "
+            "last_item_at, rows_read, new_posts, imported_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (account_id, fingerprint) DO UPDATE SET source = excluded.source, "
+            "new_posts = exports.new_posts + excluded.new_posts, imported_at = excluded.imported_at",
+            [account.id, account.leader_id, account.platform, source, fingerprint, exported_at, first_item_at,
+             last_item_at, rows_read, new_posts, imported_at])
+        if exported_at is not None:
+            db.execute(
+                "UPDATE accounts SET covered_from = CASE WHEN covered_from IS NULL OR ? < covered_from THEN ? "
+                "ELSE covered_from END, covered_until = CASE WHEN covered_until IS NULL OR ? > covered_until "
+                "THEN ? ELSE covered_until END WHERE id = ?",
+                [first_item_at or exported_at, first_item_at or exported_at, exported_at, exported_at, account.id])
+        db.execute("UPDATE accounts SET status = 'ok', status_detail = NULL, last_success_at = ? WHERE id = ?",
+                   [imported_at, account.id])
+        if new_posts:
+            # The leader's stored monthly figures predate these posts (an export brings years
+            # of history at once): they are computed again when next needed.
+            db.execute("DELETE FROM metrics WHERE leader_id = ?", [account.leader_id])
+
+
+def export_imported(db: Database, account_id: str, fingerprint: str) -> bool:
+    """Whether this account already imported a file with this content."""
+    return db.execute("SELECT 1 FROM exports WHERE account_id = ? AND fingerprint = ?",
+                      [account_id, fingerprint]).fetchone() is not None
