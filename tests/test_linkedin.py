@@ -436,3 +436,20 @@ def test_a_long_line_is_refused_with_its_number(monkeypatch):
     assert next(lines) == "short\r\n" and next(lines) == "ok\n"
     with pytest.raises(ExportError, match="line 3 is longer than 10 characters"):
         next(lines)
+
+
+def test_import_starts_a_new_database_only_in_a_folder_that_exists_and_says_so(tmp_path):
+    config = _config(tmp_path)
+    export = str(_export(tmp_path))
+    result = CliRunner().invoke(cli, ["--config", str(config.path), "import", "linkedin", "--leader", "ada", export])
+    assert result.exit_code == 0, result.output
+    assert f"starting a new database at {config.database} (there was none)" in result.stderr
+    again = CliRunner().invoke(cli, ["--config", str(config.path), "import", "linkedin", "--leader", "ada", export])
+    assert again.exit_code == 0 and "new database" not in again.output
+    text = config.path.read_text(encoding="utf-8").replace('database = "tracker.db"',
+                                                           'database = "unmounted/tracker.db"')
+    config.path.write_text(text, encoding="utf-8")
+    missing = CliRunner().invoke(cli, ["--config", str(config.path), "import", "linkedin", "--leader", "ada", export])
+    assert missing.exit_code == 2
+    assert f"the database's folder {tmp_path / 'unmounted'} does not exist" in missing.stderr
+    assert not (tmp_path / "unmounted").exists()

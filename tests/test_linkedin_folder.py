@@ -5,11 +5,13 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from tracker import store
 from tracker.cli import cli
 from tracker.config import load_config
+from tracker.errors import TrackerError
 from tracker.emulators.linkedin_export import Comment, Share, share_link, write_export
 from tracker.linkedin import find_dropped_exports, import_dropped_exports
 from tracker.schedule import collect_job
@@ -143,3 +145,12 @@ def test_a_missing_exports_dir_is_a_config_error(tmp_path):
     result = CliRunner().invoke(cli, ["--config", str(config.path), "collect"])
     assert result.exit_code == 2
     assert "sources.linkedin.exports_dir" in result.output and "is not a folder" in result.output
+
+
+def test_the_folder_import_never_starts_a_database(tmp_path):
+    config = _config(tmp_path)
+    _drop(tmp_path / "exports", "ada.zip")
+    with pytest.raises(TrackerError, match="no database at .* yet: run `tracker collect` first"):
+        import_dropped_exports(config)
+    assert not config.database.exists()
+    assert list(tmp_path.glob("tracker.db*")) == []
