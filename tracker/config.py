@@ -388,7 +388,8 @@ SCHEMA: dict[str, Any] = {
         },
         "linkedin": {
             "exports_dir": Field((str,), 'a folder path ("" = no unattended import)', ""),
-            "stale_after_days": Field((int,), "a whole number of days >= 1", 35, check=lambda v: v >= 1),
+            "stale_after_days": _at_most(Field((int,), "a whole number of days >= 1", 35, check=lambda v: v >= 1),
+                                         MAX_DAYS),
         },
     },
     # --- ops (issue 6) ---
