@@ -223,9 +223,29 @@ def demo(out_dir: str) -> None:
 # --- ops commands (issue 6: schedule, delivery, budget, data care) ---
 
 
+class MonthParam(click.ParamType):
+    """Every ``--month``: ``YYYY-MM`` through the one month parser, the same error everywhere.
+
+    Months that have not begun are refused by the library, which knows the config's time zone.
+    """
+
+    name = "YYYY-MM"
+
+    def convert(self, value, param, ctx) -> str:
+        from tracker.months import parse_month
+
+        try:
+            parse_month(value)
+        except TrackerError:
+            self.fail(f"expected YYYY-MM, got {value!r}", param, ctx)
+        return value
+
+
+MONTH = MonthParam()
+
+
 def _month_option(help_text: str):
-    return click.option("--month", type=click.DateTime(formats=["%Y-%m"]), default=None,
-                        help=help_text)
+    return click.option("--month", type=MONTH, default=None, metavar="YYYY-MM", help=help_text)
 
 
 @cli.command()
@@ -273,9 +293,8 @@ def send_report(obj: Context, month) -> None:
     from tracker.schedule import previous_month
 
     config = obj.config()
-    month_text = month.strftime("%Y-%m") if month else previous_month(config)
     try:
-        pdf = send_monthly_report(config, month_text)
+        pdf = send_monthly_report(config, month or previous_month(config))
     except TrackerError as error:
         raise _fail(error) from None
     click.echo(f"Sent {pdf} to {', '.join(config.email.recipients)}")
@@ -387,8 +406,7 @@ def _parse_formats(ctx: click.Context, param: click.Parameter, value: str) -> tu
 
 
 @cli.command()
-@click.option("--month", type=click.DateTime(formats=["%Y-%m"]), metavar="YYYY-MM",
-              help="Calendar month to report  [default: the last complete month in the config's time zone]")
+@_month_option(help_text="Calendar month to report  [default: the last complete month in the config's time zone]")
 @click.option("--group", metavar="G", help="Only the leaders of this group (the leaders' `group` in the config).")
 @click.option("--leader", "leader_ids", multiple=True, metavar="ID", help="Only this leader (repeatable).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False),
@@ -411,7 +429,7 @@ def report(obj: Context, month, group, leader_ids, out_dir, formats, send) -> No
 
     config = obj.config()
     try:
-        files = write_report(config, month.strftime("%Y-%m") if month else None, group=group,
+        files = write_report(config, month, group=group,
                              leader_ids=leader_ids, out_dir=Path(out_dir) if out_dir else None, formats=formats)
     except TrackerError as error:
         raise _fail(error) from None
@@ -499,20 +517,8 @@ def evaluate(file: str) -> None:
     click.echo(f"All labels meet the bar (precision >= {PRECISION_BAR}, recall >= {RECALL_BAR}).")
 
 
-def _check_month(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    from tracker.metrics import parse_month
-
-    if value is not None:
-        try:
-            parse_month(value)
-        except TrackerError:
-            raise click.BadParameter(f"expected YYYY-MM, got {value!r}") from None
-    return value
-
-
 @cli.command()
-@click.option("--month", callback=_check_month, metavar="YYYY-MM",
-              help="Calendar month in the config's time zone  [default: the last complete month]")
+@_month_option("Calendar month in the config's time zone  [default: the last complete month]")
 @click.option("--leader", "leader_ids", multiple=True, metavar="ID", help="Only this leader (repeatable).")
 @click.option("--platform", "platforms", multiple=True, metavar="P",
               help='Only this platform, e.g. x, or "all" for the cross-platform rows (repeatable).')

@@ -22,7 +22,7 @@ from tracker.config import Config
 from tracker.errors import ConfigError
 from tracker.mention_metrics import KEYS as MENTION_KEYS
 from tracker.mention_metrics import mention_counts, mention_totals
-from tracker.months import last_complete_month, month_bounds, month_bounds_utc, parse_month  # noqa: F401
+from tracker.months import check_requested_month, last_complete_month, month_bounds, month_bounds_utc, parse_month  # noqa: F401
 from tracker.sources.base import utc_iso
 
 INDEX_VERSION = "oi-1"
@@ -447,8 +447,7 @@ def refresh_metrics(config: Config, month: str | None = None, leader_ids: Sequen
     from tracker import store
     from tracker.labelling import label_stored_posts
 
-    month = month or last_complete_month(config.timezone, now)
-    parse_month(month)
+    month = check_requested_month(month, config.timezone, now) if month else last_complete_month(config.timezone, now)
     if not config.database.exists():
         raise ConfigError(f"no database at {config.database} yet: run `tracker collect` first")
     db = store.open_db(config.database)

@@ -15,8 +15,8 @@ from sqlite_utils import Database
 from tracker.config import Config
 from tracker.errors import TrackerError
 from tracker.report import FORMATS, ReportFiles, render_report
-from tracker.months import month_bounds_utc
-from tracker.reportdata import TREND_MONTHS, build_report_data, last_complete_month, parse_month, shift_month
+from tracker.months import check_requested_month, month_bounds_utc
+from tracker.reportdata import TREND_MONTHS, build_report_data, last_complete_month, shift_month
 
 
 def report_folder(config: Config, month: str) -> Path:
@@ -52,8 +52,7 @@ def write_report(config: Config, month: str | None = None, group: str | None = N
     """Render the report of ``month`` (default: the last complete month in the config's time zone)."""
     from tracker.store import open_db
 
-    month = month or last_complete_month(config.timezone, now)
-    parse_month(month)
+    month = check_requested_month(month, config.timezone, now) if month else last_complete_month(config.timezone, now)
     if not config.database.exists():
         raise TrackerError(f"no database at {config.database} yet: run `tracker collect` first")
     db = open_db(config.database)
