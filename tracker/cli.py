@@ -1,7 +1,7 @@
 """The ``tracker`` command line: parse options, call one library function, print.
 
 Exit codes: 0 all good, 1 partial failure (some account failed, the rest was saved) or a
-runtime error, 2 bad usage or config.
+runtime error, 2 bad usage, config or database file.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -16,7 +17,7 @@ import click
 
 from tracker import __version__
 from tracker.config import Config, load_config
-from tracker.errors import ConfigError, TrackerError
+from tracker.errors import ConfigError, DatabaseError, NoDatabaseError, TrackerError
 from tracker.secrets import RedactingFilter, redact
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
@@ -31,7 +32,22 @@ class ConfigProblem(click.ClickException):
 
 def _fail(error: TrackerError) -> click.ClickException:
     text = redact(str(error))
-    return ConfigProblem(text) if isinstance(error, ConfigError) else click.ClickException(text)
+    if isinstance(error, (ConfigError, DatabaseError)):
+        return ConfigProblem(text)
+    return click.ClickException(text)
+
+
+class TrackerGroup(click.Group):
+    """The last line of defence: a library error that a command did not turn into a message
+    still ends as one (never a traceback), with the same exit codes."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except TrackerError as error:
+            raise _fail(error) from None
+        except sqlite3.Error as error:
+            raise click.ClickException(f"database error: {redact(str(error))}") from None
 
 
 def _setup_logging(verbose: int) -> None:
@@ -61,7 +77,7 @@ class Context:
             raise _fail(error) from None
 
 
-@click.group(context_settings=CONTEXT_SETTINGS)
+@click.group(cls=TrackerGroup, context_settings=CONTEXT_SETTINGS)
 @click.version_option(__version__, prog_name="tracker")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), envvar="TRACKER_CONFIG",
               show_envvar=True, help="Config file  [default: config/tracker.toml]")
@@ -159,9 +175,10 @@ def status(obj: Context, as_json: bool) -> None:
     from tracker.store import open_db
 
     config = obj.config()
-    if not config.database.exists():
-        raise click.ClickException(f"no database at {config.database} yet: run `tracker collect` first")
-    db = open_db(config.database)
+    try:
+        db = open_db(config.database, create=False, read_only_ok=True)
+    except TrackerError as error:
+        raise _fail(error) from None
     try:
         health = account_health(config, db)
     finally:
@@ -317,7 +334,12 @@ def budget(obj: Context, as_json: bool) -> None:
     from tracker.store import open_db
 
     config = obj.config()
-    db = open_db(config.database) if config.database.exists() else None
+    try:
+        db = open_db(config.database, create=False, read_only_ok=True)
+    except NoDatabaseError:
+        db = None  # an estimate needs no history: every account counts as new
+    except TrackerError as error:
+        raise _fail(error) from None
     try:
         estimate = estimate_budget(config, db)
     finally:
@@ -360,9 +382,10 @@ def purge(obj: Context) -> None:
     from tracker.datacare import purge_context
 
     config = obj.config()
-    if not config.database.exists():
-        raise click.ClickException(f"no database at {config.database} yet: run `tracker collect` first")
-    result = purge_context(config)
+    try:
+        result = purge_context(config)
+    except TrackerError as error:
+        raise _fail(error) from None
     if result.cutoff is None:
         click.echo("Retention is off ([retention] context_days = 0): nothing purged.")
     else:

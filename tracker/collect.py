@@ -20,6 +20,7 @@ from tracker.errors import (
     AccountUnavailableError,
     AuthError,
     ConfigError,
+    DatabaseError,
     LockedError,
     RateLimitedError,
     SourceError,
@@ -65,9 +66,14 @@ def collection_lock(database: Path) -> Iterator[None]:
     flock is released by the kernel when the process dies, so a killed run never leaves a
     stale lock behind.
     """
+    store.check_database_path(database, create=True)
     path = lock_path(database)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle = open(path, "a+")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(path, "a+")
+    except OSError as error:
+        raise DatabaseError(f"cannot write the collection lock {path}: {error.strerror}; the database's "
+                            "folder must be writable (or set [tracker] database to a writable path)") from None
     try:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -11,6 +11,15 @@ class ConfigError(TrackerError):
     """The config file is missing, unreadable or invalid (exit code 2)."""
 
 
+class DatabaseError(TrackerError):
+    """The database cannot be used as configured: a folder, not a database, not writable,
+    in a folder that cannot be made (exit code 2: the user fixes the file or the config)."""
+
+
+class NoDatabaseError(DatabaseError):
+    """There is no database at the configured path yet (raised in one place: ``store.open_db``)."""
+
+
 class LockedError(TrackerError):
     """Another collection holds the database lock."""
 

@@ -8,6 +8,7 @@ the returned dicts (``KEYS``) are a public contract: reports and users' scripts 
 from __future__ import annotations
 
 import json
+import logging
 import math
 import re
 from collections.abc import Sequence
@@ -24,6 +25,8 @@ from tracker.mention_metrics import KEYS as MENTION_KEYS
 from tracker.mention_metrics import mention_counts, mention_totals
 from tracker.months import check_requested_month, last_complete_month, month_bounds, month_bounds_utc, parse_month  # noqa: F401
 from tracker.sources.base import utc_iso
+
+log = logging.getLogger(__name__)
 
 INDEX_VERSION = "oi-1"
 KEYS = (
@@ -448,9 +451,10 @@ def refresh_metrics(config: Config, month: str | None = None, leader_ids: Sequen
     from tracker.labelling import label_stored_posts
 
     month = check_requested_month(month, config.timezone, now) if month else last_complete_month(config.timezone, now)
-    if not config.database.exists():
-        raise ConfigError(f"no database at {config.database} yet: run `tracker collect` first")
-    db = store.open_db(config.database)
+    db = store.open_db(config.database, create=False, read_only_ok=True)
+    if isinstance(db, store.ReadOnlyDatabase):
+        log.warning("the database %s is read-only (%s): the metrics are computed for this run and not saved",
+                    config.database, db.reason)
     try:
         store.save_config(db, config)
         label_stored_posts(db, config, created=month_bounds_utc(month, config.timezone))

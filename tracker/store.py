@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -18,6 +20,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from tracker.config import Config
+from tracker.errors import DatabaseError, NoDatabaseError
 from tracker.migrations import migrations
 from tracker.sources.base import ContextPost, Identity, Page, Post, utc_iso
 
@@ -28,15 +31,143 @@ def now_iso() -> str:
     return utc_iso(datetime.now(timezone.utc))
 
 
-def open_db(path: str | os.PathLike[str]) -> Database:
-    """Open (creating if needed) the database and bring its schema up to date."""
+class ReadOnlyDatabase(Database):
+    """A database opened read-only; ``reason`` says why (the file or its folder is read-only).
+
+    Tables derived from the collected data (labels, metrics, the config mirror) are shadowed
+    by in-memory copies, so labelling and computing metrics work and vanish on close.
+    """
+
+    reason: str = ""
+
+
+def check_database_path(path: Path, *, create: bool) -> None:
+    """Raise DatabaseError when ``path`` cannot hold the database (NoDatabaseError when it
+    does not exist and ``create`` is false). Reads nothing inside the file."""
+    if path.is_dir():
+        raise DatabaseError(f"{path} is a folder, not a database file: set [tracker] database "
+                            f"to a file path such as {path / 'tracker.db'}")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise DatabaseError(f"cannot use the database {path}: {parent} is a file, not a folder; "
+                                    "set [tracker] database to a path inside a folder")
+            break
+    if not path.exists():
+        if not create:
+            raise NoDatabaseError(f"no database at {path} yet: run `tracker collect` first")
+        return
+    if not os.access(path, os.R_OK):
+        raise DatabaseError(f"cannot read the database {path}: permission denied; "
+                            "give this user read access to the file")
+
+
+def _read_only_reason(path: Path) -> str | None:
+    """Why SQLite could not write ``path`` (or create it), or None when it can."""
+    folder = path.parent
+    if path.exists() and not os.access(path, os.W_OK):
+        return f"the file {path} is read-only"
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return (f"its folder {folder} is read-only (SQLite writes its -wal and -shm files "
+                "and the collection lock beside the database)")
+    return None
+
+
+def describe_database_error(path: Path, error: sqlite3.Error) -> str:
+    """One sentence for an SQLite error on opening ``path``: what is wrong and what to do."""
+    text = str(error)
+    if "file is not a database" in text:
+        return (f"{path} is not a tracker database (SQLite: {text}): point [tracker] database at the "
+                "tracker's database file, or move this file away to start a new database")
+    if "malformed" in text or "corrupt" in text:
+        return (f"the database {path} is damaged (SQLite: {text}): restore it from a backup "
+                "(`tracker backup` makes them)")
+    if "readonly" in text or "read-only" in text:
+        return f"cannot write to the database {path} (SQLite: {text}): make the file and its folder writable"
+    if "unable to open" in text:
+        return (f"cannot open the database {path} (SQLite: {text}): check that its folder exists "
+                "and that the file and the folder are readable and writable")
+    return f"the database {path} cannot be used (SQLite: {text})"
+
+
+def open_db(path: str | os.PathLike[str], *, create: bool = True, read_only_ok: bool = False) -> Database:
+    """Open the database and bring its schema up to date: the one place that opens it.
+
+    ``create``: make a new database when there is none (collection and import); otherwise
+    there must be one (NoDatabaseError). ``read_only_ok``: when the file or its folder is
+    read-only, open a ``ReadOnlyDatabase`` instead of failing (metrics, reports, status).
+    Every problem with the path or the file is a DatabaseError naming the path.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    db = Database(path)
-    db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    db.enable_wal()
-    migrations.apply(db)
+    check_database_path(path, create=create)
+    if not path.exists():
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise DatabaseError(f"cannot create the folder {path.parent} for the database: "
+                                f"{error.strerror}") from None
+    reason = _read_only_reason(path)
+    if reason is not None:
+        if not read_only_ok or not path.exists():
+            raise DatabaseError(f"cannot write to the database {path}: {reason}; make it writable, "
+                                "or set [tracker] database to a writable path")
+        return _open_read_only(path, reason)
+    try:
+        db = Database(path)
+        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        db.enable_wal()
+        migrations.apply(db)
+    except sqlite3.Error as error:
+        raise DatabaseError(describe_database_error(path, error)) from None
     return db
+
+
+# Tables a collection writes; everything else is derived from them and may be recomputed.
+COLLECTED_TABLES = ("posts", "context_posts", "cursors", "runs", "mentions", "_sqlite_migrations")
+
+
+def _open_read_only(path: Path, reason: str) -> ReadOnlyDatabase:
+    uri = f"{path.resolve().as_uri()}?mode=ro"
+    try:
+        try:
+            conn = sqlite3.connect(uri, uri=True)
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.OperationalError:
+            # A WAL database in a read-only folder without its -shm file: nobody can be
+            # writing to it, so it is read as an immutable file.
+            conn = sqlite3.connect(uri + "&immutable=1", uri=True)
+        db = ReadOnlyDatabase(conn)
+        db.reason = reason
+        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        pending = [migration.name for migration in migrations.pending(db)]
+        if pending:
+            db.close()
+            raise DatabaseError(f"the database {path} is read-only ({reason}) and its schema needs an "
+                                f"upgrade ({', '.join(pending)}): make it writable once, e.g. for `tracker collect`")
+        _shadow_derived_tables(db)
+    except sqlite3.Error as error:
+        raise DatabaseError(describe_database_error(path, error)) from None
+    return db
+
+
+def _shadow_derived_tables(db: Database) -> None:
+    """Copy every derived table (and its indexes) to the connection's temp schema.
+
+    SQLite resolves an unqualified table name in ``temp`` before ``main``, so the usual
+    writes (``save_config``, labels, ``save_metrics``) land in memory unchanged.
+    """
+    rows = db.execute("SELECT type, name, tbl_name, sql FROM main.sqlite_master "
+                      "WHERE type IN ('table', 'index') AND sql IS NOT NULL ORDER BY type = 'index'").fetchall()
+    tables = {name for kind, name, _, sql in rows if kind == "table" and name not in COLLECTED_TABLES
+              and not name.startswith(("posts_fts", "sqlite_")) and not sql.upper().startswith("CREATE VIRTUAL")}
+    with db.atomic():
+        for kind, name, table, sql in rows:
+            if kind == "table" and name in tables:
+                db.execute(re.sub(r"^CREATE TABLE", "CREATE TEMP TABLE", sql, flags=re.IGNORECASE))
+                db.execute(f"INSERT INTO temp.[{name}] SELECT * FROM main.[{name}]")
+            elif kind == "index" and table in tables:
+                db.execute(re.sub(r"^CREATE (UNIQUE )?INDEX (IF NOT EXISTS )?", r"CREATE \1INDEX \2temp.", sql,
+                                  flags=re.IGNORECASE))
 
 
 # --- leaders and accounts ------------------------------------------------------------------
