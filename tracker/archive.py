@@ -30,7 +30,7 @@ from sqlite_utils import Database
 from tracker import store
 from tracker.config import Config
 from tracker.errors import ConfigError, TrackerError
-from tracker.sources.base import Post, utc_iso
+from tracker.sources.base import HistoryEnd, Post, utc_iso
 
 CHUNK_CHARS = 1 << 16
 BATCH_SIZE = 5000
@@ -279,6 +279,7 @@ def _import(db: Database, config: Config, leader_id: str, path: Path, archive_ac
     batch: list[Post] = []
     raw: list[str] = []
     read = new = 0
+    oldest: str | None = None
     # Batches are saved as they fill, each in one transaction, so an import stopped
     # half-way keeps what it saved. (A writer thread was tried: the GIL made it 10%
     # slower than this.)
@@ -291,10 +292,14 @@ def _import(db: Database, config: Config, leader_id: str, path: Path, archive_ac
         except (KeyError, TypeError, ValueError) as error:
             raise ArchiveError(f"{name}: tweet {tweet.get('id_str')!r} cannot be read: {error!r}") from None
         raw.append(_raw_json(text))
+        oldest = batch[-1].created_at if oldest is None or batch[-1].created_at < oldest else oldest
         read += 1
         if len(batch) >= batch_size:
             new += store.save_archive_posts(db, account, batch, raw)
             batch, raw = [], []
     if batch:
         new += store.save_archive_posts(db, account, batch, raw)
+    if oldest is not None:
+        # An archive holds the whole history: the account is complete since its first post.
+        store.save_history_end(db, account, HistoryEnd(oldest, "archive"))
     return ImportResult(files, read, new, account.id)

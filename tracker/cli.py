@@ -157,6 +157,13 @@ def collect(obj: Context, leader_ids, platforms, summary) -> None:
         )
 
 
+def _history_cell(row) -> str:
+    """"2022-06-07 (x_limit)": from when the account's posts are complete, and why not earlier."""
+    if row.complete_since is None:
+        return "-"
+    return f"{row.complete_since[:10]} ({row.history_limit})" if row.history_limit else row.complete_since[:10]
+
+
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (for monitoring) instead of a table.")
 @click.pass_obj
@@ -188,11 +195,12 @@ def status(obj: Context, as_json: bool) -> None:
         click.echo(json.dumps(health.as_dict(), indent=2))
     else:
         _echo_table(("account", "status", "last success", "age (h)", "stale", "failures", "posts",
-                     "requests (month)", "reads (month)", "last error"),
+                     "requests (month)", "reads (month)", "complete since", "last error"),
                     [(r.account_id, r.status, r.last_success_at or "never",
                       "-" if r.hours_since_success is None else f"{r.hours_since_success:g}",
                       "STALE" if r.stale else "no", str(r.consecutive_failures), str(r.posts_stored),
-                      str(r.requests_month), str(r.posts_read_month), r.last_error or "") for r in rows])
+                      str(r.requests_month), str(r.posts_read_month), _history_cell(r), r.last_error or "")
+                     for r in rows])
     if health.stale:
         names = ", ".join(r.account_id for r in health.stale)
         raise click.ClickException(

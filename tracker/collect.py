@@ -113,10 +113,19 @@ def _store_view(config: Config, db: Database, platform: str) -> StoreView:
     )
 
 
+def warn_history_limit(account: store.AccountRow, complete_since: str) -> None:
+    """Said once per account: on the run whose walk back through the history hit X's limit."""
+    log.warning("%s (@%s): X serves only the newest 3,200 posts of a timeline, so the collected history "
+                "starts on %s and earlier months show no data; to fill them, import the account's X archive: "
+                "tracker import x-archive --leader %s ARCHIVE.zip",
+                account.id, account.handle, complete_since[:10], account.leader_id)
+
+
 def collect_account(db: Database, source: Source, account: store.AccountRow, run_id: str) -> AccountResult:
     """Collect one account into ``db``; never raises for that account's own failures."""
     result = AccountResult(account.id, account.leader_id, account.platform, account.handle, "ok")
     progress = store.start_run(db, run_id, account)
+    started_at = store.now_iso()
     start_requests = source.requests
 
     def count_requests() -> None:
@@ -135,6 +144,8 @@ def collect_account(db: Database, source: Source, account: store.AccountRow, run
                 for page in source.fetch_pages(identity, store.get_cursor(db, account.id)):
                     count_requests()
                     store.save_page(db, account, page, progress)
+                    if page.history is not None and page.history.limit == "x_limit":
+                        warn_history_limit(account, page.history.complete_since)
                 break
             except AccountUnavailableError as error:
                 # The cached id may belong to a deleted account whose handle now names
@@ -147,6 +158,7 @@ def collect_account(db: Database, source: Source, account: store.AccountRow, run
                 store.save_identity(db, account.id, identity)
                 resolved_now = True
         store.save_account_status(db, account.id, "ok")
+        store.save_history_from_posts(db, account, started_at)
     except AccountUnavailableError as error:
         result.status, result.error = "failed", redact(f"account {error.reason.replace('_', ' ')}: {error}")
         store.save_account_status(db, account.id, error.reason, redact(str(error)))

@@ -47,6 +47,7 @@ KEYS = (
     # the account's mentions were not collected. Appended: KEYS only ever grows at the end.
     *MENTION_KEYS,
 )
+NO_DATA = "no data"  # how tables print coverage "none"
 # Null (never 0) when the month was not collected: "no data" is not "no activity".
 ACTIVITY_KEYS = KEYS[3:KEYS.index("coverage")]
 
@@ -217,30 +218,31 @@ def find_cross_posts(db: Database, start: datetime, end: datetime,
 def account_coverage(db: Database, config: Config, start: datetime, end: datetime) -> dict[str, tuple[str, str, str]]:
     """{account id: (leader id, platform, "full" | "partial" | "none")} for configured accounts.
 
-    none: no successful run ended after the month began (never collected, or the account
-    was protected/suspended/not found since), or the first collection's backfill did not
-    reach back into the month. partial: the first collection started inside the month
-    (backfill ``collect.backfill_days``), or no successful run has ended since the month
-    ended (a month in progress, or the account became unavailable during it). A failed run
-    followed by a successful one loses nothing (the cursor resumes from ``since_id``), so
-    it does not make a month partial.
+    An account's stored posts are complete from ``accounts.complete_since`` on: where its
+    first walk back through the history stopped (X's 3,200-post limit, ``backfill_days``,
+    its first post) or the first post of an imported archive (see ``HistoryEnd``); before
+    that is known, from its first successful run.
+
+    none: the month ends before the account is complete, or no successful run ended after
+    the month began (never collected, or protected/suspended/not found since). partial:
+    the month begins before the account is complete, or no successful run has ended since
+    the month ended (a month in progress, or the account became unavailable during it). A
+    failed run followed by a successful one loses nothing (the cursor resumes from
+    ``since_id``), so it does not make a month partial.
     """
     rows = db.execute("""
-        SELECT a.id, a.leader_id, a.platform,
+        SELECT a.id, a.leader_id, a.platform, a.complete_since,
             (SELECT min(started_at) FROM runs r WHERE r.account_id = a.id AND r.status = 'ok'),
             (SELECT max(finished_at) FROM runs r WHERE r.account_id = a.id AND r.status = 'ok')
         FROM accounts a WHERE a.in_config = 1 ORDER BY a.leader_id, a.platform
     """).fetchall()
     start_iso, end_iso = utc_iso(start), utc_iso(end)
     out = {}
-    for account, leader_id, platform, first_ok, last_ok in rows:
-        reach = None
-        if first_ok and config.backfill_days > 0:
-            first = datetime.fromisoformat(first_ok.replace("Z", "+00:00"))
-            reach = utc_iso(first - timedelta(days=config.backfill_days))
-        if not last_ok or last_ok <= start_iso or (reach is not None and reach >= end_iso):
+    for account, leader_id, platform, complete_since, first_ok, last_ok in rows:
+        floor = complete_since or first_ok
+        if not last_ok or last_ok <= start_iso or (floor is not None and floor >= end_iso):
             coverage = "none"
-        elif (reach is not None and reach > start_iso) or last_ok < end_iso:
+        elif (floor is not None and floor > start_iso) or last_ok < end_iso:
             coverage = "partial"
         else:
             coverage = "full"
@@ -481,7 +483,8 @@ def format_table(rows: Sequence[dict[str, Any]]) -> str:
         interval = ("-" if row["openness_index"] is None else
                     f"{row['openness_index_low']:.0f}-{row['openness_index_high']:.0f}")
         flag = "*" if row["low_sample"] and row["coverage"] != "none" else ""
-        table.append((row["leader_id"], row["platform"], row["coverage"], num(row["posts"]), num(row["answers"]),
+        coverage = NO_DATA if row["coverage"] == "none" else row["coverage"]
+        table.append((row["leader_id"], row["platform"], coverage, num(row["posts"]), num(row["answers"]),
                       pct(row["questions_answered_share"]), num(row["debates"]), pct(row["progress_share"]),
                       num(row["active_weeks"]), num(row["openness_index"]) + flag, interval))
     widths = [max(len(header[i]), *(len(line[i]) for line in table)) if table else len(header[i])
@@ -489,4 +492,10 @@ def format_table(rows: Sequence[dict[str, Any]]) -> str:
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip()
              for line in [header, *table]]
     lines.append("* low sample (fewer than 10 posts, or fewer than 5 replies to questions): read with care")
+    if any(row["coverage"] == "none" for row in rows):
+        lines.append(f"{NO_DATA}: the month is outside what was collected (before the history an account's "
+                     "collection can vouch for, see `tracker status`, or not collected since): no figures, not zeros")
+    if any(row["coverage"] == "partial" for row in rows):
+        lines.append("partial: only part of the month was collected (it begins before the collected history, "
+                     "or is still in progress)")
     return "\n".join(lines)

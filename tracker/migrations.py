@@ -244,3 +244,21 @@ ALTER TABLE metrics ADD COLUMN mentions_answer_share REAL;
 ALTER TABLE metrics ADD COLUMN mentions_answer_share_low REAL;
 ALTER TABLE metrics ADD COLUMN mentions_answer_share_high REAL;
 """)
+
+
+# From when each account's stored posts are complete (see tracker.sources.base.HistoryEnd):
+# months before it have no data, instead of looking like months without activity. Accounts
+# collected before this version are complete since their oldest stored post (the safe
+# claim), and stored metrics, computed without it, are dropped to be computed again.
+@migrations(name="m006_history_floor")
+def m006_history_floor(db: Database) -> None:
+    _run(db, """
+ALTER TABLE accounts ADD COLUMN complete_since TEXT;
+ALTER TABLE accounts ADD COLUMN history_limit TEXT;
+UPDATE accounts SET
+    complete_since = (SELECT min(p.created_at) FROM posts p WHERE p.account_id = accounts.id),
+    history_limit = 'oldest_post'
+WHERE EXISTS (SELECT 1 FROM posts p WHERE p.account_id = accounts.id)
+  AND EXISTS (SELECT 1 FROM runs r WHERE r.account_id = accounts.id AND r.status = 'ok');
+DELETE FROM metrics;
+""")

@@ -37,6 +37,10 @@ class AccountStatus:
     consecutive_failures: int = 0
     hours_since_success: float | None = None
     stale: bool = False
+    # From when the stored posts are complete, and why not earlier (accounts.complete_since,
+    # accounts.history_limit): months before it have no data.
+    complete_since: str | None = None
+    history_limit: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -78,7 +82,8 @@ def account_statuses(db: Database, now: datetime | None = None, stale_after: tim
                 ORDER BY r.id DESC LIMIT 1),
             (SELECT count(*) FROM runs r WHERE r.account_id = a.id AND r.status NOT IN ('ok', 'running')
                 AND r.id > coalesce((SELECT max(o.id) FROM runs o WHERE o.account_id = a.id
-                                     AND o.status = 'ok'), 0))
+                                     AND o.status = 'ok'), 0)),
+            a.complete_since, a.history_limit
         FROM accounts a WHERE a.in_config = 1 ORDER BY a.leader_id, a.platform
     """
     rows = []
@@ -87,9 +92,10 @@ def account_statuses(db: Database, now: datetime | None = None, stale_after: tim
         hours = None if last_success is None else round((now - _parse(last_success)).total_seconds() / 3600, 2)
         stale = stale_after is not None and (
             last_success is None or now - _parse(last_success) > stale_after)
-        (account_id, leader_id, platform, handle, status, _, posts, requests, reads, error, failures) = row
+        (account_id, leader_id, platform, handle, status, _, posts, requests, reads, error, failures,
+         complete_since, history_limit) = row
         rows.append(AccountStatus(account_id, leader_id, platform, handle, status, last_success, posts, requests,
-                                  reads, error, failures, hours, stale))
+                                  reads, error, failures, hours, stale, complete_since, history_limit))
     return rows
 
 

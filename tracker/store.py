@@ -22,7 +22,7 @@ from sqlite_utils import Database
 from tracker.config import Config
 from tracker.errors import DatabaseError, NoDatabaseError
 from tracker.migrations import migrations
-from tracker.sources.base import ContextPost, Identity, Page, Post, utc_iso
+from tracker.sources.base import ContextPost, HistoryEnd, Identity, Page, Post, utc_iso
 
 BUSY_TIMEOUT_MS = 30_000
 
@@ -353,12 +353,43 @@ def save_page(db: Database, account: AccountRow, page: Page, progress: RunProgre
             "ON CONFLICT (account_id) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
             [account.id, _json(page.cursor), seen_at],
         )
+        if page.history is not None:
+            save_history_end(db, account, page.history)
         if progress is not None:
             progress.posts_read += page.posts_read
             progress.new_posts += new_posts
             db.execute("UPDATE runs SET requests = ?, posts_read = ?, new_posts = ? WHERE id = ?",
                        [progress.requests, progress.posts_read, progress.new_posts, progress.row_id])
     return new_posts
+
+
+# --- history: from when the stored posts of an account are complete ------------------------
+
+def save_history_end(db: Database, account: AccountRow, history: HistoryEnd) -> bool:
+    """Record from when ``account``'s stored posts are complete; return True when it moved.
+
+    The earliest claim wins (an imported archive reaches further back than X's 3,200-post
+    limit). When it moves, the leader's stored metrics are dropped: they were computed
+    against the old limit, and ``tracker metrics`` or the report recomputes them.
+    """
+    with db.atomic():
+        cursor = db.execute(
+            "UPDATE accounts SET complete_since = ?, history_limit = ? "
+            "WHERE id = ? AND (complete_since IS NULL OR complete_since > ?)",
+            [history.complete_since, history.limit, account.id, history.complete_since])
+        moved = cursor.rowcount > 0
+        if moved:
+            db.execute("DELETE FROM metrics WHERE leader_id = ?", [account.leader_id])
+    return moved
+
+
+def save_history_from_posts(db: Database, account: AccountRow, walked_at: str) -> bool:
+    """After a successful run of a source that does not say where its history ends: the
+    account is complete since its oldest stored post (or ``walked_at`` when it has none)."""
+    oldest = db.execute("SELECT min(created_at) FROM posts WHERE account_id = ?", [account.id]).fetchone()[0]
+    if db.execute("SELECT complete_since IS NOT NULL FROM accounts WHERE id = ?", [account.id]).fetchone()[0]:
+        return False
+    return save_history_end(db, account, HistoryEnd(min(oldest or walked_at, walked_at), "oldest_post"))
 
 
 # --- runs ------------------------------------------------------------------------------------
