@@ -31,6 +31,7 @@ from tracker import store
 from tracker.config import Config
 from tracker.errors import ConfigError, TrackerError
 from tracker.sources.base import HistoryEnd, Post, utc_iso
+from tracker.sources.x import unescape_x_text
 
 CHUNK_CHARS = 1 << 16
 BATCH_SIZE = 5000
@@ -207,7 +208,7 @@ def parse_archive_date(value: str) -> str:
 def normalize_archive_tweet(tweet: Mapping[str, Any], user_id: str | None, screen_name: str) -> Post:
     """One archive tweet as a Post with the API's id (pure)."""
     native_id = str(tweet.get("id_str") or tweet["id"])
-    text = str(tweet.get("full_text") or tweet.get("text") or "")
+    text = unescape_x_text(str(tweet.get("full_text") or tweet.get("text") or ""))
     reply_to = tweet.get("in_reply_to_status_id_str")
     reply_user = tweet.get("in_reply_to_user_id_str")
     reply_name = str(tweet.get("in_reply_to_screen_name") or "")

@@ -262,3 +262,17 @@ WHERE EXISTS (SELECT 1 FROM posts p WHERE p.account_id = accounts.id)
   AND EXISTS (SELECT 1 FROM runs r WHERE r.account_id = accounts.id AND r.status = 'ok');
 DELETE FROM metrics;
 """)
+
+
+# X escapes `&`, `<` and `>` in post text (API v2 and the archive); posts stored before
+# this version keep `&amp;`, `&lt;` and `&gt;`. Undo exactly that, `&amp;` last so that a
+# written "&lt;" (sent as "&amp;lt;") stays as written. The posts_au trigger updates the
+# full-text index with each changed row. `raw` stays byte for byte as X sent it.
+@migrations(name="m006_unescape_x_text")
+def m006_unescape_x_text(db: Database) -> None:
+    for table in ("posts", "context_posts"):
+        db.execute(f"""
+UPDATE {table} SET text = replace(replace(replace(text, '&lt;', '<'), '&gt;', '>'), '&amp;', '&')
+WHERE platform = 'x' AND text IS NOT NULL
+  AND (instr(text, '&amp;') OR instr(text, '&lt;') OR instr(text, '&gt;'))
+""")

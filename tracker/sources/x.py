@@ -10,6 +10,7 @@ most ``mentions_max_reads_per_run`` post reads per run.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timedelta, timezone
@@ -103,6 +104,20 @@ def classify_user_errors(errors: list[dict[str, Any]]) -> tuple[str, str] | None
     return None
 
 
+# X escapes exactly these three characters in post text, in API v2 answers (`text` and
+# `note_tweet.text`) and in the archive's `full_text`; every `&` a person wrote arrives as
+# `&amp;`, so one left-to-right pass over these three entities gives back what they wrote.
+# Only these three: html.unescape would also decode entities X never writes (`&copy`,
+# `&#38;`...) should any text reach us unescaped.
+_X_ENTITIES = re.compile(r"&(amp|lt|gt);")
+_X_CHARACTERS = {"amp": "&", "lt": "<", "gt": ">"}
+
+
+def unescape_x_text(text: str) -> str:
+    """Post text as its author wrote it: X's ``&amp;``, ``&lt;`` and ``&gt;`` undone (pure)."""
+    return _X_ENTITIES.sub(lambda match: _X_CHARACTERS[match.group(1)], text)
+
+
 def _metric(metrics: Mapping[str, Any], key: str) -> int | None:
     value = metrics.get(key)
     return value if isinstance(value, int) else None
@@ -130,7 +145,7 @@ def normalize_tweet(tweet: Mapping[str, Any], users: Mapping[str, Mapping[str, A
         kind = "original"
     # Posts over 280 characters arrive truncated in `text`, whole in `note_tweet.text`.
     note = tweet.get("note_tweet") or {}
-    text = note.get("text") or tweet.get("text") or ""
+    text = unescape_x_text(note.get("text") or tweet.get("text") or "")
     metrics = tweet.get("public_metrics") or {}
     username = (users.get(author_id) or {}).get("username")
     url = f"https://x.com/{username or 'i'}/status/{native_id}"
@@ -162,6 +177,7 @@ def normalize_context(tweet: Mapping[str, Any], users: Mapping[str, Mapping[str,
     author_id = str(tweet.get("author_id") or "") or None
     author = users.get(author_id or "") or {}
     note = tweet.get("note_tweet") or {}
+    text = note.get("text") or tweet.get("text")
     username = author.get("username")
     conversation_id = tweet.get("conversation_id")
     return ContextPost(
@@ -171,7 +187,7 @@ def normalize_context(tweet: Mapping[str, Any], users: Mapping[str, Mapping[str,
         author_handle=username,
         author_name=author.get("name"),
         created_at=_iso(tweet["created_at"]) if tweet.get("created_at") else None,
-        text=note.get("text") or tweet.get("text"),
+        text=unescape_x_text(text) if text is not None else None,
         lang=tweet.get("lang"),
         in_reply_to_user_id=str(tweet["in_reply_to_user_id"]) if tweet.get("in_reply_to_user_id") else None,
         conversation_id=f"x:{conversation_id}" if conversation_id else None,
