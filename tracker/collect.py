@@ -43,6 +43,8 @@ class AccountResult:
     posts_read: int = 0
     new_posts: int = 0
     error: str | None = None
+    # The platform rejected the credentials: its other accounts are not tried this run.
+    credentials_rejected: bool = False
 
 
 @dataclass
@@ -164,10 +166,9 @@ def collect_account(db: Database, source: Source, account: store.AccountRow, run
         store.save_account_status(db, account.id, error.reason, redact(str(error)))
     except RateLimitedError as error:
         result.status, result.error = "failed", redact(f"{error}; what was read is saved, the rest follows next run")
-    except AuthError:
-        count_requests()
-        store.finish_run(db, progress, status="failed", error="credentials rejected")
-        raise
+    except AuthError as error:
+        result.status, result.error = "failed", redact(str(error))
+        result.credentials_rejected = True
     except SourceError as error:
         result.status, result.error = "failed", redact(str(error))
     except Exception as error:  # noqa: BLE001 - one account's surprise must not stop the others
@@ -213,17 +214,17 @@ def collect(config: Config, *, leader_ids: Sequence[str] = (), platforms: Sequen
             rejected: dict[str, str] = {}
             for account in accounts:
                 if account.platform in rejected:
+                    # One token serves every account of a platform: it is not tried again, and
+                    # each account records the failed run, so `status` shows it for every one.
                     account_result = AccountResult(account.id, account.leader_id, account.platform,
-                                                   account.handle, "failed", error=rejected[account.platform])
+                                                   account.handle, "failed", error=rejected[account.platform],
+                                                   credentials_rejected=True)
+                    store.finish_run(db, store.start_run(db, result.run_id, account), status="failed",
+                                     error=account_result.error)
                 else:
-                    try:
-                        account_result = collect_account(db, sources[account.platform], account, result.run_id)
-                    except AuthError as error:
-                        # One token serves every account of a platform: stop asking with it.
-                        rejected[account.platform] = redact(str(error))
-                        log.error("%s", rejected[account.platform])
-                        account_result = AccountResult(account.id, account.leader_id, account.platform,
-                                                       account.handle, "failed", error=rejected[account.platform])
+                    account_result = collect_account(db, sources[account.platform], account, result.run_id)
+                    if account_result.credentials_rejected:
+                        rejected[account.platform] = account_result.error or "credentials rejected"
                 result.accounts.append(account_result)
                 if on_account is not None:
                     on_account(account_result)

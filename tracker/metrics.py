@@ -354,8 +354,10 @@ def _finish(row: dict[str, Any]) -> dict[str, Any]:
     row.update(openness(row))
     low = openness(row, share=row["questions_answered_share_low"], progress_share=row["progress_share_low"])
     high = openness(row, share=row["questions_answered_share_high"], progress_share=row["progress_share_high"])
-    row["openness_index_low"] = low["openness_index"]
-    row["openness_index_high"] = high["openness_index"]
+    # The index rises with both rates, so the bounds bracket it; min/max keeps that true
+    # whatever rounding does.
+    row["openness_index_low"] = min(low["openness_index"], row["openness_index"])
+    row["openness_index_high"] = max(high["openness_index"], row["openness_index"])
     row["low_sample"] = row["posts"] < MIN_POSTS or 0 < row["questions_received"] < MIN_QUESTIONS
     return row
 
@@ -467,6 +469,18 @@ def refresh_metrics(config: Config, month: str | None = None, leader_ids: Sequen
     return rows
 
 
+DEGENERATE = "n/a†"
+DEGENERATE_NOTE = ("no interval: the index interval carries the uncertainty of the answered share and the "
+                   "progress share only, and neither moves the index this month (no questions received, or "
+                   "no posts, or a share whose whole interval lies past its goalpost)")
+
+
+def index_interval_is_degenerate(row: dict[str, Any]) -> bool:
+    """True when the index interval has no width: not certainty, but nothing it can vary."""
+    low, high = row.get("openness_index_low"), row.get("openness_index_high")
+    return low is not None and high is not None and low == high
+
+
 def format_table(rows: Sequence[dict[str, Any]]) -> str:
     """A plain-text table of the headline figures (the JSON/CSV outputs carry every key)."""
     header = ("leader", "platform", "coverage", "posts", "answers", "answered", "debates", "progress",
@@ -480,8 +494,10 @@ def format_table(rows: Sequence[dict[str, Any]]) -> str:
 
     table = []
     for row in rows:
+        # Same precision as the index, so the printed index always lies inside its printed interval.
         interval = ("-" if row["openness_index"] is None else
-                    f"{row['openness_index_low']:.0f}-{row['openness_index_high']:.0f}")
+                    DEGENERATE if index_interval_is_degenerate(row) else
+                    f"{row['openness_index_low']:.1f}-{row['openness_index_high']:.1f}")
         flag = "*" if row["low_sample"] and row["coverage"] != "none" else ""
         coverage = NO_DATA if row["coverage"] == "none" else row["coverage"]
         table.append((row["leader_id"], row["platform"], coverage, num(row["posts"]), num(row["answers"]),
@@ -492,6 +508,10 @@ def format_table(rows: Sequence[dict[str, Any]]) -> str:
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip()
              for line in [header, *table]]
     lines.append("* low sample (fewer than 10 posts, or fewer than 5 replies to questions): read with care")
+    lines.append("answered: share of the questions received that got an answer; progress: share of own posts "
+                 "(reposts excluded)")
+    if any(row["openness_index"] is not None and index_interval_is_degenerate(row) for row in rows):
+        lines.append(f"{DEGENERATE}: {DEGENERATE_NOTE}")
     if any(row["coverage"] == "none" for row in rows):
         lines.append(f"{NO_DATA}: the month is outside what was collected (before the history an account's "
                      "collection can vouch for, see `tracker status`, or not collected since): no figures, not zeros")
