@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
 import sqlite3
 import sys
 from pathlib import Path
@@ -213,16 +212,24 @@ def status(obj: Context, as_json: bool) -> None:
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
 @click.pass_obj
 def init(obj: Context, force: bool) -> None:
-    """Write a starter config file (to --config, else config/tracker.toml)."""
-    from tracker.config import find_config_path
+    """Write a starter config file (to --config, else config/tracker.toml).
+
+    Its database (data/tracker.db) and reports (reports/) are inside the config's folder.
+    """
+    from tracker.config import STARTER_PATHS, find_config_path, starter_config_text
 
     path = find_config_path(obj.config_path)
     if path.exists() and not force:
         raise ConfigProblem(f"{path} already exists (use --force to overwrite it)")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    example = Path(__file__).with_name("data") / "tracker.toml"
-    shutil.copyfile(example, path)
-    click.echo(f"Wrote {path}. Edit the leaders, export TRACKER_X_BEARER_TOKEN, then run `tracker collect`.")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(starter_config_text(), encoding="utf-8")
+    except OSError as error:
+        raise ConfigProblem(f"cannot write {path}: {error.strerror}") from None
+    folder = path.parent
+    click.echo(f"Wrote {path} (database {folder / STARTER_PATHS['database']}, reports in "
+               f"{folder / STARTER_PATHS['reports_dir']}/). Edit the leaders, export TRACKER_X_BEARER_TOKEN, "
+               "then run `tracker collect`.")
 
 
 @cli.command()
