@@ -241,6 +241,7 @@ def demo(out_dir: str) -> None:
     Starts X, Bluesky, Mastodon and blog emulators on 127.0.0.1, writes OUT/tracker.toml,
     collects into a fresh OUT/tracker.db, labels the posts, computes last month's metrics,
     writes its report under OUT/reports/ and prints the leaderboard and the report's path.
+    The demo's clock is fixed (2026-11-10), so it prints the same every time.
     """
     from tracker.demo import run_demo
 
