@@ -18,8 +18,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from conftest import ENV, write_config
+from conftest import ENV, make_tweet, make_user, write_config
 from tracker.cli import cli
+from tracker.emulators.x_archive import write_archive
 
 COMMANDS = {
     "status": ["status"],
@@ -28,11 +29,25 @@ COMMANDS = {
     "budget": ["budget"],
     "collect": ["collect"],
     "purge": ["purge"],
+    "import": ["import", "x-archive", "--leader", "alice", "ARCHIVE"],
 }
 OFFLINE = "http://127.0.0.1:9"  # nothing listens: every case must fail before a request
 
 
+ARCHIVE: list[Path] = []
+
+
+@pytest.fixture(scope="module", autouse=True)
+def archive(tmp_path_factory):
+    """An X archive of one post, for `import x-archive` (the archive is read before the database)."""
+    path = write_archive(tmp_path_factory.mktemp("archive") / "alice.zip", [make_tweet(1_000_001, "101")],
+                         account=make_user("101", "alice"))
+    ARCHIVE[:] = [path]
+    return path
+
+
 def run(*args: str):
+    args = tuple(str(ARCHIVE[0]) if arg == "ARCHIVE" else arg for arg in args)
     return CliRunner().invoke(cli, list(args), env=ENV)
 
 

@@ -568,7 +568,9 @@ def metrics(obj: Context, month: str | None, leader_ids, platforms, fmt: str) ->
     """Label the month's posts, compute its metrics and openness index, store and print them.
 
     The month's posts not yet labelled by the current classifier are labelled first. A month that was
-    not collected for an account shows coverage "none" and empty figures, never zeros.
+    not collected for an account (e.g. before the history its collection reached) shows "no data"
+    (coverage "none" in JSON and CSV) and empty figures, never zeros. On a read-only database the
+    figures are computed and printed, not saved.
 
     \b
     Example:
