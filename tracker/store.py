@@ -35,7 +35,7 @@ class ReadOnlyDatabase(Database):
     """A database opened read-only; ``reason`` says why (the file or its folder is read-only).
 
     Tables derived from the collected data (labels, metrics, the config mirror) are shadowed
-    by in-memory copies, so labelling and computing metrics work and vanish on close.
+    by temporary copies (SQLite's temp schema), so labelling and computing metrics work and vanish on close.
     """
 
     reason: str = ""
@@ -154,7 +154,7 @@ def _shadow_derived_tables(db: Database) -> None:
     """Copy every derived table (and its indexes) to the connection's temp schema.
 
     SQLite resolves an unqualified table name in ``temp`` before ``main``, so the usual
-    writes (``save_config``, labels, ``save_metrics``) land in memory unchanged.
+    writes (``save_config``, labels, ``save_metrics``) land in the temporary copies, unchanged.
     """
     rows = db.execute("SELECT type, name, tbl_name, sql FROM main.sqlite_master "
                       "WHERE type IN ('table', 'index') AND sql IS NOT NULL ORDER BY type = 'index'").fetchall()
