@@ -208,3 +208,18 @@ def test_a_real_history_cut_at_3200_posts_has_no_data_before_its_oldest_post(sha
     assert metrics_json(path, previous)[("elon", "x")]["posts"] is None
     assert metrics_json(path, "2021-12")[("elon", "x")]["coverage"] == "none"
     assert metrics_json(path, limit_month)[("elon", "x")]["coverage"] == "partial"
+
+
+def test_no_warning_when_an_imported_archive_already_reaches_further(tmp_path):
+    dataset = XDataset(users=[make_user("101", "alice")], tweets=long_history())
+    archive = write_archive(tmp_path / "alice.zip", dataset.by_author["101"], account=dataset.users_by_id["101"],
+                            users=dataset.users_by_id)
+    with XEmulator(dataset, bearer_token=TOKEN) as emulator:
+        path = write_config(tmp_path, emulator.url, leaders={"alice": "alice"})
+        assert run("--config", str(path), "import", "x-archive", "--leader", "alice", str(archive)).exit_code == 0
+        result = run("--config", str(path), "collect")
+    assert result.exit_code == 0, result.output
+    assert "tracker import x-archive" not in result.stderr
+    accounts = json.loads(run("--config", str(path), "status", "--json").stdout)["accounts"]
+    assert (accounts[0]["complete_since"], accounts[0]["history_limit"]) == ("2024-01-01T00:00:00Z", "archive")
+    assert metrics_json(path, "2024-01")[("alice", "x")]["coverage"] == "full"

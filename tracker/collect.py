@@ -146,7 +146,8 @@ def collect_account(db: Database, source: Source, account: store.AccountRow, run
                 for page in source.fetch_pages(identity, store.get_cursor(db, account.id)):
                     count_requests()
                     store.save_page(db, account, page, progress)
-                    if page.history is not None and page.history.limit == "x_limit":
+                    if page.history is not None and page.history.limit == "x_limit" \
+                            and store.get_history(db, account.id)[1] == "x_limit":  # no archive reaches further
                         warn_history_limit(account, page.history.complete_since)
                 break
             except AccountUnavailableError as error:

@@ -383,6 +383,12 @@ def save_history_end(db: Database, account: AccountRow, history: HistoryEnd) -> 
     return moved
 
 
+def get_history(db: Database, account_id: str) -> tuple[str | None, str | None]:
+    """(complete_since, history_limit) of an account: from when its stored posts are complete."""
+    row = db.execute("SELECT complete_since, history_limit FROM accounts WHERE id = ?", [account_id]).fetchone()
+    return (row[0], row[1]) if row else (None, None)
+
+
 def save_history_from_posts(db: Database, account: AccountRow, walked_at: str) -> bool:
     """After a successful run of a source that does not say where its history ends: the
     account is complete since its oldest stored post (or ``walked_at`` when it has none)."""
