@@ -507,8 +507,9 @@ def _method(page: _Page, data: ReportData) -> None:
         "† \"No interval\" is printed where neither rate can move the index (no questions received, or a share "
         "whose whole interval lies past its goal): this is not certainty.",
         "Small samples. A leader with few posts or few questions gets an index with a wide interval and is not "
-        "ranked. A month without collection (failed runs, protected or suspended accounts) is shown as \"no "
-        "data\", never as zero, and is listed in the leader's warnings.",
+        "ranked. A month without collection (failed runs, protected or suspended accounts, or before the history "
+        "the collection reaches: X serves only an account's newest 3,200 posts) is shown as \"no data\", never "
+        "as zero, and is listed in the leader's warnings.",
         "Limits. Rules can miss sarcasm and languages other than English; an account may be run by a team "
         "rather than the leader. Counts of posts by kind come from the metrics table; weekly activity and the "
         "representative posts come from the stored posts and labels.",
