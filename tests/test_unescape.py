@@ -99,3 +99,21 @@ def test_the_migration_repairs_stored_posts_and_their_full_text_index(tmp_path):
         db.execute("INSERT INTO posts_fts (posts_fts) VALUES ('integrity-check')")  # raises if out of step
     finally:
         db.close()
+
+
+def test_the_report_prints_text_as_written(tmp_path):
+    import pypdf
+
+    progress = "We shipped the new billing API today &amp; it is live for all customers &gt;10x faster"
+    tweets = [make_tweet(1_000_001 + n, "101", text=progress if n == 0 else f"Shipped update {n} today") for n in range(3)]
+    dataset = XDataset(users=[make_user("101", "alice")], tweets=tweets)
+    with XEmulator(dataset, bearer_token=TOKEN) as emulator:
+        path = write_config(tmp_path, emulator.url, leaders={"alice": "alice"})
+        assert CliRunner().invoke(cli, ["--config", str(path), "collect"], env=ENV).exit_code == 0
+    out = tmp_path / "out"
+    result = CliRunner().invoke(cli, ["--config", str(path), "report", "--month", "2026-10", "--format", "pdf",
+                                      "--out", str(out)], env=ENV)
+    assert result.exit_code == 0, result.output
+    text = " ".join(" ".join(page.extract_text() for page in pypdf.PdfReader(out / "report-2026-10.pdf").pages).split())
+    assert "billing API today & it is live for all customers >10x faster" in text
+    assert "&amp;" not in text and "&gt;" not in text
