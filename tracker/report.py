@@ -133,13 +133,13 @@ def _share(row: dict[str, Any], key: str, denominator: int | None, of: str) -> s
     return text
 
 
-def _index_interval(row: dict[str, Any]) -> str:
-    """The index interval at the index's own precision, or why there is none."""
+def _index_interval(row: dict[str, Any], short: bool = False) -> str:
+    """The index interval at the index's own precision, or why there is none (see the method note)."""
     low, high = row.get("openness_index_low"), row.get("openness_index_high")
     if low is None or high is None:
         return ""
     if index_interval_is_degenerate(row):
-        return "no interval†"
+        return "n/a†" if short else "no interval†"
     return f"{_num(low, 1)}–{_num(high, 1)}"
 
 
@@ -309,7 +309,7 @@ def _leaderboard_cells(leader: LeaderReport) -> tuple[list[str], list[str]]:
         notes.append("no collection" if leader.metrics else "not computed")
         return cells + ["no data", "", "", "", "", "", "", ""], notes
     cells += [_num(row.get("openness_index"), 1),
-              _index_interval(row),
+              _index_interval(row, short=True),
               _change(leader.change)]
     cells += [_num(row.get(key), 1) if row.get(key) is not None else "–" for key in
               ("component_answer", "component_debate", "component_progress", "component_presence")]
@@ -429,7 +429,8 @@ def _leader_page(page: _Page, data: ReportData, leader: LeaderReport) -> None:
                   color=OKABE_ITO["blue"])
         interval = ""
         if row.get("openness_index_low") is not None and row.get("openness_index_high") is not None:
-            interval = f"95% interval {_index_interval(row)}"
+            interval = ("no 95% interval†" if index_interval_is_degenerate(row)
+                        else f"95% interval {_index_interval(row)}")
         rank = f"rank {leader.rank} of {sum(1 for r in data.leaders if r.rank)}" if leader.rank else "not ranked"
         if not leader.rank and row.get("low_sample"):
             rank += " (small sample)"
@@ -504,7 +505,7 @@ def _method(page: _Page, data: ReportData) -> None:
         "Rates are shown with Wilson "
         "95% intervals; the index interval shows how much the index could move with a different sample of the "
         "two rates it contains (the answered share and the progress share; counts are taken as observed). "
-        "† \"No interval\" is printed where neither rate can move the index (no questions received, or a share "
+        "† \"No interval\" (n/a) is printed where neither rate can move the index (no questions received, or a share "
         "whose whole interval lies past its goal): this is not certainty.",
         "Small samples. A leader with few posts or few questions gets an index with a wide interval and is not "
         "ranked. A month without collection (failed runs, protected or suspended accounts, or before the history "

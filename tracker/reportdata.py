@@ -239,8 +239,11 @@ def _warnings(db: Database, ids: list[str], month: str, zone: ZoneInfo,
         for coverage in ("none", "partial"):
             listed = [m for m, value in gaps if value == coverage]
             if listed:
-                what = "no collection" if coverage == "none" else "partial collection"
-                found[leader_id].append(f"{what} in {', '.join(listed)}")
+                if coverage == "none":  # never collected, or before the history the collection reaches
+                    found[leader_id].append(f"no data in {', '.join(listed)} (not collected, or before the "
+                                            "collected history)")
+                else:
+                    found[leader_id].append(f"partial collection in {', '.join(listed)}")
         if missing and len(missing) < len(months):
             found[leader_id].append(f"no metrics computed for {', '.join(missing)}")
     return found
