@@ -372,7 +372,8 @@ def _overview(page: _Page, data: ReportData, leaders: Sequence[LeaderReport], pa
 def _trend(page: _Page, data: ReportData, leaders: Sequence[LeaderReport], part: str) -> None:
     top = page.heading(f"Openness index over the last twelve months{part}",
                        f"{month_label(data.months[0])} to {month_label(data.months[-1])}. Line: index (0–100); "
-                       "grey band: its 95% interval; hatched months: no collection or no metrics.")
+                       "grey band: its 95% interval; hatched months: no data (not collected, or before the collected "
+                       "history) or no metrics.")
     columns = 1 if len(leaders) == 1 else 2 if len(leaders) <= 4 else 3 if len(leaders) <= 12 else 4
     rows = 4 if len(leaders) <= 12 else 6
     cell_w, cell_h = CONTENT_WIDTH / columns, min(1.55, (A4[1] - top - 1.0) / rows)
