@@ -30,7 +30,8 @@ from sqlite_utils import Database
 from tracker import store
 from tracker.config import Config
 from tracker.errors import ConfigError, TrackerError
-from tracker.sources.base import Post, utc_iso
+from tracker.sources.base import HistoryEnd, Post, utc_iso
+from tracker.sources.x import unescape_x_text
 
 CHUNK_CHARS = 1 << 16
 BATCH_SIZE = 5000
@@ -207,7 +208,7 @@ def parse_archive_date(value: str) -> str:
 def normalize_archive_tweet(tweet: Mapping[str, Any], user_id: str | None, screen_name: str) -> Post:
     """One archive tweet as a Post with the API's id (pure)."""
     native_id = str(tweet.get("id_str") or tweet["id"])
-    text = str(tweet.get("full_text") or tweet.get("text") or "")
+    text = unescape_x_text(str(tweet.get("full_text") or tweet.get("text") or ""))
     reply_to = tweet.get("in_reply_to_status_id_str")
     reply_user = tweet.get("in_reply_to_user_id_str")
     reply_name = str(tweet.get("in_reply_to_screen_name") or "")
@@ -298,7 +299,7 @@ def import_x_archive(config: Config, leader_id: str, path: str | Path, batch_siz
         raise ConfigError(f"{config.path}: leader {leader_id!r} has no x account (add accounts.x to import "
                           "an X archive)")
     archive_account = read_account(path) or {}
-    store.check_db_path(config.database, create=True)
+    store.check_database_path(config.database, create=True)
     with collection_lock(config.database):
         db = store.open_db(config.database)
         try:
@@ -362,6 +363,7 @@ def _import(db: Database, config: Config, leader_id: str, path: Path, archive_ac
     user_id = user_id or str(archive_account.get("accountId") or "") or None
     screen_name = str(archive_account.get("username") or account.handle)
     files: list[str] = []
+    oldest: list[str] = []  # the oldest post's created_at, once one is read
 
     def posts() -> Iterator[tuple[Post, str]]:
         for name, tweet, text in iter_archive_tweets_text(path):
@@ -371,8 +373,13 @@ def _import(db: Database, config: Config, leader_id: str, path: Path, archive_ac
                 post = normalize_archive_tweet(tweet, user_id, screen_name)
             except (KeyError, TypeError, ValueError) as error:
                 raise ArchiveError(f"{name}: tweet {tweet.get('id_str')!r} cannot be read: {error!r}") from None
+            if not oldest or post.created_at < oldest[0]:
+                oldest[:] = [post.created_at]
             yield post, _raw_json(text)
 
     store.tune_for_bulk_load(db)
     read, new = save_in_batches(db, account, posts(), batch_size)
+    if oldest:
+        # An archive holds the whole history: the account is complete since its first post.
+        store.save_history_end(db, account, HistoryEnd(oldest[0], "archive"))
     return ImportResult(files, read, new, account.id)

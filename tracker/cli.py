@@ -1,14 +1,14 @@
 """The ``tracker`` command line: parse options, call one library function, print.
 
 Exit codes: 0 all good, 1 partial failure (some account failed, the rest was saved) or a
-runtime error, 2 bad usage or config.
+runtime error, 2 bad usage, config or database file.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import shutil
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -16,7 +16,7 @@ import click
 
 from tracker import __version__
 from tracker.config import IMPORT_ONLY_PLATFORMS, Config, load_config
-from tracker.errors import ConfigError, TrackerError
+from tracker.errors import ConfigError, DatabaseError, NoDatabaseError, TrackerError
 from tracker.secrets import RedactingFilter, redact
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
@@ -31,7 +31,22 @@ class ConfigProblem(click.ClickException):
 
 def _fail(error: TrackerError) -> click.ClickException:
     text = redact(str(error))
-    return ConfigProblem(text) if isinstance(error, ConfigError) else click.ClickException(text)
+    if isinstance(error, (ConfigError, DatabaseError)):
+        return ConfigProblem(text)
+    return click.ClickException(text)
+
+
+class TrackerGroup(click.Group):
+    """The last line of defence: a library error that a command did not turn into a message
+    still ends as one (never a traceback), with the same exit codes."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except TrackerError as error:
+            raise _fail(error) from None
+        except sqlite3.Error as error:
+            raise click.ClickException(f"database error: {redact(str(error))}") from None
 
 
 def _setup_logging(verbose: int) -> None:
@@ -61,7 +76,7 @@ class Context:
             raise _fail(error) from None
 
 
-@click.group(context_settings=CONTEXT_SETTINGS)
+@click.group(cls=TrackerGroup, context_settings=CONTEXT_SETTINGS)
 @click.version_option(__version__, prog_name="tracker")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), envvar="TRACKER_CONFIG",
               show_envvar=True, help="Config file  [default: config/tracker.toml]")
@@ -155,6 +170,13 @@ def collect(obj: Context, leader_ids, platforms, summary) -> None:
         raise click.ClickException("; ".join(problems))
 
 
+def _history_cell(row) -> str:
+    """"2022-06-07 (x_limit)": from when the account's posts are complete, and why not earlier."""
+    if row.complete_since is None:
+        return "-"
+    return f"{row.complete_since[:10]} ({row.history_limit})" if row.history_limit else row.complete_since[:10]
+
+
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (for monitoring) instead of a table.")
 @click.pass_obj
@@ -173,10 +195,8 @@ def status(obj: Context, as_json: bool) -> None:
     from tracker.store import open_db
 
     config = obj.config()
-    if not config.database.exists():
-        raise click.ClickException(f"no database at {config.database} yet: run `tracker collect` first")
     try:
-        db = open_db(config.database, create=False)
+        db = open_db(config.database, create=False, read_only_ok=True)
     except TrackerError as error:
         raise _fail(error) from None
     try:
@@ -188,13 +208,13 @@ def status(obj: Context, as_json: bool) -> None:
         click.echo(json.dumps(health.as_dict(), indent=2))
     else:
         _echo_table(("account", "status", "last success", "age (h)", "stale", "failures", "posts",
-                     "requests (month)", "reads (month)", "newest export", "last error"),
+                     "requests (month)", "reads (month)", "newest export", "complete since", "last error"),
                     [(r.account_id, r.status, r.last_success_at or "never",
                       "-" if r.hours_since_success is None else f"{r.hours_since_success:g}",
                       "STALE" if r.stale else "no", str(r.consecutive_failures), str(r.posts_stored),
                       str(r.requests_month), str(r.posts_read_month),
                       (r.newest_export or "none") if r.platform in IMPORT_ONLY_PLATFORMS else "-",
-                      r.last_error or "") for r in rows])
+                      _history_cell(r), r.last_error or "") for r in rows])
     if health.stale:
         collected = [r.account_id for r in health.stale if r.platform not in IMPORT_ONLY_PLATFORMS]
         imported = [r.account_id for r in health.stale if r.platform in IMPORT_ONLY_PLATFORMS]
@@ -212,16 +232,24 @@ def status(obj: Context, as_json: bool) -> None:
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
 @click.pass_obj
 def init(obj: Context, force: bool) -> None:
-    """Write a starter config file (to --config, else config/tracker.toml)."""
-    from tracker.config import find_config_path
+    """Write a starter config file (to --config, else config/tracker.toml).
+
+    Its database (data/tracker.db) and reports (reports/) are inside the config's folder.
+    """
+    from tracker.config import STARTER_PATHS, find_config_path, starter_config_text
 
     path = find_config_path(obj.config_path)
     if path.exists() and not force:
         raise ConfigProblem(f"{path} already exists (use --force to overwrite it)")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    example = Path(__file__).with_name("data") / "tracker.toml"
-    shutil.copyfile(example, path)
-    click.echo(f"Wrote {path}. Edit the leaders, export TRACKER_X_BEARER_TOKEN, then run `tracker collect`.")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(starter_config_text(), encoding="utf-8")
+    except OSError as error:
+        raise ConfigProblem(f"cannot write {path}: {error.strerror}") from None
+    folder = path.parent
+    click.echo(f"Wrote {path} (database {folder / STARTER_PATHS['database']}, reports in "
+               f"{folder / STARTER_PATHS['reports_dir']}/). Edit the leaders, export TRACKER_X_BEARER_TOKEN, "
+               "then run `tracker collect`.")
 
 
 @cli.command()
@@ -233,6 +261,7 @@ def demo(out_dir: str) -> None:
     Starts X, Bluesky, Mastodon and blog emulators on 127.0.0.1, writes OUT/tracker.toml,
     collects into a fresh OUT/tracker.db, labels the posts, computes last month's metrics,
     writes its report under OUT/reports/ and prints the leaderboard and the report's path.
+    The demo's clock is fixed (2026-11-10), so it prints the same every time.
     """
     from tracker.demo import run_demo
 
@@ -247,9 +276,29 @@ def demo(out_dir: str) -> None:
 # --- ops commands (issue 6: schedule, delivery, budget, data care) ---
 
 
+class MonthParam(click.ParamType):
+    """Every ``--month``: ``YYYY-MM`` through the one month parser, the same error everywhere.
+
+    Months that have not begun are refused by the library, which knows the config's time zone.
+    """
+
+    name = "YYYY-MM"
+
+    def convert(self, value, param, ctx) -> str:
+        from tracker.months import parse_month
+
+        try:
+            parse_month(value)
+        except TrackerError:
+            self.fail(f"expected YYYY-MM, got {value!r}", param, ctx)
+        return value
+
+
+MONTH = MonthParam()
+
+
 def _month_option(help_text: str):
-    return click.option("--month", type=click.DateTime(formats=["%Y-%m"]), default=None,
-                        help=help_text)
+    return click.option("--month", type=MONTH, default=None, metavar="YYYY-MM", help=help_text)
 
 
 @cli.command()
@@ -297,9 +346,8 @@ def send_report(obj: Context, month) -> None:
     from tracker.schedule import previous_month
 
     config = obj.config()
-    month_text = month.strftime("%Y-%m") if month else previous_month(config)
     try:
-        pdf = send_monthly_report(config, month_text)
+        pdf = send_monthly_report(config, month or previous_month(config))
     except TrackerError as error:
         raise _fail(error) from None
     click.echo(f"Sent {pdf} to {', '.join(config.email.recipients)}")
@@ -323,7 +371,9 @@ def budget(obj: Context, as_json: bool) -> None:
 
     config = obj.config()
     try:
-        db = open_db(config.database, create=False) if config.database.exists() else None
+        db = open_db(config.database, create=False, read_only_ok=True)
+    except NoDatabaseError:
+        db = None  # an estimate needs no history: every account counts as new
     except TrackerError as error:
         raise _fail(error) from None
     try:
@@ -368,8 +418,6 @@ def purge(obj: Context) -> None:
     from tracker.datacare import purge_context
 
     config = obj.config()
-    if not config.database.exists():
-        raise click.ClickException(f"no database at {config.database} yet: run `tracker collect` first")
     try:
         result = purge_context(config)
     except TrackerError as error:
@@ -426,8 +474,6 @@ def accept_identity(obj: Context, leader_id: str, platform: str) -> None:
         config.leader(leader_id)
     except TrackerError as error:
         raise _fail(error) from None
-    if not config.database.exists():
-        raise click.ClickException(f"no database at {config.database} yet: run `tracker collect` first")
     try:
         db = open_db(config.database, create=False)
     except TrackerError as error:
@@ -456,8 +502,7 @@ def _parse_formats(ctx: click.Context, param: click.Parameter, value: str) -> tu
 
 
 @cli.command()
-@click.option("--month", type=click.DateTime(formats=["%Y-%m"]), metavar="YYYY-MM",
-              help="Calendar month to report  [default: the last complete month in the config's time zone]")
+@_month_option(help_text="Calendar month to report  [default: the last complete month in the config's time zone]")
 @click.option("--group", metavar="G", help="Only the leaders of this group (the leaders' `group` in the config).")
 @click.option("--leader", "leader_ids", multiple=True, metavar="ID", help="Only this leader (repeatable).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False),
@@ -480,7 +525,7 @@ def report(obj: Context, month, group, leader_ids, out_dir, formats, send) -> No
 
     config = obj.config()
     try:
-        files = write_report(config, month.strftime("%Y-%m") if month else None, group=group,
+        files = write_report(config, month, group=group,
                              leader_ids=leader_ids, out_dir=Path(out_dir) if out_dir else None, formats=formats)
     except TrackerError as error:
         raise _fail(error) from None
@@ -568,20 +613,8 @@ def evaluate(file: str) -> None:
     click.echo(f"All labels meet the bar (precision >= {PRECISION_BAR}, recall >= {RECALL_BAR}).")
 
 
-def _check_month(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    from tracker.metrics import parse_month
-
-    if value is not None:
-        try:
-            parse_month(value)
-        except TrackerError:
-            raise click.BadParameter(f"expected YYYY-MM, got {value!r}") from None
-    return value
-
-
 @cli.command()
-@click.option("--month", callback=_check_month, metavar="YYYY-MM",
-              help="Calendar month in the config's time zone  [default: the last complete month]")
+@_month_option("Calendar month in the config's time zone  [default: the last complete month]")
 @click.option("--leader", "leader_ids", multiple=True, metavar="ID", help="Only this leader (repeatable).")
 @click.option("--platform", "platforms", multiple=True, metavar="P",
               help='Only this platform, e.g. x, or "all" for the cross-platform rows (repeatable).')
@@ -592,7 +625,9 @@ def metrics(obj: Context, month: str | None, leader_ids, platforms, fmt: str) ->
     """Label the month's posts, compute its metrics and openness index, store and print them.
 
     The month's posts not yet labelled by the current classifier are labelled first. A month that was
-    not collected for an account shows coverage "none" and empty figures, never zeros.
+    not collected for an account (e.g. before the history its collection reached) shows "no data"
+    (coverage "none" in JSON and CSV) and empty figures, never zeros. On a read-only database the
+    figures are computed and printed, not saved.
 
     \b
     Example:

@@ -511,16 +511,18 @@ def _check_platform(platform: str, key_path: str, errors: list[str]) -> bool:
 
 
 def _resolve(base: Path, value: str) -> Path:
+    # Normalised (lexically, like the shell's `cd`), so paths print as `reports/2026-03`,
+    # not `config/../reports/2026-03`.
     path = Path(value).expanduser()
-    return path if path.is_absolute() else (base / path)
+    return Path(os.path.normpath(path if path.is_absolute() else (base / path)))
 
 
 def find_config_path(option: str | os.PathLike[str] | None) -> Path:
     """``--config``, else ``$TRACKER_CONFIG``, else ``config/tracker.toml``."""
     if option:
-        return Path(option)
+        return Path(os.path.normpath(option))
     if os.environ.get(CONFIG_ENV_VAR):
-        return Path(os.environ[CONFIG_ENV_VAR])
+        return Path(os.path.normpath(os.environ[CONFIG_ENV_VAR]))
     return DEFAULT_CONFIG_PATH
 
 
@@ -661,3 +663,18 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(f"{config_path}: cannot read config file: {error}") from None
     return parse_config(text, config_path)
+
+
+# `tracker init` keeps a new config's database and reports beside it: two configs in two
+# folders never share a database. (The committed config/tracker.toml points at the
+# repository's data/ and reports/ folders instead.)
+STARTER_PATHS = {"database": "data/tracker.db", "reports_dir": "reports"}
+
+
+def starter_config_text() -> str:
+    """The commented example config, with its paths inside the config's own folder."""
+    text = (Path(__file__).with_name("data") / "tracker.toml").read_text(encoding="utf-8")
+    for key, value in STARTER_PATHS.items():
+        text, found = re.subn(rf'^{key} = ".*"$', f'{key} = "{value}"', text, count=1, flags=re.MULTILINE)
+        assert found == 1, f"the example config has no [tracker] {key} line"
+    return text

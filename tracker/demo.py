@@ -27,6 +27,9 @@ ORGANISATION = "Northwind Robotics"
 ORG_HANDLES = ("northwind", "northwindhelp")
 DEMO_TOKEN = "demo-bearer-token"  # the emulator's own; no real credential is involved
 TWITTER_EPOCH_MS = 1288834974657  # snowflake ids: https://github.com/twitter-archive/snowflake
+# The demo's clock: its data, its "last complete month" and so its output are the same on
+# every machine and every day, so the README can show exactly what `tracker demo` prints.
+DEMO_CLOCK = datetime(2026, 11, 10, 12, 0, tzinfo=timezone.utc)
 
 
 @dataclass(frozen=True)
@@ -382,7 +385,7 @@ class DemoOutcome:
 
 def run_demo(folder: Path, now: datetime | None = None) -> DemoOutcome:
     """Serve the demo organisation from the X, Bluesky, Mastodon and blog emulators and
-    collect it into a fresh database."""
+    collect it into a fresh database; ``now`` defaults to the fixed ``DEMO_CLOCK``."""
     from contextlib import ExitStack
 
     from tracker.collect import collect
@@ -395,6 +398,7 @@ def run_demo(folder: Path, now: datetime | None = None) -> DemoOutcome:
     from tracker.sources.x import TOKEN_ENV_VAR
 
     folder = Path(folder)
+    now = now or DEMO_CLOCK
     dataset = build_dataset(now)
     others = build_platform_datasets(dataset, now)
     with ExitStack() as stack:
@@ -442,12 +446,13 @@ def metrics_lines(config: Any, now: datetime | None) -> list[str]:
     lines = [f"Openness, {month} (all platforms; `tracker metrics --month {month}` for the details):"]
     for row in sorted(rows, key=lambda r: -(r["openness_index"] or 0)):
         share = row["questions_answered_share"]
-        answered = "-" if share is None else f"{100 * share:.0f}%"
-        progress = "-" if row["progress_share"] is None else f"{100 * row['progress_share']:.0f}%"
+        # Each share with its own denominator: questions received, and own posts.
+        answered = "no questions" if share is None else f"{100 * share:.0f}% of {row['questions_received']} questions"
+        progress = "no posts" if row["progress_share"] is None else f"{100 * row['progress_share']:.0f}% of posts"
         flag = " (low sample)" if row["low_sample"] else ""
         lines.append(f"  {names.get(row['leader_id'], row['leader_id']):<18} index {row['openness_index']:>5}"
-                     f"  posts {row['posts']:>3}  answers {row['answers']:>3} ({answered} of questions)"
-                     f"  debates {row['debates']:>3}  progress {progress:>4}{flag}")
+                     f"  posts {row['posts']:>3}  answers {row['answers']:>3} ({answered})"
+                     f"  debates {row['debates']:>3}  progress {progress}{flag}")
     return lines
 
 

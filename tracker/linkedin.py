@@ -538,7 +538,7 @@ def import_linkedin_export(config: Config, leader_id: str, paths: Sequence[str |
         scan = scan_export(found)
         check_profile(config, leader_id, found, scan)
         fingerprint = export_fingerprint(found)
-        store.check_db_path(config.database, create=True)
+        store.check_database_path(config.database, create=True)
         with collection_lock(config.database):
             db = store.open_db(config.database, create=True)
             try:
@@ -630,7 +630,7 @@ def import_dropped_exports(config: Config, leader_ids: Sequence[str] = (),
                           "or set exports_dir = \"\" to turn the unattended import off)")
     results: list[DroppedExport] = []
     run_id = uuid.uuid4().hex
-    store.check_db_path(config.database, create=False)
+    store.check_database_path(config.database, create=False)
     with collection_lock(config.database):
         db = store.open_db(config.database, create=False)
         try:

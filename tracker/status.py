@@ -39,6 +39,10 @@ class AccountStatus:
     stale: bool = False
     # Import-only platforms (LinkedIn): the newest imported export's date; staleness is its age.
     newest_export: str | None = None
+    # From when the stored posts are complete, and why not earlier (accounts.complete_since,
+    # accounts.history_limit): months before it have no data.
+    complete_since: str | None = None
+    history_limit: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -87,7 +91,8 @@ def account_statuses(db: Database, now: datetime | None = None, stale_after: tim
             (SELECT count(*) FROM runs r WHERE r.account_id = a.id AND r.status NOT IN ('ok', 'running')
                 AND r.id > coalesce((SELECT max(o.id) FROM runs o WHERE o.account_id = a.id
                                      AND o.status = 'ok'), 0)),
-            (SELECT max(e.exported_at) FROM exports e WHERE e.account_id = a.id)
+            (SELECT max(e.exported_at) FROM exports e WHERE e.account_id = a.id),
+            a.complete_since, a.history_limit
         FROM accounts a WHERE a.in_config = 1 ORDER BY a.leader_id, a.platform
     """
     rows = []
@@ -97,12 +102,12 @@ def account_statuses(db: Database, now: datetime | None = None, stale_after: tim
         stale = stale_after is not None and (
             last_success is None or now - _parse(last_success) > stale_after)
         (account_id, leader_id, platform, handle, status, _, posts, requests, reads, error, failures,
-         newest_export) = row
+         newest_export, complete_since, history_limit) = row
         if platform in IMPORT_ONLY_PLATFORMS:
             stale = export_stale_after is not None and (
                 newest_export is None or now - _parse(newest_export) > export_stale_after)
         rows.append(AccountStatus(account_id, leader_id, platform, handle, status, last_success, posts, requests,
-                                  reads, error, failures, hours, stale, newest_export))
+                                  reads, error, failures, hours, stale, newest_export, complete_since, history_limit))
     return rows
 
 
