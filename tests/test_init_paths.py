@@ -27,6 +27,22 @@ def test_init_puts_the_database_and_reports_inside_the_configs_folder(tmp_path):
     assert "#" in first.read_text(encoding="utf-8")  # still the commented example
 
 
+def test_init_makes_the_database_folder_so_the_first_collect_can_start_it(tmp_path):
+    path = tmp_path / "team" / "tracker.toml"
+    assert run("--config", str(path), "init").exit_code == 0
+    database = load_config(path).database
+    assert database.parent.is_dir() and not database.exists()
+    with XEmulator(small_dataset(), bearer_token=TOKEN) as emulator:
+        # The emulator's leaders in place of the starter's, with the database path init wrote.
+        write_config(path.parent, emulator.url)
+        path.write_text(path.read_text(encoding="utf-8").replace('database = "tracker.db"',
+                                                                 'database = "data/tracker.db"'), encoding="utf-8")
+        result = run("--config", str(path), "collect")
+    assert result.exit_code == 0, result.output
+    assert f"starting a new database at {database} (there was none)" in result.stderr
+    assert database.exists()
+
+
 def test_printed_paths_are_normalised(tmp_path):
     folder = tmp_path / "config"
     folder.mkdir()

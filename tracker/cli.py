@@ -241,12 +241,14 @@ def init(obj: Context, force: bool) -> None:
     path = find_config_path(obj.config_path)
     if path.exists() and not force:
         raise ConfigProblem(f"{path} already exists (use --force to overwrite it)")
+    folder = path.parent
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(parents=True, exist_ok=True)
         path.write_text(starter_config_text(), encoding="utf-8")
+        # collect starts a database only in a folder that exists: make the starter's one here.
+        (folder / STARTER_PATHS["database"]).parent.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise ConfigProblem(f"cannot write {path}: {error.strerror}") from None
-    folder = path.parent
     click.echo(f"Wrote {path} (database {folder / STARTER_PATHS['database']}, reports in "
                f"{folder / STARTER_PATHS['reports_dir']}/). Edit the leaders, export TRACKER_X_BEARER_TOKEN, "
                "then run `tracker collect`.")
