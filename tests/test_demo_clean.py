@@ -34,6 +34,7 @@ def test_the_readme_shows_exactly_what_the_demo_prints(tmp_path, monkeypatch):
     if os.environ.get("TRACKER_UPDATE_README") == "1":  # after a change to the demo's figures
         README.write_text(readme[:start] + result.stdout + readme[end:], encoding="utf-8")
         readme = README.read_text(encoding="utf-8")
+        start, end = _demo_block(readme)  # the block's length changed with its content
     assert readme[start:end] == result.stdout, (
         "the README's demo output differs from `tracker demo`: rerun this test with TRACKER_UPDATE_README=1")
     again = CliRunner().invoke(cli, ["demo"], env={})
