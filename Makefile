@@ -5,7 +5,8 @@ BIN = $(VENV)/bin
 
 .PHONY: demo test bench model clean
 
-demo: $(VENV)/.installed
+# The demo needs only the runtime dependencies (no pytest, mypy or ruff).
+demo: $(VENV)/.runtime
 	$(BIN)/tracker demo
 
 test: $(VENV)/.installed
@@ -23,11 +24,17 @@ model: $(VENV)/.installed
 bench: $(VENV)/.installed
 	for script in bench/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
+$(VENV)/.runtime: setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
 $(VENV)/.installed: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
-	touch $@
+	touch $(VENV)/.runtime $@
 
 clean:
 	rm -rf $(VENV) build *.egg-info demo

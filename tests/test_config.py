@@ -63,7 +63,7 @@ def test_defaults_and_normalized_handles():
          "conf/tracker.toml: leaders[0].accounts.x: expected an X username: 1 to 15 letters, digits or "
          "underscores, optionally after @, got 'not a handle!'"),
         (('accounts = { x = "@ada_l" }', 'accounts = { friendster = "ada" }'),
-         "conf/tracker.toml: leaders[0].accounts.friendster: unknown platform (expected one of: blog, bluesky, mastodon, x)"),
+         "conf/tracker.toml: leaders[0].accounts.friendster: unknown platform (expected one of: blog, bluesky, linkedin, mastodon, x)"),
         (('name = "Ada"', 'name = 42'),
          "conf/tracker.toml: leaders[0].name: expected a non-empty string without control characters, got an integer 42"),
         (("[[leaders]]", "[collect]\nbackfill_days = -1\n\n[[leaders]]"),

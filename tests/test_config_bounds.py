@@ -30,6 +30,8 @@ def run(*args: str):
      "http(s) URL, got 'http://exa mple.com"),
     ('api_base_url = "http://127.0.0.1:', 'api_base_url = "http://127.0.0.1:99999', "sources.x.api_base_url: "
      "expected an http(s) URL, got 'http://127.0.0.1:99999"),
+    ("[collect]", "[sources.linkedin]\nstale_after_days = 1000000\n[collect]", "sources.linkedin.stale_after_days: "
+     "expected a whole number of days >= 1, at most 36500, got 1000000"),
     ("[collect]", '[schedule]\ncollect = "0 0 31 2 *"\n[collect]', "schedule.collect: expected a crontab expression "
      "that fires"),
     ('name = "Test Org"', 'name = "Test\\nOrg"', "organisation.name: expected a non-empty string without control "

@@ -130,5 +130,5 @@ def test_backup_without_a_database(tmp_path):
     config = _config(tmp_path)
     with pytest.raises(TrackerError) as caught:
         backup_database(config.database, tmp_path / "copy.db")
-    assert str(caught.value) == f"no database at {config.database} to back up"
+    assert str(caught.value) == f"no database at {config.database} yet: run `tracker collect` first"
     assert not config.database.exists()  # a backup never creates the database

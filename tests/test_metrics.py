@@ -27,7 +27,7 @@ from tracker.metrics import (
     openness,
     wilson_interval,
 )
-from tracker.sources.base import ContextPost, Post
+from tracker.sources.base import ContextPost, HistoryEnd, Post
 
 CONFIG = """
 [tracker]
@@ -67,8 +67,11 @@ def post(native_id: str, created_at: str, kind: str = "original", likes: int = 0
     return Post("x", native_id, created_at, refs.pop("text", f"post {native_id}"), kind, like_count=likes, **refs)
 
 
-def ok_run(db, account) -> None:
+def ok_run(db, account, complete_since: str | None = "2024-06-01T00:00:00Z") -> None:
+    """A successful run whose walk back through the history reached ``complete_since``."""
     store.finish_run(db, store.start_run(db, "run-1", account), status="ok")
+    if complete_since is not None:
+        store.save_history_end(db, account, HistoryEnd(complete_since, "first_post"))
 
 
 @pytest.fixture

@@ -59,7 +59,7 @@ def test_metrics_command_formats(demo):
     result = runner.invoke(cli, base + ["--format", "json", "--leader", "maya"])
     assert result.exit_code == 0, result.output
     rows = json.loads(result.output)
-    assert [r["platform"] for r in rows] == ["bluesky", "mastodon", "x", "all"] and list(rows[0]) == list(KEYS)
+    assert [r["platform"] for r in rows] == ["bluesky", "linkedin", "mastodon", "x", "all"] and list(rows[0]) == list(KEYS)
     result = runner.invoke(cli, base + ["--format", "csv", "--platform", "all"])
     assert result.exit_code == 0 and result.output.splitlines()[0] == ",".join(KEYS)
     assert len(result.output.splitlines()) == 6

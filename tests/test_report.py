@@ -109,7 +109,7 @@ def test_report_data_reads_metrics_trend_weeks_samples_and_warnings(sample):
     assert priya.trend[-3].coverage == "none" and priya.trend[-3].index is None
     assert priya.trend[-2].coverage == "partial"
     assert priya.change == pytest.approx(stored["leader02"] - before["leader02"])
-    assert "no collection in 2026-01" in priya.warnings and "partial collection in 2026-02" in priya.warnings
+    assert "no data in 2026-01 (not collected, or before the collected history)" in priya.warnings and "partial collection in 2026-02" in priya.warnings
     maya = next(leader for leader in data.leaders if leader.leader_id == "leader00")
     assert maya.change == pytest.approx(stored["leader00"] - before["leader00"])
     assert data.newest_data and data.newest_data.startswith("2026-03")

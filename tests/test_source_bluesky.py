@@ -206,6 +206,9 @@ def test_first_run_stops_at_the_backfill_window(tmp_path, emulator):
     [account] = result.accounts
     assert account.new_posts == 3  # the repost at 40 min and the posts at 50 and 60 min
     assert account.requests == 1 + 2
+    # Complete from the window's start on, not only from the oldest post read:
+    assert rows(config, "SELECT complete_since, history_limit FROM accounts") == [
+        ((START + timedelta(minutes=35)).strftime("%Y-%m-%dT%H:%M:%SZ"), "backfill")]
 
 
 def test_an_unreachable_appview_stops_bluesky_after_a_few_failures(tmp_path, emulator):

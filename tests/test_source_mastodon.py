@@ -165,3 +165,6 @@ def test_first_run_stops_at_the_backfill_window(tmp_path, emulator):
     [result] = run(config, clock=lambda: clock).accounts
     assert (result.status, result.new_posts, result.requests) == ("ok", 30, 2)  # lookup + one page
     assert cursor(config, "alice:mastodon") == {"since_id": _sid(59)}
+    # Complete from the window's start on, not only from the oldest post read:
+    assert rows(config, "SELECT complete_since, history_limit FROM accounts") == [
+        ((START + timedelta(minutes=30)).strftime("%Y-%m-%dT%H:%M:%SZ"), "backfill")]

@@ -18,7 +18,7 @@ import io
 import json
 import re
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,7 +30,8 @@ from sqlite_utils import Database
 from tracker import store
 from tracker.config import Config
 from tracker.errors import ConfigError, TrackerError
-from tracker.sources.base import Post, utc_iso
+from tracker.sources.base import HistoryEnd, Post, utc_iso
+from tracker.sources.x import unescape_x_text
 
 CHUNK_CHARS = 1 << 16
 BATCH_SIZE = 5000
@@ -207,7 +208,7 @@ def parse_archive_date(value: str) -> str:
 def normalize_archive_tweet(tweet: Mapping[str, Any], user_id: str | None, screen_name: str) -> Post:
     """One archive tweet as a Post with the API's id (pure)."""
     native_id = str(tweet.get("id_str") or tweet["id"])
-    text = str(tweet.get("full_text") or tweet.get("text") or "")
+    text = unescape_x_text(str(tweet.get("full_text") or tweet.get("text") or ""))
     reply_to = tweet.get("in_reply_to_status_id_str")
     reply_user = tweet.get("in_reply_to_user_id_str")
     reply_name = str(tweet.get("in_reply_to_screen_name") or "")
@@ -246,6 +247,42 @@ def _raw_json(element_text: str) -> str:
 
 # --- importing ----------------------------------------------------------------------------
 
+def save_in_batches(db: Database, account: store.AccountRow, posts: Iterable[tuple[Post, str]],
+                    batch_size: int = BATCH_SIZE, skip_stored: bool = False) -> tuple[int, int]:
+    """Save (post, its raw JSON text) pairs as they come, ``batch_size`` per transaction;
+    return (read, new). Shared by the file imports (X archive, LinkedIn export).
+
+    Batches are saved as they fill, each in one transaction, so an import stopped half-way
+    keeps what it saved. (A writer thread was tried: the GIL made it 10% slower than this.)
+    ``skip_stored`` looks up each batch's ids first and inserts only the new posts: faster
+    when most posts are stored already (a re-import, a monthly export of the whole history).
+    """
+    batch: list[Post] = []
+    raw: list[str] = []
+    read = new = 0
+
+    def flush() -> int:
+        if skip_stored:
+            stored = store.stored_post_ids(db, [post.id for post in batch])
+            if stored:
+                kept = [(post, text) for post, text in zip(batch, raw) if post.id not in stored]
+                if not kept:
+                    return 0
+                return store.save_archive_posts(db, account, [p for p, _ in kept], [t for _, t in kept])
+        return store.save_archive_posts(db, account, batch, raw)
+
+    for post, raw_json in posts:
+        batch.append(post)
+        raw.append(raw_json)
+        read += 1
+        if len(batch) >= batch_size:
+            new += flush()
+            batch, raw = [], []
+    if batch:
+        new += flush()
+    return read, new
+
+
 def import_x_archive(config: Config, leader_id: str, path: str | Path, batch_size: int = BATCH_SIZE,
                      env: Mapping[str, str] | None = None) -> ImportResult:
     """Import an archive into the leader's X account; returns how many posts were new.
@@ -262,7 +299,7 @@ def import_x_archive(config: Config, leader_id: str, path: str | Path, batch_siz
         raise ConfigError(f"{config.path}: leader {leader_id!r} has no x account (add accounts.x to import "
                           "an X archive)")
     archive_account = read_account(path) or {}
-    store.check_db_path(config.database, create=True)
+    store.check_database_path(config.database, create=True)
     with collection_lock(config.database):
         db = store.open_db(config.database)
         try:
@@ -326,25 +363,23 @@ def _import(db: Database, config: Config, leader_id: str, path: Path, archive_ac
     user_id = user_id or str(archive_account.get("accountId") or "") or None
     screen_name = str(archive_account.get("username") or account.handle)
     files: list[str] = []
-    batch: list[Post] = []
-    raw: list[str] = []
-    read = new = 0
-    # Batches are saved as they fill, each in one transaction, so an import stopped
-    # half-way keeps what it saved. (A writer thread was tried: the GIL made it 10%
-    # slower than this.)
+    oldest: list[str] = []  # the oldest post's created_at, once one is read
+
+    def posts() -> Iterator[tuple[Post, str]]:
+        for name, tweet, text in iter_archive_tweets_text(path):
+            if not files or files[-1] != name:
+                files.append(name)
+            try:
+                post = normalize_archive_tweet(tweet, user_id, screen_name)
+            except (KeyError, TypeError, ValueError) as error:
+                raise ArchiveError(f"{name}: tweet {tweet.get('id_str')!r} cannot be read: {error!r}") from None
+            if not oldest or post.created_at < oldest[0]:
+                oldest[:] = [post.created_at]
+            yield post, _raw_json(text)
+
     store.tune_for_bulk_load(db)
-    for name, tweet, text in iter_archive_tweets_text(path):
-        if not files or files[-1] != name:
-            files.append(name)
-        try:
-            batch.append(normalize_archive_tweet(tweet, user_id, screen_name))
-        except (KeyError, TypeError, ValueError) as error:
-            raise ArchiveError(f"{name}: tweet {tweet.get('id_str')!r} cannot be read: {error!r}") from None
-        raw.append(_raw_json(text))
-        read += 1
-        if len(batch) >= batch_size:
-            new += store.save_archive_posts(db, account, batch, raw)
-            batch, raw = [], []
-    if batch:
-        new += store.save_archive_posts(db, account, batch, raw)
+    read, new = save_in_batches(db, account, posts(), batch_size)
+    if oldest:
+        # An archive holds the whole history: the account is complete since its first post.
+        store.save_history_end(db, account, HistoryEnd(oldest[0], "archive"))
     return ImportResult(files, read, new, account.id)

@@ -1,22 +1,22 @@
 """The ``tracker`` command line: parse options, call one library function, print.
 
 Exit codes: 0 all good, 1 partial failure (some account failed, the rest was saved) or a
-runtime error, 2 bad usage or config.
+runtime error, 2 bad usage, config or database file.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import shutil
+import sqlite3
 import sys
 from pathlib import Path
 
 import click
 
 from tracker import __version__
-from tracker.config import Config, load_config
-from tracker.errors import ConfigError, TrackerError
+from tracker.config import IMPORT_ONLY_PLATFORMS, Config, load_config
+from tracker.errors import ConfigError, DatabaseError, NoDatabaseError, TrackerError
 from tracker.secrets import RedactingFilter, redact
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
@@ -31,7 +31,22 @@ class ConfigProblem(click.ClickException):
 
 def _fail(error: TrackerError) -> click.ClickException:
     text = redact(str(error))
-    return ConfigProblem(text) if isinstance(error, ConfigError) else click.ClickException(text)
+    if isinstance(error, (ConfigError, DatabaseError)):
+        return ConfigProblem(text)
+    return click.ClickException(text)
+
+
+class TrackerGroup(click.Group):
+    """The last line of defence: a library error that a command did not turn into a message
+    still ends as one (never a traceback), with the same exit codes."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except TrackerError as error:
+            raise _fail(error) from None
+        except sqlite3.Error as error:
+            raise click.ClickException(f"database error: {redact(str(error))}") from None
 
 
 def _setup_logging(verbose: int) -> None:
@@ -61,7 +76,7 @@ class Context:
             raise _fail(error) from None
 
 
-@click.group(context_settings=CONTEXT_SETTINGS)
+@click.group(cls=TrackerGroup, context_settings=CONTEXT_SETTINGS)
 @click.version_option(__version__, prog_name="tracker")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), envvar="TRACKER_CONFIG",
               show_envvar=True, help="Config file  [default: config/tracker.toml]")
@@ -134,11 +149,32 @@ def collect(obj: Context, leader_ids, platforms, summary) -> None:
         _echo_table(("account", "handle", "status", "new", "requests", "error"),
                     [(r.account_id, f"@{r.handle}", r.status, str(r.new_posts), str(r.requests), r.error or "")
                      for r in result.accounts])
-    if result.failed:
+    dropped = []
+    if not platforms:  # the LinkedIn exports dropped in [sources.linkedin] exports_dir
+        from tracker.linkedin import import_dropped_exports
+
+        try:
+            dropped = import_dropped_exports(config, leader_ids)
+        except TrackerError as error:
+            raise _fail(error) from None
+        for export in dropped:
+            if export.result is not None:
+                click.echo(f"Imported {export.path} into {export.result.account_id}: {export.result.new_posts} new "
+                           f"post(s), {export.result.new_comments} new comment(s).")
+    failed_exports = [export for export in dropped if export.status == "failed"]
+    if result.failed or failed_exports:
         names = ", ".join(f"{r.account_id} ({r.error})" for r in result.failed)
-        raise click.ClickException(
-            f"{len(result.failed)} of {len(result.accounts)} accounts failed (the rest was saved): {names}"
-        )
+        problems = [f"{len(result.failed)} of {len(result.accounts)} accounts failed (the rest was saved): {names}"] \
+            if result.failed else []
+        problems += [f"export {export.path} not imported: {export.error}" for export in failed_exports]
+        raise click.ClickException("; ".join(problems))
+
+
+def _history_cell(row) -> str:
+    """"2022-06-07 (x_limit)": from when the account's posts are complete, and why not earlier."""
+    if row.complete_since is None:
+        return "-"
+    return f"{row.complete_since[:10]} ({row.history_limit})" if row.history_limit else row.complete_since[:10]
 
 
 @cli.command()
@@ -159,10 +195,8 @@ def status(obj: Context, as_json: bool) -> None:
     from tracker.store import open_db
 
     config = obj.config()
-    if not config.database.exists():
-        raise click.ClickException(f"no database at {config.database} yet: run `tracker collect` first")
     try:
-        db = open_db(config.database, create=False)
+        db = open_db(config.database, create=False, read_only_ok=True)
     except TrackerError as error:
         raise _fail(error) from None
     try:
@@ -174,33 +208,50 @@ def status(obj: Context, as_json: bool) -> None:
         click.echo(json.dumps(health.as_dict(), indent=2))
     else:
         _echo_table(("account", "status", "last success", "age (h)", "stale", "failures", "posts",
-                     "requests (month)", "reads (month)", "last error"),
+                     "requests (month)", "reads (month)", "newest export", "complete since", "last error"),
                     [(r.account_id, r.status, r.last_success_at or "never",
                       "-" if r.hours_since_success is None else f"{r.hours_since_success:g}",
                       "STALE" if r.stale else "no", str(r.consecutive_failures), str(r.posts_stored),
-                      str(r.requests_month), str(r.posts_read_month), r.last_error or "") for r in rows])
+                      str(r.requests_month), str(r.posts_read_month),
+                      (r.newest_export or "none") if r.platform in IMPORT_ONLY_PLATFORMS else "-",
+                      _history_cell(r), r.last_error or "") for r in rows])
     if health.stale:
-        names = ", ".join(r.account_id for r in health.stale)
-        raise click.ClickException(
-            f"{len(health.stale)} account(s) stale (no successful collection for more than "
-            f"{health.stale_after_hours:g} h): {names}"
-        )
+        collected = [r.account_id for r in health.stale if r.platform not in IMPORT_ONLY_PLATFORMS]
+        imported = [r.account_id for r in health.stale if r.platform in IMPORT_ONLY_PLATFORMS]
+        problems = []
+        if collected:
+            problems.append(f"{len(collected)} account(s) stale (no successful collection for more than "
+                            f"{health.stale_after_hours:g} h): {', '.join(collected)}")
+        if imported:
+            problems.append(f"{len(imported)} account(s) with no export newer than "
+                            f"{config.linkedin.stale_after_days} days (import a new one): {', '.join(imported)}")
+        raise click.ClickException("; ".join(problems))
 
 
 @cli.command()
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
 @click.pass_obj
 def init(obj: Context, force: bool) -> None:
-    """Write a starter config file (to --config, else config/tracker.toml)."""
-    from tracker.config import find_config_path
+    """Write a starter config file (to --config, else config/tracker.toml).
+
+    Its database (data/tracker.db) and reports (reports/) are inside the config's folder.
+    """
+    from tracker.config import STARTER_PATHS, find_config_path, starter_config_text
 
     path = find_config_path(obj.config_path)
     if path.exists() and not force:
         raise ConfigProblem(f"{path} already exists (use --force to overwrite it)")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    example = Path(__file__).with_name("data") / "tracker.toml"
-    shutil.copyfile(example, path)
-    click.echo(f"Wrote {path}. Edit the leaders, export TRACKER_X_BEARER_TOKEN, then run `tracker collect`.")
+    folder = path.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        path.write_text(starter_config_text(), encoding="utf-8")
+        # collect starts a database only in a folder that exists: make the starter's one here.
+        (folder / STARTER_PATHS["database"]).parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ConfigProblem(f"cannot write {path}: {error.strerror}") from None
+    click.echo(f"Wrote {path} (database {folder / STARTER_PATHS['database']}, reports in "
+               f"{folder / STARTER_PATHS['reports_dir']}/). Edit the leaders, export TRACKER_X_BEARER_TOKEN, "
+               "then run `tracker collect`.")
 
 
 @cli.command()
@@ -212,6 +263,7 @@ def demo(out_dir: str) -> None:
     Starts X, Bluesky, Mastodon and blog emulators on 127.0.0.1, writes OUT/tracker.toml,
     collects into a fresh OUT/tracker.db, labels the posts, computes last month's metrics,
     writes its report under OUT/reports/ and prints the leaderboard and the report's path.
+    The demo's clock is fixed (2026-11-10), so it prints the same every time.
     """
     from tracker.demo import run_demo
 
@@ -226,9 +278,29 @@ def demo(out_dir: str) -> None:
 # --- ops commands (issue 6: schedule, delivery, budget, data care) ---
 
 
+class MonthParam(click.ParamType):
+    """Every ``--month``: ``YYYY-MM`` through the one month parser, the same error everywhere.
+
+    Months that have not begun are refused by the library, which knows the config's time zone.
+    """
+
+    name = "YYYY-MM"
+
+    def convert(self, value, param, ctx) -> str:
+        from tracker.months import parse_month
+
+        try:
+            parse_month(value)
+        except TrackerError:
+            self.fail(f"expected YYYY-MM, got {value!r}", param, ctx)
+        return value
+
+
+MONTH = MonthParam()
+
+
 def _month_option(help_text: str):
-    return click.option("--month", type=click.DateTime(formats=["%Y-%m"]), default=None,
-                        help=help_text)
+    return click.option("--month", type=MONTH, default=None, metavar="YYYY-MM", help=help_text)
 
 
 @cli.command()
@@ -276,9 +348,8 @@ def send_report(obj: Context, month) -> None:
     from tracker.schedule import previous_month
 
     config = obj.config()
-    month_text = month.strftime("%Y-%m") if month else previous_month(config)
     try:
-        pdf = send_monthly_report(config, month_text)
+        pdf = send_monthly_report(config, month or previous_month(config))
     except TrackerError as error:
         raise _fail(error) from None
     click.echo(f"Sent {pdf} to {', '.join(config.email.recipients)}")
@@ -302,7 +373,9 @@ def budget(obj: Context, as_json: bool) -> None:
 
     config = obj.config()
     try:
-        db = open_db(config.database, create=False) if config.database.exists() else None
+        db = open_db(config.database, create=False, read_only_ok=True)
+    except NoDatabaseError:
+        db = None  # an estimate needs no history: every account counts as new
     except TrackerError as error:
         raise _fail(error) from None
     try:
@@ -347,8 +420,6 @@ def purge(obj: Context) -> None:
     from tracker.datacare import purge_context
 
     config = obj.config()
-    if not config.database.exists():
-        raise click.ClickException(f"no database at {config.database} yet: run `tracker collect` first")
     try:
         result = purge_context(config)
     except TrackerError as error:
@@ -405,8 +476,6 @@ def accept_identity(obj: Context, leader_id: str, platform: str) -> None:
         config.leader(leader_id)
     except TrackerError as error:
         raise _fail(error) from None
-    if not config.database.exists():
-        raise click.ClickException(f"no database at {config.database} yet: run `tracker collect` first")
     try:
         db = open_db(config.database, create=False)
     except TrackerError as error:
@@ -435,8 +504,7 @@ def _parse_formats(ctx: click.Context, param: click.Parameter, value: str) -> tu
 
 
 @cli.command()
-@click.option("--month", type=click.DateTime(formats=["%Y-%m"]), metavar="YYYY-MM",
-              help="Calendar month to report  [default: the last complete month in the config's time zone]")
+@_month_option(help_text="Calendar month to report  [default: the last complete month in the config's time zone]")
 @click.option("--group", metavar="G", help="Only the leaders of this group (the leaders' `group` in the config).")
 @click.option("--leader", "leader_ids", multiple=True, metavar="ID", help="Only this leader (repeatable).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False),
@@ -459,7 +527,7 @@ def report(obj: Context, month, group, leader_ids, out_dir, formats, send) -> No
 
     config = obj.config()
     try:
-        files = write_report(config, month.strftime("%Y-%m") if month else None, group=group,
+        files = write_report(config, month, group=group,
                              leader_ids=leader_ids, out_dir=Path(out_dir) if out_dir else None, formats=formats)
     except TrackerError as error:
         raise _fail(error) from None
@@ -621,8 +689,7 @@ def train(label_files: tuple[str, ...], base_path: str | None, out_path: str) ->
 
 
 @cli.command()
-@click.option("--month", callback=lambda ctx, param, value: _check_month(ctx, param, value), metavar="YYYY-MM",
-              help="Calendar month whose posts to review  [default: the last complete month]")
+@_month_option("Calendar month whose posts to review  [default: the last complete month]")
 @click.option("--leader", "leader_ids", multiple=True, metavar="ID", help="Only this leader (repeatable).")
 @click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True,
               help="How many posts to write.")
@@ -650,20 +717,8 @@ def review(obj: Context, month: str | None, leader_ids: tuple[str, ...], limit: 
                f"run `tracker train --base MODEL --labels {click.format_filename(out_path)} --out PATH`.")
 
 
-def _check_month(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    from tracker.metrics import parse_month
-
-    if value is not None:
-        try:
-            parse_month(value)
-        except TrackerError:
-            raise click.BadParameter(f"expected YYYY-MM, got {value!r}") from None
-    return value
-
-
 @cli.command()
-@click.option("--month", callback=_check_month, metavar="YYYY-MM",
-              help="Calendar month in the config's time zone  [default: the last complete month]")
+@_month_option("Calendar month in the config's time zone  [default: the last complete month]")
 @click.option("--leader", "leader_ids", multiple=True, metavar="ID", help="Only this leader (repeatable).")
 @click.option("--platform", "platforms", multiple=True, metavar="P",
               help='Only this platform, e.g. x, or "all" for the cross-platform rows (repeatable).')
@@ -674,7 +729,9 @@ def metrics(obj: Context, month: str | None, leader_ids, platforms, fmt: str) ->
     """Label the month's posts, compute its metrics and openness index, store and print them.
 
     The month's posts not yet labelled by the current classifier are labelled first. A month that was
-    not collected for an account shows coverage "none" and empty figures, never zeros.
+    not collected for an account (e.g. before the history its collection reached) shows "no data"
+    (coverage "none" in JSON and CSV) and empty figures, never zeros. On a read-only database the
+    figures are computed and printed, not saved.
 
     \b
     Example:
@@ -728,3 +785,34 @@ def import_x_archive(obj: Context, leader_id: str, path: Path) -> None:
         raise _fail(error) from None
     click.echo(f"Imported {result.posts_read} posts from {len(result.files)} file(s) into {result.account_id}: "
                f"{result.new_posts} new, {result.posts_read - result.new_posts} already stored.")
+
+
+@import_group.command(name="linkedin")
+@click.option("--leader", "leader_id", required=True, metavar="ID", help="The leader whose LinkedIn export this is.")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.pass_obj
+def import_linkedin(obj: Context, leader_id: str, paths: tuple[Path, ...]) -> None:
+    """Import a leader's LinkedIn data export: the zip, its unpacked folder, or its CSV files.
+
+    Shares.csv gives the leader's posts, Comments.csv every comment they wrote (stored as
+    replies whose parent post is unknown). When Profile.csv is there, its name must match
+    the leader's name in the config. Everything is checked before anything is stored: a
+    bad file is refused (exit 2) and stores nothing. Importing again, or a newer export,
+    adds only what is new. The leader needs a linkedin account in the config.
+
+    \b
+    Example:
+        tracker import linkedin --leader ada ~/Downloads/Basic_LinkedInDataExport_07-13-2026.zip
+    """
+    from tracker.linkedin import ExportError, import_linkedin_export
+
+    config = obj.config()
+    try:
+        result = import_linkedin_export(config, leader_id, paths)
+    except ExportError as error:
+        raise ConfigProblem(redact(str(error))) from None
+    except TrackerError as error:
+        raise _fail(error) from None
+    click.echo(f"Imported {result.rows_read} rows from {len(result.files)} file(s) into {result.account_id}: "
+               f"{result.new_posts} new post(s), {result.new_comments} new comment(s); "
+               f"covered {result.first_at or '-'} to {result.exported_at or '-'}.")

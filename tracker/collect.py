@@ -16,11 +16,12 @@ from typing import Any
 from sqlite_utils import Database
 
 from tracker import store
-from tracker.config import Config
+from tracker.config import IMPORT_ONLY_PLATFORMS, Config
 from tracker.errors import (
     AccountUnavailableError,
     AuthError,
     ConfigError,
+    DatabaseError,
     LockedError,
     PlatformUnreachableError,
     RateLimitedError,
@@ -64,6 +65,8 @@ class AccountResult:
     posts_read: int = 0
     new_posts: int = 0
     error: str | None = None
+    # The platform rejected the credentials: its other accounts are not tried this run.
+    credentials_rejected: bool = False
 
 
 @dataclass
@@ -87,10 +90,15 @@ def collection_lock(database: Path) -> Iterator[None]:
     flock is released by the kernel when the process dies, so a killed run never leaves a
     stale lock behind.
     """
+    store.check_database_path(database, create=True)
     path = lock_path(database)
-    # The folder must exist already (store.check_db_path): a missing one is a typo or an
-    # unmounted disk, never created here.
-    handle = open(path, "a+")
+    # The folder exists (store.check_database_path): a missing one is a typo or an unmounted
+    # disk, never created here.
+    try:
+        handle = open(path, "a+")
+    except OSError as error:
+        raise DatabaseError(f"cannot write the collection lock {path}: {error.strerror}; the database's "
+                            "folder must be writable (or set [tracker] database to a writable path)") from None
     try:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -113,11 +121,14 @@ def collection_lock(database: Path) -> Iterator[None]:
 def _needed_platforms(config: Config, leader_ids: Sequence[str], platforms: Sequence[str]) -> list[str]:
     """The platforms the selection touches; raises ConfigError for an unknown leader or source."""
     for platform in platforms:
+        if platform in IMPORT_ONLY_PLATFORMS:
+            raise ConfigError(f"{platform} has no API to collect from: its posts come from the leaders' data exports "
+                              f"(`tracker import {platform}`, or [sources.{platform}] exports_dir with `tracker collect`)")
         if platform not in SOURCE_FACTORIES:
             raise ConfigError(f"unknown source {platform!r} (expected one of: {', '.join(SOURCE_FACTORIES)})")
     leaders = [config.leader(leader_id) for leader_id in leader_ids] or list(config.leaders)
     return sorted({platform for leader in leaders for platform in leader.accounts
-                   if not platforms or platform in platforms})
+                   if (not platforms or platform in platforms) and platform in SOURCE_FACTORIES})
 
 
 def _store_view(config: Config, db: Database, platform: str) -> StoreView:
@@ -128,6 +139,14 @@ def _store_view(config: Config, db: Database, platform: str) -> StoreView:
         stored_post_ids=lambda ids: store.stored_post_ids(db, ids),
         reads_remaining=budget_remaining_reader(config, db) if platform == "x" else None,
     )
+
+
+def warn_history_limit(account: store.AccountRow, complete_since: str) -> None:
+    """Said once per account: on the run whose walk back through the history hit X's limit."""
+    log.warning("%s (@%s): X serves only the newest 3,200 posts of a timeline, so the collected history "
+                "starts on %s and earlier months show no data; to fill them, import the account's X archive: "
+                "tracker import x-archive --leader %s ARCHIVE.zip",
+                account.id, account.handle, complete_since[:10], account.leader_id)
 
 
 def collect_account(db: Database, source: Source, account: store.AccountRow, run_id: str) -> AccountResult:
@@ -142,6 +161,7 @@ def collect_account(db: Database, source: Source, account: store.AccountRow, run
 def _collect_account(db: Database, source: Source, account: store.AccountRow, run_id: str) -> AccountResult:
     result = AccountResult(account.id, account.leader_id, account.platform, account.handle, "ok")
     progress = store.start_run(db, run_id, account)
+    started_at = store.now_iso()
     start_requests = source.requests
 
     def count_requests() -> None:
@@ -165,6 +185,9 @@ def _collect_account(db: Database, source: Source, account: store.AccountRow, ru
                 for page in source.fetch_pages(identity, store.get_cursor(db, account.id)):
                     count_requests()
                     store.save_page(db, account, page, progress)
+                    if page.history is not None and page.history.limit == "x_limit" \
+                            and store.get_history(db, account.id)[1] == "x_limit":  # no archive reaches further
+                        warn_history_limit(account, page.history.complete_since)
                 break
             except AccountUnavailableError as error:
                 # The cached id may belong to a deleted account whose handle now names
@@ -187,15 +210,15 @@ def _collect_account(db: Database, source: Source, account: store.AccountRow, ru
                 identity = current
                 resolved_now = True
         store.save_account_status(db, account.id, "ok")
+        store.save_history_from_posts(db, account, started_at)
     except AccountUnavailableError as error:
         result.status, result.error = "failed", redact(f"account {error.reason.replace('_', ' ')}: {error}")
         store.save_account_status(db, account.id, error.reason, redact(str(error)))
     except RateLimitedError as error:
         result.status, result.error = "failed", redact(f"{error}; what was read is saved, the rest follows next run")
-    except AuthError:
-        count_requests()
-        store.finish_run(db, progress, status="failed", error="credentials rejected")
-        raise
+    except AuthError as error:
+        result.status, result.error = "failed", redact(str(error))
+        result.credentials_rejected = True
     except PlatformUnreachableError as error:
         count_requests()
         store.finish_run(db, progress, status="failed", error=redact(str(error)))
@@ -229,7 +252,7 @@ def collect(config: Config, *, leader_ids: Sequence[str] = (), platforms: Sequen
         platform: build_source(platform, config, env, **(source_options or {}))
         for platform in _needed_platforms(config, leader_ids, platforms)
     }
-    store.check_db_path(config.database, create=True)
+    store.check_database_path(config.database, create=True)
     with collection_lock(config.database):
         db = store.open_db(config.database)
         try:
@@ -238,7 +261,9 @@ def collect(config: Config, *, leader_ids: Sequence[str] = (), platforms: Sequen
                 source.store_view = _store_view(config, db, platform)
             # The least recently completed first: when a rate limit or a budget cuts a run
             # short, the accounts left out go first next time, so none is starved.
-            accounts = store.get_accounts(db, leader_ids, platforms, least_recent_first=True)
+            # Import-only platforms (LinkedIn) have no collector: their files are imported.
+            accounts = store.get_accounts(db, leader_ids, platforms or list(SOURCE_FACTORIES),
+                                          least_recent_first=True)
             interrupted = store.close_interrupted_runs(db)
             if interrupted:
                 log.warning("%d run(s) from an earlier, interrupted collection were closed", interrupted)
@@ -246,24 +271,30 @@ def collect(config: Config, *, leader_ids: Sequence[str] = (), platforms: Sequen
             if on_start is not None:
                 on_start(len(accounts))
             rejected: dict[str, str] = {}
+            unreachable: set[str] = set()
             for account in accounts:
                 if account.platform in rejected:
+                    # One token serves every account of a platform: it is not tried again, and
+                    # each account records the failed run, so `status` shows it for every one.
                     account_result = AccountResult(account.id, account.leader_id, account.platform,
-                                                   account.handle, "failed", error=rejected[account.platform])
+                                                   account.handle, "failed", error=rejected[account.platform],
+                                                   credentials_rejected=account.platform not in unreachable)
+                    store.finish_run(db, store.start_run(db, result.run_id, account), status="failed",
+                                     error=account_result.error)
                 else:
                     try:
                         account_result = collect_account(db, sources[account.platform], account, result.run_id)
-                    except (AuthError, PlatformUnreachableError) as error:
-                        # One token serves every account of a platform, and a dead API will
-                        # not answer the next account either: stop asking.
+                    except PlatformUnreachableError as error:
+                        # A dead API will not answer the next account either: stop asking.
                         message = redact(str(error))
-                        rejected[account.platform] = message
-                        if isinstance(error, PlatformUnreachableError):
-                            rejected[account.platform] = f"not tried: {account.platform} was unreachable earlier " \
-                                                         "in this run"
+                        rejected[account.platform] = f"not tried: {account.platform} was unreachable earlier " \
+                                                     "in this run"
+                        unreachable.add(account.platform)
                         log.error("%s", message)
                         account_result = AccountResult(account.id, account.leader_id, account.platform,
                                                        account.handle, "failed", error=message)
+                    if account_result.credentials_rejected:
+                        rejected[account.platform] = account_result.error or "credentials rejected"
                 result.accounts.append(account_result)
                 if on_account is not None:
                     on_account(account_result)

@@ -69,7 +69,16 @@ HANDLE_RULES: dict[str, HandleRule] = {
         re.compile(r"^https?://[^\s/]+\S*$"),
         "the http(s) URL of the blog's RSS or Atom feed",
     ),
+    # The public profile name (linkedin.com/in/<name>), or that URL. LinkedIn has no API for
+    # a member's posts: the account is filled from the leader's data export.
+    "linkedin": HandleRule(
+        re.compile(r"^(https?://([a-z]{2,3}\.)?linkedin\.com/in/)?[A-Za-z0-9-]{3,100}/?$"),
+        "a LinkedIn public profile name (3 to 100 letters, digits or -) or its https://www.linkedin.com/in/ URL",
+        lambda handle: handle.rstrip("/").rsplit("/", 1)[-1],
+    ),
 }
+# Platforms with no collector: their posts come only from imported files.
+IMPORT_ONLY_PLATFORMS = ("linkedin",)
 
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
@@ -181,6 +190,15 @@ class BlogSettings(RequestSettings):
 
 
 @dataclass(frozen=True)
+class LinkedInSettings:
+    """``[sources.linkedin]``: where leaders' data exports are dropped for the scheduled job."""
+
+    exports_dir: Path | None = None
+    # `tracker status` calls an account's newest export stale after this many days.
+    stale_after_days: int = 35
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     database: Path
@@ -218,6 +236,11 @@ class Config:
     def blog(self) -> BlogSettings:
         settings = self.sources.get("blog")
         return settings if isinstance(settings, BlogSettings) else BlogSettings()
+
+    @property
+    def linkedin(self) -> LinkedInSettings:
+        settings = self.sources.get("linkedin")
+        return settings if isinstance(settings, LinkedInSettings) else LinkedInSettings()
 
     def leader(self, leader_id: str) -> Leader:
         for leader in self.leaders:
@@ -370,6 +393,11 @@ SCHEMA: dict[str, Any] = {
                                 check=lambda v: bool(v.strip()) and _has_no_control_characters(v)),
             **_retry_fields(),
         },
+        "linkedin": {
+            "exports_dir": Field((str,), 'a folder path ("" = no unattended import)', ""),
+            "stale_after_days": _at_most(Field((int,), "a whole number of days >= 1", 35, check=lambda v: v >= 1),
+                                         MAX_DAYS),
+        },
     },
     # --- ops (issue 6) ---
     "schedule": {
@@ -493,16 +521,18 @@ def _check_platform(platform: str, key_path: str, errors: list[str]) -> bool:
 
 
 def _resolve(base: Path, value: str) -> Path:
+    # Normalised (lexically, like the shell's `cd`), so paths print as `reports/2026-03`,
+    # not `config/../reports/2026-03`.
     path = Path(value).expanduser()
-    return path if path.is_absolute() else (base / path)
+    return Path(os.path.normpath(path if path.is_absolute() else (base / path)))
 
 
 def find_config_path(option: str | os.PathLike[str] | None) -> Path:
     """``--config``, else ``$TRACKER_CONFIG``, else ``config/tracker.toml``."""
     if option:
-        return Path(option)
+        return Path(os.path.normpath(option))
     if os.environ.get(CONFIG_ENV_VAR):
-        return Path(os.environ[CONFIG_ENV_VAR])
+        return Path(os.path.normpath(os.environ[CONFIG_ENV_VAR]))
     return DEFAULT_CONFIG_PATH
 
 
@@ -607,6 +637,10 @@ def parse_config(text: str, path: Path) -> Config:
                 "server_urls": {k.lower(): v for k, v in checked["sources"]["mastodon"]["server_urls"].items()},
             }),
             "blog": BlogSettings(**checked["sources"]["blog"]),
+            "linkedin": LinkedInSettings(
+                exports_dir=_resolve(base, checked["sources"]["linkedin"]["exports_dir"])
+                if checked["sources"]["linkedin"]["exports_dir"].strip() else None,
+                stale_after_days=checked["sources"]["linkedin"]["stale_after_days"]),
         },
     )
 
@@ -640,3 +674,18 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(f"{config_path}: cannot read config file: {error}") from None
     return parse_config(text, config_path)
+
+
+# `tracker init` keeps a new config's database and reports beside it: two configs in two
+# folders never share a database. (The committed config/tracker.toml points at the
+# repository's data/ and reports/ folders instead.)
+STARTER_PATHS = {"database": "data/tracker.db", "reports_dir": "reports"}
+
+
+def starter_config_text() -> str:
+    """The commented example config, with its paths inside the config's own folder."""
+    text = (Path(__file__).with_name("data") / "tracker.toml").read_text(encoding="utf-8")
+    for key, value in STARTER_PATHS.items():
+        text, found = re.subn(rf'^{key} = ".*"$', f'{key} = "{value}"', text, count=1, flags=re.MULTILINE)
+        assert found == 1, f"the example config has no [tracker] {key} line"
+    return text

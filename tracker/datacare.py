@@ -59,8 +59,7 @@ def backup_database(database: Path, destination: Path, *, overwrite: bool = Fals
     crash never leaves a half-written backup under the final name.
     """
     database, destination = Path(database), Path(destination)
-    if not database.exists():
-        raise TrackerError(f"no database at {database} to back up")
+    store.check_database_path(database, create=False)
     if destination.exists() and not overwrite:
         raise TrackerError(f"{destination} already exists (use --force to replace it)")
     if destination.resolve() == database.resolve():

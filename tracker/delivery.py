@@ -159,6 +159,9 @@ def find_report_pdf(config: Config, month: str) -> Path:
 
 def send_monthly_report(config: Config, month: str) -> Path:
     """``tracker send-report``: find the month's PDF on disk and mail it; return its path."""
+    from tracker.months import check_requested_month
+
+    check_requested_month(month, config.timezone)
     pdf = find_report_pdf(config, month)
     summary_file = pdf.parent / "summary.txt"
     summary = summary_file.read_text(encoding="utf-8") if summary_file.is_file() else None

@@ -15,6 +15,7 @@ the last twelve complete months and the month in progress.
 from __future__ import annotations
 
 import random
+import shutil
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -26,6 +27,9 @@ ORGANISATION = "Northwind Robotics"
 ORG_HANDLES = ("northwind", "northwindhelp")
 DEMO_TOKEN = "demo-bearer-token"  # the emulator's own; no real credential is involved
 TWITTER_EPOCH_MS = 1288834974657  # snowflake ids: https://github.com/twitter-archive/snowflake
+# The demo's clock: its data, its "last complete month" and so its output are the same on
+# every machine and every day, so the README can show exactly what `tracker demo` prints.
+DEMO_CLOCK = datetime(2026, 11, 10, 12, 0, tzinfo=timezone.utc)
 
 
 @dataclass(frozen=True)
@@ -284,6 +288,8 @@ def config_text(api_base_url: str, database: str = "tracker.db", reports_dir: st
     ``platform_urls`` (``bluesky``, ``mastodon``, ``blog``: emulator base URLs) adds the
     leaders' accounts on those platforms (issue 5).
     """
+    from tracker.demo_linkedin import EXPORTS_DIR as LINKEDIN_EXPORTS_DIR
+    from tracker.demo_linkedin import HANDLES as LINKEDIN_HANDLES
     from tracker.demo_platforms import MASTODON_SERVER, extra_accounts
 
     extra = extra_accounts(platform_urls["blog"]) if platform_urls else {}
@@ -321,9 +327,15 @@ def config_text(api_base_url: str, database: str = "tracker.db", reports_dir: st
             "[sources.blog]",
             "retry_backoff = 0.1",
             "",
+            "[sources.linkedin]",
+            "# Maya's and James's LinkedIn data exports, written and imported by the demo.",
+            f'exports_dir = "{LINKEDIN_EXPORTS_DIR}"',
+            "",
         ]
     for entry in LEADERS:
         accounts = {"x": entry.handle, **extra.get(entry.id, {})}
+        if platform_urls and entry.id in LINKEDIN_HANDLES:
+            accounts["linkedin"] = LINKEDIN_HANDLES[entry.id]
         inline = ", ".join(f'{platform} = "{handle}"' for platform, handle in accounts.items())
         lines += [
             "[[leaders]]",
@@ -356,7 +368,7 @@ class DemoOutcome:
 
     def summary_lines(self) -> list[str]:
         lines = [f"Demo organisation: {ORGANISATION} ({len(LEADERS)} leaders, collected from the local "
-                 "X, Bluesky, Mastodon and blog emulators)"]
+                 "X, Bluesky, Mastodon and blog emulators, and LinkedIn data exports)"]
         for entry in LEADERS:
             lines.append(f"  {entry.name:<18} @{entry.handle:<14} {self.posts_by_leader.get(entry.id, 0):>5} posts")
         if self.posts_by_platform:
@@ -373,7 +385,7 @@ class DemoOutcome:
 
 def run_demo(folder: Path, now: datetime | None = None) -> DemoOutcome:
     """Serve the demo organisation from the X, Bluesky, Mastodon and blog emulators and
-    collect it into a fresh database."""
+    collect it into a fresh database; ``now`` defaults to the fixed ``DEMO_CLOCK``."""
     from contextlib import ExitStack
 
     from tracker.collect import collect
@@ -386,6 +398,7 @@ def run_demo(folder: Path, now: datetime | None = None) -> DemoOutcome:
     from tracker.sources.x import TOKEN_ENV_VAR
 
     folder = Path(folder)
+    now = now or DEMO_CLOCK
     dataset = build_dataset(now)
     others = build_platform_datasets(dataset, now)
     with ExitStack() as stack:
@@ -398,6 +411,14 @@ def run_demo(folder: Path, now: datetime | None = None) -> DemoOutcome:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{config.database}{suffix}").unlink(missing_ok=True)
         result = collect(config, env={TOKEN_ENV_VAR: DEMO_TOKEN})
+    # LinkedIn: two leaders' own data exports, dropped in the exports folder and imported.
+    from tracker.demo_linkedin import EXPORTS_DIR, write_exports
+    from tracker.linkedin import import_dropped_exports
+
+    exports = folder / EXPORTS_DIR
+    shutil.rmtree(exports, ignore_errors=True)
+    write_exports(exports, dataset, now)
+    imported = import_dropped_exports(config)
     from tracker.store import open_db
 
     db = open_db(config.database)
@@ -407,6 +428,9 @@ def run_demo(folder: Path, now: datetime | None = None) -> DemoOutcome:
     finally:
         db.close()
     outcome = DemoOutcome(folder, config_path, config.database, result, counts, posts_by_platform=by_platform)
+    outcome.extra_lines += [f"LinkedIn export imported: {export.path.relative_to(folder)} ({export.result.new_posts} "
+                            f"posts, {export.result.new_comments} comments)"
+                            for export in imported if export.result is not None]
     outcome.extra_lines += metrics_lines(config, now)
     outcome.extra_lines += write_demo_report(config, now=now)
     return outcome
@@ -422,12 +446,13 @@ def metrics_lines(config: Any, now: datetime | None) -> list[str]:
     lines = [f"Openness, {month} (all platforms; `tracker metrics --month {month}` for the details):"]
     for row in sorted(rows, key=lambda r: -(r["openness_index"] or 0)):
         share = row["questions_answered_share"]
-        answered = "-" if share is None else f"{100 * share:.0f}%"
-        progress = "-" if row["progress_share"] is None else f"{100 * row['progress_share']:.0f}%"
+        # Each share with its own denominator: questions received, and own posts.
+        answered = "no questions" if share is None else f"{100 * share:.0f}% of {row['questions_received']} questions"
+        progress = "no posts" if row["progress_share"] is None else f"{100 * row['progress_share']:.0f}% of posts"
         flag = " (low sample)" if row["low_sample"] else ""
         lines.append(f"  {names.get(row['leader_id'], row['leader_id']):<18} index {row['openness_index']:>5}"
-                     f"  posts {row['posts']:>3}  answers {row['answers']:>3} ({answered} of questions)"
-                     f"  debates {row['debates']:>3}  progress {progress:>4}{flag}")
+                     f"  posts {row['posts']:>3}  answers {row['answers']:>3} ({answered})"
+                     f"  debates {row['debates']:>3}  progress {progress}{flag}")
     return lines
 
 

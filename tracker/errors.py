@@ -11,6 +11,16 @@ class ConfigError(TrackerError):
     """The config file is missing, unreadable or invalid (exit code 2)."""
 
 
+class DatabaseError(TrackerError):
+    """The database cannot be used as configured: a folder, an empty file, not a database,
+    not writable, in a folder that does not exist (exit code 2: the user fixes the file or
+    the config). Raised by ``store.check_database_path`` and ``store.open_db``."""
+
+
+class NoDatabaseError(DatabaseError):
+    """There is no database at the configured path yet (raised in one place: ``store.check_database_path``)."""
+
+
 class LockedError(TrackerError):
     """Another collection holds the database lock."""
 

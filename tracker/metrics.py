@@ -8,6 +8,7 @@ the returned dicts (``KEYS``) are a public contract: reports and users' scripts 
 from __future__ import annotations
 
 import json
+import logging
 import math
 import re
 from collections.abc import Sequence
@@ -18,14 +19,18 @@ from zoneinfo import ZoneInfo
 
 from sqlite_utils import Database
 
+from tracker.config import IMPORT_ONLY_PLATFORMS, Config
 from tracker.labelling import labeller_for
+from tracker.linkedin import colleague_counterparts
 from tracker.model import LABELS
-from tracker.config import Config
 from tracker.errors import ConfigError
 from tracker.mention_metrics import KEYS as MENTION_KEYS
 from tracker.mention_metrics import mention_counts, mention_totals
-from tracker.months import last_complete_month, month_bounds, month_bounds_utc, parse_month  # noqa: F401
+from tracker.months import check_requested_month, last_complete_month, month_bounds, month_bounds_utc, parse_month  # noqa: F401
+from tracker.months import month_start_utc
 from tracker.sources.base import utc_iso
+
+log = logging.getLogger(__name__)
 
 INDEX_VERSION = "oi-2"
 ESTIMATE_KEYS = (
@@ -56,6 +61,7 @@ KEYS = (
     # model cannot read (not English) are counted apart, never as "no behaviour".
     *ESTIMATE_KEYS,
 )
+NO_DATA = "no data"  # how tables print coverage "none"
 # Null (never 0) when the month was not collected: "no data" is not "no activity".
 ACTIVITY_KEYS = KEYS[3:KEYS.index("coverage")] + ESTIMATE_KEYS
 
@@ -253,35 +259,62 @@ def find_cross_posts(db: Database, start: datetime, end: datetime,
 def account_coverage(db: Database, config: Config, start: datetime, end: datetime) -> dict[str, tuple[str, str, str]]:
     """{account id: (leader id, platform, "full" | "partial" | "none")} for configured accounts.
 
-    none: no successful run ended after the month began (never collected, or the account
-    was protected/suspended/not found since), or the first collection's backfill did not
-    reach back into the month. partial: the first collection started inside the month
-    (backfill ``collect.backfill_days``), or no successful run has ended since the month
-    ended (a month in progress, or the account became unavailable during it). A failed run
-    followed by a successful one loses nothing (the cursor resumes from ``since_id``), so
-    it does not make a month partial.
+    An account's stored posts are complete from ``accounts.complete_since`` on: where its
+    first walk back through the history stopped (X's 3,200-post limit, ``backfill_days``,
+    its first post) or the first post of an imported archive (see ``HistoryEnd``); before
+    that is known, from its first successful run.
+
+    none: the month ends before the account is complete, or no successful run ended after
+    the month began (never collected, or protected/suspended/not found since). partial:
+    the month begins before the account is complete, or no successful run has ended since
+    the month ended (a month in progress, or the account became unavailable during it). A
+    failed run followed by a successful one loses nothing (the cursor resumes from
+    ``since_id``), so it does not make a month partial.
+
+    An import-only account (LinkedIn) has no runs: it is covered from its exports' oldest
+    item to the newest export's date (``accounts.covered_from``/``covered_until``, see
+    ``export_coverage``).
     """
     rows = db.execute("""
-        SELECT a.id, a.leader_id, a.platform,
+        SELECT a.id, a.leader_id, a.platform, a.complete_since,
             (SELECT min(started_at) FROM runs r WHERE r.account_id = a.id AND r.status = 'ok'),
-            (SELECT max(finished_at) FROM runs r WHERE r.account_id = a.id AND r.status = 'ok')
+            (SELECT max(finished_at) FROM runs r WHERE r.account_id = a.id AND r.status = 'ok'),
+            a.covered_from, a.covered_until
         FROM accounts a WHERE a.in_config = 1 ORDER BY a.leader_id, a.platform
     """).fetchall()
     start_iso, end_iso = utc_iso(start), utc_iso(end)
     out = {}
-    for account, leader_id, platform, first_ok, last_ok in rows:
-        reach = None
-        if first_ok and config.backfill_days > 0:
-            first = datetime.fromisoformat(first_ok.replace("Z", "+00:00"))
-            reach = utc_iso(first - timedelta(days=config.backfill_days))
-        if not last_ok or last_ok <= start_iso or (reach is not None and reach >= end_iso):
+    for account, leader_id, platform, complete_since, first_ok, last_ok, covered_from, covered_until in rows:
+        if platform in IMPORT_ONLY_PLATFORMS:
+            out[account] = (leader_id, platform, export_coverage(covered_from, covered_until, start, end,
+                                                                 config.timezone))
+            continue
+        floor = complete_since or first_ok
+        if not last_ok or last_ok <= start_iso or (floor is not None and floor >= end_iso):
             coverage = "none"
-        elif (reach is not None and reach > start_iso) or last_ok < end_iso:
+        elif (floor is not None and floor > start_iso) or last_ok < end_iso:
             coverage = "partial"
         else:
             coverage = "full"
         out[account] = (leader_id, platform, coverage)
     return out
+
+
+def export_coverage(covered_from: str | None, covered_until: str | None, start: datetime, end: datetime,
+                    tz: str) -> str:
+    """A month's coverage on an import-only platform (LinkedIn), from the imported exports' span (pure).
+
+    An export holds the leader's whole history up to its date, so the months from the one of
+    its oldest item up to the export's date are covered: "full" when the export's date is at
+    or after the month's end, "partial" for the month the export was taken in, and "none"
+    for later months (until a newer export arrives) and for months before the oldest item.
+    """
+    if covered_from is None or covered_until is None:
+        return "none"
+    first_month = month_start_utc(datetime.fromisoformat(covered_from.replace("Z", "+00:00")), tz)
+    if covered_until <= utc_iso(start) or first_month >= utc_iso(end):
+        return "none"
+    return "partial" if covered_until < utc_iso(end) else "full"
 
 
 def _combined_coverage(values: Sequence[str]) -> str:
@@ -379,6 +412,7 @@ def _organisation_users(db: Database, config: Config) -> list[str]:
                 f"SELECT DISTINCT author_user_id FROM context_posts WHERE platform = ? "
                 f"AND author_user_id IS NOT NULL AND lower(author_handle) IN ({marks})",
                 [platform, *(h.lower() for h in handles)])}
+    users |= colleague_counterparts(config)  # LinkedIn comments name the person answered
     return sorted(users)
 
 
@@ -417,8 +451,10 @@ def _finish(row: dict[str, Any], count_error: dict[str, float]) -> dict[str, Any
                                est["progress"][0] / posts if posts else None)))
     low = openness(inputs(1, answered_low, progress_low))
     high = openness(inputs(2, answered_high, progress_high))
-    row["openness_index_low"] = low["openness_index"]
-    row["openness_index_high"] = high["openness_index"]
+    # Every component rises with each input, so the bounds bracket the index; min/max keeps
+    # that true whatever rounding does.
+    row["openness_index_low"] = min(low["openness_index"], row["openness_index"])
+    row["openness_index_high"] = max(high["openness_index"], row["openness_index"])
     row["low_sample"] = row["posts"] < MIN_POSTS or 0 < row["questions_received"] < MIN_QUESTIONS
     return row
 
@@ -517,11 +553,11 @@ def refresh_metrics(config: Config, month: str | None = None, leader_ids: Sequen
     from tracker import store
     from tracker.labelling import label_stored_posts
 
-    month = month or last_complete_month(config.timezone, now)
-    parse_month(month)
-    if not config.database.exists():
-        raise ConfigError(f"no database at {config.database} yet: run `tracker collect` first")
-    db = store.open_db(config.database, create=False)
+    month = check_requested_month(month, config.timezone, now) if month else last_complete_month(config.timezone, now)
+    db = store.open_db(config.database, create=False, read_only_ok=True)
+    if isinstance(db, store.ReadOnlyDatabase):
+        log.warning("the database %s is read-only (%s): the metrics are computed for this run and not saved",
+                    config.database, db.reason)
     try:
         store.save_config(db, config)
         label_stored_posts(db, config, created=month_bounds_utc(month, config.timezone))
@@ -530,6 +566,18 @@ def refresh_metrics(config: Config, month: str | None = None, leader_ids: Sequen
     finally:
         db.close()
     return rows
+
+
+DEGENERATE = "n/a†"
+DEGENERATE_NOTE = ("no interval: the index interval carries the uncertainty of the answered share and the "
+                   "progress share only, and neither moves the index this month (no questions received, or "
+                   "no posts, or a share whose whole interval lies past its goalpost)")
+
+
+def index_interval_is_degenerate(row: dict[str, Any]) -> bool:
+    """True when the index interval has no width: not certainty, but nothing it can vary."""
+    low, high = row.get("openness_index_low"), row.get("openness_index_high")
+    return low is not None and high is not None and low == high
 
 
 def format_table(rows: Sequence[dict[str, Any]]) -> str:
@@ -545,10 +593,13 @@ def format_table(rows: Sequence[dict[str, Any]]) -> str:
 
     table = []
     for row in rows:
+        # Same precision as the index, so the printed index always lies inside its printed interval.
         interval = ("-" if row["openness_index"] is None else
-                    f"{row['openness_index_low']:.0f}-{row['openness_index_high']:.0f}")
+                    DEGENERATE if index_interval_is_degenerate(row) else
+                    f"{row['openness_index_low']:.1f}-{row['openness_index_high']:.1f}")
         flag = "*" if row["low_sample"] and row["coverage"] != "none" else ""
-        table.append((row["leader_id"], row["platform"], row["coverage"], num(row["posts"]), num(row["answers"]),
+        coverage = NO_DATA if row["coverage"] == "none" else row["coverage"]
+        table.append((row["leader_id"], row["platform"], coverage, num(row["posts"]), num(row["answers"]),
                       pct(row["questions_answered_share"]), num(row["debates"]), pct(row["progress_share"]),
                       num(row["active_weeks"]), num(row["openness_index"]) + flag, interval))
     widths = [max(len(header[i]), *(len(line[i]) for line in table)) if table else len(header[i])
@@ -556,4 +607,14 @@ def format_table(rows: Sequence[dict[str, Any]]) -> str:
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip()
              for line in [header, *table]]
     lines.append("* low sample (fewer than 10 posts, or fewer than 5 replies to questions): read with care")
+    lines.append("answered: share of the questions received that got an answer; progress: share of own posts "
+                 "(reposts excluded)")
+    if any(row["openness_index"] is not None and index_interval_is_degenerate(row) for row in rows):
+        lines.append(f"{DEGENERATE}: {DEGENERATE_NOTE}")
+    if any(row["coverage"] == "none" for row in rows):
+        lines.append(f"{NO_DATA}: the month is outside what was collected (before the history an account's "
+                     "collection can vouch for, see `tracker status`, or not collected since): no figures, not zeros")
+    if any(row["coverage"] == "partial" for row in rows):
+        lines.append("partial: only part of the month was collected (it begins before the collected history, "
+                     "or is still in progress)")
     return "\n".join(lines)

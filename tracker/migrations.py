@@ -269,3 +269,62 @@ ALTER TABLE metrics ADD COLUMN progress_est_low REAL;
 ALTER TABLE metrics ADD COLUMN progress_est_high REAL;
 ALTER TABLE metrics ADD COLUMN not_labelled_language INTEGER;
 """)
+
+
+# From when each account's stored posts are complete (see tracker.sources.base.HistoryEnd):
+# months before it have no data, instead of looking like months without activity. Accounts
+# collected before this version are complete since their oldest stored post (the safe
+# claim), and stored metrics, computed without it, are dropped to be computed again.
+@migrations(name="m006_history_floor")
+def m006_history_floor(db: Database) -> None:
+    _run(db, """
+ALTER TABLE accounts ADD COLUMN complete_since TEXT;
+ALTER TABLE accounts ADD COLUMN history_limit TEXT;
+UPDATE accounts SET
+    complete_since = (SELECT min(p.created_at) FROM posts p WHERE p.account_id = accounts.id),
+    history_limit = 'oldest_post'
+WHERE EXISTS (SELECT 1 FROM posts p WHERE p.account_id = accounts.id)
+  AND EXISTS (SELECT 1 FROM runs r WHERE r.account_id = accounts.id AND r.status = 'ok');
+DELETE FROM metrics;
+""")
+
+
+# X escapes `&`, `<` and `>` in post text (API v2 and the archive); posts stored before
+# this version keep `&amp;`, `&lt;` and `&gt;`. Undo exactly that, `&amp;` last so that a
+# written "&lt;" (sent as "&amp;lt;") stays as written. The posts_au trigger updates the
+# full-text index with each changed row. `raw` stays byte for byte as X sent it.
+@migrations(name="m006_unescape_x_text")
+def m006_unescape_x_text(db: Database) -> None:
+    for table in ("posts", "context_posts"):
+        db.execute(f"""
+UPDATE {table} SET text = replace(replace(replace(text, '&lt;', '<'), '&gt;', '>'), '&amp;', '&')
+WHERE platform = 'x' AND text IS NOT NULL
+  AND (instr(text, '&amp;') OR instr(text, '&lt;') OR instr(text, '&gt;'))
+""")
+
+
+# File imports that have no API behind them (a leader's LinkedIn data export): one row per
+# imported export, so the unattended job never imports the same file twice and `status`
+# shows each account's newest export; and the span an account's imports cover, from the
+# oldest item of its exports to the newest export's date (months outside it have no data).
+@migrations(name="m009_exports")
+def m009_exports(db: Database) -> None:
+    _run(db, """
+CREATE TABLE exports (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    account_id TEXT NOT NULL REFERENCES accounts(id),
+    leader_id TEXT NOT NULL REFERENCES leaders(id),
+    platform TEXT NOT NULL,
+    source TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    exported_at TEXT,
+    first_item_at TEXT,
+    last_item_at TEXT,
+    rows_read INTEGER NOT NULL,
+    new_posts INTEGER NOT NULL,
+    imported_at TEXT NOT NULL,
+    UNIQUE (account_id, fingerprint)
+);
+ALTER TABLE accounts ADD COLUMN covered_from TEXT;
+ALTER TABLE accounts ADD COLUMN covered_until TEXT;
+""")

@@ -20,6 +20,25 @@ def parse_month(month: str) -> tuple[int, int]:
     return int(match.group(1)), int(match.group(2))
 
 
+def current_month(tz: str, now: datetime | None = None) -> str:
+    """``YYYY-MM`` of ``now`` (default: the clock) in the time zone ``tz``."""
+    return (now or datetime.now(timezone.utc)).astimezone(ZoneInfo(tz)).strftime("%Y-%m")
+
+
+def check_requested_month(month: str, tz: str, now: datetime | None = None) -> str:
+    """The one check of a month a user asked for (``--month``): ``YYYY-MM`` and not in the future.
+
+    The month in progress is allowed (its figures are partial); a month that has not begun
+    in ``tz`` is refused with a ConfigError, so no command reports an empty future as data.
+    """
+    parse_month(month)
+    current = current_month(tz, now)
+    if month > current:
+        raise ConfigError(f"month: {month} has not begun yet (it is {current} in {tz}); "
+                          "choose this month or an earlier one")
+    return month
+
+
 def shift_month(month: str, delta: int) -> str:
     year, number = parse_month(month)
     index = year * 12 + (number - 1) + delta

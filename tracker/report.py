@@ -33,6 +33,7 @@ from matplotlib.transforms import Bbox
 
 from tracker import __version__, atomicfile
 from tracker.csvout import metrics_to_csv
+from tracker.metrics import index_interval_is_degenerate
 from tracker.reportcharts import (OKABE_ITO, plot_behaviours, plot_index_trend, plot_posts_by_kind,
                                   plot_weekly_activity)
 from tracker.reportdata import BEHAVIOURS, LeaderReport, ReportData, shift_month
@@ -123,14 +124,30 @@ def _num(value: Any, digits: int = 0) -> str:
     return f"{float(value):,.{digits}f}" if digits else f"{int(round(float(value))):,}"
 
 
-def _share(row: dict[str, Any], key: str) -> str:
+def _share(row: dict[str, Any], key: str, denominator: int | None, of: str) -> str:
+    """"50% of 4 questions received (95% interval 15–85%)": every share names its denominator."""
     value, low, high = row.get(key), row.get(f"{key}_low"), row.get(f"{key}_high")
-    if value is None:
-        return "no denominator"
-    text = f"{100 * value:.0f}%"
+    if value is None or not denominator:
+        return f"no share (no {of})"
+    text = f"{100 * value:.0f}% of {_num(denominator)} {of}"
     if low is not None and high is not None:
         text += f" (95% interval {100 * low:.0f}–{100 * high:.0f}%)"
     return text
+
+
+def _index_interval(row: dict[str, Any], short: bool = False) -> str:
+    """The index interval at the index's own precision, or why there is none (see the method note)."""
+    low, high = row.get("openness_index_low"), row.get("openness_index_high")
+    if low is None or high is None:
+        return ""
+    if index_interval_is_degenerate(row):
+        return "n/a†" if short else "no interval†"
+    return f"{_num(low, 1)}–{_num(high, 1)}"
+
+
+def _sum(row: dict[str, Any], *keys: str) -> int | None:
+    values = [row.get(key) for key in keys]
+    return None if any(value is None for value in values) else sum(int(value) for value in values if value)
 
 
 def _change(value: float | None) -> str:
@@ -203,7 +220,8 @@ def _cover(page: _Page, data: ReportData, contents: list[tuple[str, int]]) -> No
         ("Accounts", f"{data.accounts}"),
         ("Metrics this month", f"full collection {counts.get('full', 0)}, partial {counts.get('partial', 0)}, "
                                f"no collection {counts.get('none', 0)}, not computed {counts.get('missing', 0)}"),
-        ("Collection runs this month", f"{data.runs_ok} succeeded, {data.runs_failed} failed"),
+        ("Collection runs since then", f"{data.runs_ok} succeeded, {data.runs_failed} failed "
+                                       "(runs that ended after the month began)"),
         ("Posts stored", f"from {data.data_first or 'no posts yet'} to {data.data_last or 'no posts yet'}"),
         ("Newest data read", data.newest_data or "no data yet"),
         ("Time zone", data.timezone),
@@ -303,9 +321,8 @@ def _leaderboard_cells(leader: LeaderReport) -> tuple[list[str], list[str]]:
     if not leader.has_data:
         notes.append("no collection" if leader.metrics else "not computed")
         return cells + ["no data", "", "", "", "", "", "", ""], notes
-    low, high = row.get("openness_index_low"), row.get("openness_index_high")
     cells += [_num(row.get("openness_index"), 1),
-              f"{_num(low)}–{_num(high)}" if low is not None and high is not None else "",
+              _index_interval(row, short=True),
               _change(leader.change)]
     cells += [_num(row.get(key), 1) if row.get(key) is not None else "–" for key in
               ("component_answer", "component_debate", "component_progress", "component_presence")]
@@ -368,7 +385,8 @@ def _overview(page: _Page, data: ReportData, leaders: Sequence[LeaderReport], pa
 def _trend(page: _Page, data: ReportData, leaders: Sequence[LeaderReport], part: str) -> None:
     top = page.heading(f"Openness index over the last twelve months{part}",
                        f"{month_label(data.months[0])} to {month_label(data.months[-1])}. Line: index (0–100); "
-                       "grey band: its 95% interval; hatched months: no collection or no metrics.")
+                       "grey band: its 95% interval; hatched months: no data (not collected, or before the collected "
+                       "history) or no metrics.")
     columns = 1 if len(leaders) == 1 else 2 if len(leaders) <= 4 else 3 if len(leaders) <= 12 else 4
     rows = 4 if len(leaders) <= 12 else 6
     cell_w, cell_h = CONTENT_WIDTH / columns, min(1.55, (A4[1] - top - 1.0) / rows)
@@ -393,14 +411,15 @@ def _key_figures(leader: LeaderReport) -> list[tuple[str, str]]:
     kinds = ", ".join(f"{_num(row.get(key))} {key}" for key in ("originals", "replies", "threads", "quotes"))
     figures = [
         ("Posts", f"{_num(row.get('posts'))} ({kinds}); {_num(row.get('reposts'))} reposts not counted"),
-        ("Answers", f"{_num(row.get('answers'))} to {_num(row.get('questions_received'))} questions received: "
-                    f"{_share(row, 'questions_answered_share')}"),
+        ("Answers", f"{_num(row.get('answers'))}; questions received answered: "
+                    f"{_share(row, 'questions_answered_share', row.get('questions_received'), 'questions received')}"),
         ("Median response time", "no answers" if row.get("median_response_hours") is None
          else f"{_num(row.get('median_response_hours'), 1)} hours from question to answer"),
-        ("Debates", f"{_num(row.get('debates'))}: {_share(row, 'debate_share')} of replies and quotes"),
-        ("Progress posts", f"{_num(row.get('progress'))}: {_share(row, 'progress_share')} of own posts"),
+        ("Debates", f"{_num(row.get('debates'))}: "
+                    f"{_share(row, 'debate_share', _sum(row, 'replies', 'quotes'), 'replies and quotes')}"),
+        ("Progress posts", f"{_num(row.get('progress'))}: {_share(row, 'progress_share', row.get('posts'), 'own posts')}"),
         ("Outside conversation", f"{_num(row.get('external_replies'))} replies to people outside the organisation, "
-                                 f"{_share(row, 'external_reply_share')} of posts; "
+                                 f"{_share(row, 'external_reply_share', row.get('replies'), 'replies')}; "
                                  f"{_num(row.get('unique_counterparts'))} different people"),
         ("Presence", f"active in {_num(row.get('active_weeks'))} weeks; median {_num(row.get('median_likes'), 1)} "
                      "likes per post"),
@@ -424,7 +443,8 @@ def _leader_page(page: _Page, data: ReportData, leader: LeaderReport) -> None:
                   color=OKABE_ITO["blue"])
         interval = ""
         if row.get("openness_index_low") is not None and row.get("openness_index_high") is not None:
-            interval = f"95% interval {_num(row['openness_index_low'], 1)}–{_num(row['openness_index_high'], 1)}"
+            interval = ("no 95% interval†" if index_interval_is_degenerate(row)
+                        else f"95% interval {_index_interval(row)}")
         rank = f"rank {leader.rank} of {sum(1 for r in data.leaders if r.rank)}" if leader.rank else "not ranked"
         if not leader.rank and row.get("low_sample"):
             rank += " (small sample)"
@@ -479,7 +499,7 @@ def _leader_page(page: _Page, data: ReportData, leader: LeaderReport) -> None:
     page.text(MARGIN, y, "Collection warnings", size=8, fontweight="bold")
     y += 0.17
     room = max(1, int((A4[1] - 0.75 - y) / 0.14))
-    warnings = list(leader.warnings) or ["none: every run of the month succeeded and the data is complete"]
+    warnings = list(leader.warnings) or ["none: the month is fully collected and no run failed during it"]
     if len(warnings) > room:
         warnings = warnings[:room - 1] + [f"and {len(leader.warnings) - room + 1} more"]
     for warning in warnings:
@@ -497,10 +517,14 @@ def _method(page: _Page, data: ReportData) -> None:
         "The openness index (0–100) combines four components, each scored against fixed goalposts: "
         "answering questions, open debate, sharing progress and sustained presence, each shown from 0 to 100. "
         "Rates are shown with Wilson "
-        "95% intervals; the index interval shows how much the index could move with a different sample.",
+        "95% intervals; the index interval shows how much the index could move with a different sample of the "
+        "two rates it contains (the answered share and the progress share; counts are taken as observed). "
+        "† \"No interval\" (n/a) is printed where neither rate can move the index (no questions received, or a share "
+        "whose whole interval lies past its goal): this is not certainty.",
         "Small samples. A leader with few posts or few questions gets an index with a wide interval and is not "
-        "ranked. A month without collection (failed runs, protected or suspended accounts) is shown as \"no "
-        "data\", never as zero, and is listed in the leader's warnings.",
+        "ranked. A month without collection (failed runs, protected or suspended accounts, or before the history "
+        "the collection reaches: X serves only an account's newest 3,200 posts) is shown as \"no data\", never "
+        "as zero, and is listed in the leader's warnings.",
         "Limits. Rules can miss sarcasm and languages other than English; an account may be run by a team "
         "rather than the leader. Counts of posts by kind come from the metrics table; weekly activity and the "
         "representative posts come from the stored posts and labels.",

@@ -102,8 +102,8 @@ class ReportData:
     data_last: str | None  # newest stored post, local time
     newest_data: str | None  # when the newest data was read (max last_seen), local time
     accounts: int
-    runs_ok: int
-    runs_failed: int
+    runs_ok: int  # successful runs that ended since the month began
+    runs_failed: int  # failed or interrupted runs started since the month began
     coverage_counts: dict[str, int] = field(default_factory=dict)  # full/partial/none/missing
     classifier_versions: tuple[str, ...] = ()
 
@@ -239,8 +239,11 @@ def _warnings(db: Database, ids: list[str], month: str, zone: ZoneInfo,
         for coverage in ("none", "partial"):
             listed = [m for m, value in gaps if value == coverage]
             if listed:
-                what = "no collection" if coverage == "none" else "partial collection"
-                found[leader_id].append(f"{what} in {', '.join(listed)}")
+                if coverage == "none":  # never collected, or before the history the collection reaches
+                    found[leader_id].append(f"no data in {', '.join(listed)} (not collected, or before the "
+                                            "collected history)")
+                else:
+                    found[leader_id].append(f"partial collection in {', '.join(listed)}")
         if missing and len(missing) < len(months):
             found[leader_id].append(f"no metrics computed for {', '.join(missing)}")
     return found
@@ -326,10 +329,14 @@ def build_report_data(db: Database, config: Config, month: str, group: str | Non
     start, end = month_bounds_utc(month, zone.key)
     account_count = db.execute(f"SELECT count(*) FROM accounts WHERE leader_id IN ({_placeholders(ids)})",
                                ids).fetchone()[0] if ids else 0
+    # The runs the coverage lines rest on: a month is collected by the successful runs that
+    # ended after it began (often later, for a backfill or an import), so these are counted,
+    # with the failed ones over the same span; a month with coverage always has one.
     runs = dict(db.execute(
         f"SELECT r.status IN ('failed', 'interrupted'), count(*) FROM runs r JOIN accounts a ON a.id = r.account_id "
-        f"WHERE r.started_at >= ? AND r.started_at < ? AND a.leader_id IN ({_placeholders(ids)}) GROUP BY 1",
-        [start, end, *ids]).fetchall()) if ids else {}
+        f"WHERE ((r.status = 'ok' AND r.finished_at >= ?) OR (r.status IN ('failed', 'interrupted') "
+        f"AND r.started_at >= ?)) AND a.leader_id IN ({_placeholders(ids)}) GROUP BY 1",
+        [start, start, *ids]).fetchall()) if ids else {}
     coverage_counts: dict[str, int] = {"full": 0, "partial": 0, "none": 0, "missing": 0}
     for row in current.values():
         key = "missing" if row is None else str(row.get("coverage") or "missing")

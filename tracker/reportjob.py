@@ -6,6 +6,7 @@ call it too.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -13,10 +14,11 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from tracker.config import Config
-from tracker.errors import TrackerError
 from tracker.report import FORMATS, ReportFiles, render_report
-from tracker.months import month_bounds_utc
-from tracker.reportdata import TREND_MONTHS, build_report_data, last_complete_month, parse_month, shift_month
+from tracker.months import check_requested_month, month_bounds_utc
+from tracker.reportdata import TREND_MONTHS, build_report_data, last_complete_month, shift_month
+
+log = logging.getLogger(__name__)
 
 
 def report_folder(config: Config, month: str) -> Path:
@@ -50,13 +52,13 @@ def write_report(config: Config, month: str | None = None, group: str | None = N
                  leader_ids: Sequence[str] = (), out_dir: Path | None = None,
                  formats: Sequence[str] = FORMATS, now: datetime | None = None) -> ReportFiles:
     """Render the report of ``month`` (default: the last complete month in the config's time zone)."""
-    from tracker.store import open_db
+    from tracker.store import ReadOnlyDatabase, open_db
 
-    month = month or last_complete_month(config.timezone, now)
-    parse_month(month)
-    if not config.database.exists():
-        raise TrackerError(f"no database at {config.database} yet: run `tracker collect` first")
-    db = open_db(config.database, create=False)
+    month = check_requested_month(month, config.timezone, now) if month else last_complete_month(config.timezone, now)
+    db = open_db(config.database, create=False, read_only_ok=True)
+    if isinstance(db, ReadOnlyDatabase):
+        log.warning("the database %s is read-only (%s): the report's metrics are computed for it and not saved",
+                    config.database, db.reason)
     try:
         refresh_report_metrics(db, config, month)
         data = build_report_data(db, config, month, group=group, leader_ids=tuple(leader_ids))

@@ -56,6 +56,24 @@ def collect_job(config: Config) -> None:
     else:
         log.info("collect: %d account(s) ok, %d new post(s)", len(result.accounts),
                  sum(r.new_posts for r in result.accounts))
+    import_exports_job(config)
+
+
+def import_exports_job(config: Config) -> None:
+    """Import the LinkedIn exports dropped in ``[sources.linkedin] exports_dir`` since the last run."""
+    from tracker.linkedin import import_dropped_exports
+
+    try:
+        dropped = import_dropped_exports(config)
+    except LockedError as error:
+        log.warning("export import skipped: %s", error)
+        return
+    for export in dropped:
+        if export.status == "imported" and export.result is not None:
+            log.info("exports: %s imported into %s (%d new post(s), %d new comment(s))", export.path,
+                     export.result.account_id, export.result.new_posts, export.result.new_comments)
+        elif export.status == "failed":
+            log.warning("exports: %s not imported: %s", export.path, export.error)
 
 
 def previous_month(config: Config, now: datetime | None = None) -> str:

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from tracker.config import Config
+from tracker.config import IMPORT_ONLY_PLATFORMS, Config
 from tracker.months import month_start_utc
 from tracker.crontab import longest_interval, parse_crontab
 
@@ -37,6 +37,12 @@ class AccountStatus:
     consecutive_failures: int = 0
     hours_since_success: float | None = None
     stale: bool = False
+    # Import-only platforms (LinkedIn): the newest imported export's date; staleness is its age.
+    newest_export: str | None = None
+    # From when the stored posts are complete, and why not earlier (accounts.complete_since,
+    # accounts.history_limit): months before it have no data.
+    complete_since: str | None = None
+    history_limit: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -47,6 +53,7 @@ class Health:
     accounts: list[AccountStatus]
     expected_interval_hours: float | None
     stale_after_hours: float | None
+    export_stale_after_days: int | None = None  # import-only accounts (LinkedIn)
 
     @property
     def stale(self) -> list[AccountStatus]:
@@ -55,6 +62,7 @@ class Health:
     def as_dict(self) -> dict[str, Any]:
         return {"expected_interval_hours": self.expected_interval_hours,
                 "stale_after_hours": self.stale_after_hours,
+                "export_stale_after_days": self.export_stale_after_days,
                 "stale_accounts": [account.account_id for account in self.stale],
                 "accounts": [account.as_dict() for account in self.accounts]}
 
@@ -64,9 +72,13 @@ def _parse(value: str) -> datetime:
 
 
 def account_statuses(db: Database, now: datetime | None = None, stale_after: timedelta | None = None,
-                     timezone_name: str = "UTC") -> list[AccountStatus]:
+                     timezone_name: str = "UTC",
+                     export_stale_after: timedelta | None = None) -> list[AccountStatus]:
     """One row per configured account: last success, posts stored, this month's reads, last
-    error, failures since the last success and, given ``stale_after``, whether it is stale."""
+    error, failures since the last success and, given ``stale_after``, whether it is stale.
+
+    An import-only account (LinkedIn) is stale, given ``export_stale_after``, when its newest
+    export is older than that or it has none."""
     now = now or datetime.now(timezone.utc)
     month_start = month_start_utc(now, timezone_name)
     sql = """
@@ -78,7 +90,9 @@ def account_statuses(db: Database, now: datetime | None = None, stale_after: tim
                 ORDER BY r.id DESC LIMIT 1),
             (SELECT count(*) FROM runs r WHERE r.account_id = a.id AND r.status NOT IN ('ok', 'running')
                 AND r.id > coalesce((SELECT max(o.id) FROM runs o WHERE o.account_id = a.id
-                                     AND o.status = 'ok'), 0))
+                                     AND o.status = 'ok'), 0)),
+            (SELECT max(e.exported_at) FROM exports e WHERE e.account_id = a.id),
+            a.complete_since, a.history_limit
         FROM accounts a WHERE a.in_config = 1 ORDER BY a.leader_id, a.platform
     """
     rows = []
@@ -87,9 +101,13 @@ def account_statuses(db: Database, now: datetime | None = None, stale_after: tim
         hours = None if last_success is None else round((now - _parse(last_success)).total_seconds() / 3600, 2)
         stale = stale_after is not None and (
             last_success is None or now - _parse(last_success) > stale_after)
-        (account_id, leader_id, platform, handle, status, _, posts, requests, reads, error, failures) = row
+        (account_id, leader_id, platform, handle, status, _, posts, requests, reads, error, failures,
+         newest_export, complete_since, history_limit) = row
+        if platform in IMPORT_ONLY_PLATFORMS:
+            stale = export_stale_after is not None and (
+                newest_export is None or now - _parse(newest_export) > export_stale_after)
         rows.append(AccountStatus(account_id, leader_id, platform, handle, status, last_success, posts, requests,
-                                  reads, error, failures, hours, stale))
+                                  reads, error, failures, hours, stale, newest_export, complete_since, history_limit))
     return rows
 
 
@@ -107,7 +125,9 @@ def account_health(config: Config, db: Database, now: datetime | None = None) ->
     now = now or datetime.now(timezone.utc)
     interval, threshold = stale_threshold(config, now)
     return Health(
-        accounts=account_statuses(db, now, threshold, config.timezone),
+        accounts=account_statuses(db, now, threshold, config.timezone,
+                                  timedelta(days=config.linkedin.stale_after_days)),
         expected_interval_hours=None if interval is None else round(interval.total_seconds() / 3600, 4),
         stale_after_hours=round(threshold.total_seconds() / 3600, 4),
+        export_stale_after_days=config.linkedin.stale_after_days,
     )

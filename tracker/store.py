@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
+import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,9 +22,9 @@ from typing import Any
 from sqlite_utils import Database
 
 from tracker.config import Config
-from tracker.errors import ConfigError, TrackerError
+from tracker.errors import DatabaseError, NoDatabaseError
 from tracker.migrations import migrations
-from tracker.sources.base import ContextPost, Identity, Page, Post, utc_iso
+from tracker.sources.base import ContextPost, HistoryEnd, Identity, Page, Post, utc_iso
 
 BUSY_TIMEOUT_MS = 30_000
 log = logging.getLogger(__name__)
@@ -32,44 +34,160 @@ def now_iso() -> str:
     return utc_iso(datetime.now(timezone.utc))
 
 
-def open_db(path: str | os.PathLike[str], *, create: bool = True) -> Database:
-    """Open the database and bring its schema up to date.
+class ReadOnlyDatabase(Database):
+    """A database opened read-only; ``reason`` says why (the file or its folder is read-only).
 
-    A missing database is created only with ``create`` (``collect`` and an archive import)
-    and only in a folder that exists, with a warning that a new database starts: a typo in
-    the path or an unmounted disk must not silently become a fresh database and a full,
-    billed backfill. A 0-byte file is never taken for a new database.
+    Tables derived from the collected data (labels, metrics, the config mirror) are shadowed
+    by temporary copies (SQLite's temp schema), so labelling and computing metrics work and vanish on close.
+    """
+
+    reason: str = ""
+
+
+def check_database_path(path: str | os.PathLike[str], *, create: bool) -> bool:
+    """Raise DatabaseError unless ``path`` can be opened as the database; return True when
+    a new database would be started there. The one check of the database path: nothing is
+    created and nothing inside the file is read.
+
+    A missing database is allowed only with ``create`` (``collect`` and the file imports;
+    otherwise NoDatabaseError) and only in a folder that exists: a typo in the path or an
+    unmounted disk must not silently become a fresh database and a full, billed backfill.
+    A 0-byte file is never taken for a new database.
     """
     path = Path(path)
-    if check_db_path(path, create=create):
+    if path.is_dir():
+        raise DatabaseError(f"{path} is a folder, not a database file: set [tracker] database "
+                            f"to a file path such as {path / 'tracker.db'}")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise DatabaseError(f"cannot use the database {path}: {parent} is a file, not a folder; "
+                                    "set [tracker] database to a path inside a folder")
+            break
+    if not path.exists():
+        if not create:
+            raise NoDatabaseError(f"no database at {path} yet: run `tracker collect` first")
+        if not path.parent.is_dir():
+            raise DatabaseError(f"{path}: the database's folder {path.parent} does not exist: create it, or fix "
+                                "[tracker] database in the config")
+        return True
+    if not os.access(path, os.R_OK):
+        raise DatabaseError(f"cannot read the database {path}: permission denied; "
+                            "give this user read access to the file")
+    if path.stat().st_size == 0:
+        raise DatabaseError(f"{path} is an empty file (0 bytes), not a tracker database: restore it from a "
+                            "backup, or delete it to start a new database (the next collect backfills every "
+                            "account again)")
+    return False
+
+
+def _read_only_reason(path: Path) -> str | None:
+    """Why SQLite could not write ``path`` (or create it), or None when it can."""
+    folder = path.parent
+    if path.exists() and not os.access(path, os.W_OK):
+        return f"the file {path} is read-only"
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return (f"its folder {folder} is read-only (SQLite writes its -wal and -shm files "
+                "and the collection lock beside the database)")
+    return None
+
+
+def describe_database_error(path: Path, error: sqlite3.Error) -> str:
+    """One sentence for an SQLite error on opening ``path``: what is wrong and what to do."""
+    text = str(error)
+    if "file is not a database" in text:
+        return (f"{path} is not a tracker database (SQLite: {text}): point [tracker] database at the "
+                "tracker's database file, or move this file away to start a new database")
+    if "malformed" in text or "corrupt" in text:
+        return (f"the database {path} is damaged (SQLite: {text}): restore it from a backup "
+                "(`tracker backup` makes them)")
+    if "readonly" in text or "read-only" in text:
+        return f"cannot write to the database {path} (SQLite: {text}): make the file and its folder writable"
+    if "unable to open" in text:
+        return (f"cannot open the database {path} (SQLite: {text}): check that its folder exists "
+                "and that the file and the folder are readable and writable")
+    return f"the database {path} cannot be used (SQLite: {text})"
+
+
+def open_db(path: str | os.PathLike[str], *, create: bool = True, read_only_ok: bool = False) -> Database:
+    """Open the database and bring its schema up to date: the one place that opens it.
+
+    ``create``: start a new database when there is none (collection and the file imports),
+    with a warning that a new database starts; otherwise there must be one
+    (NoDatabaseError). See ``check_database_path``. ``read_only_ok``: when the file or its
+    folder is read-only, open a ``ReadOnlyDatabase`` instead of failing (metrics, reports,
+    status). Every problem with the path or the file is a DatabaseError naming the path.
+    """
+    path = Path(path)
+    new = check_database_path(path, create=create)
+    reason = _read_only_reason(path)
+    if reason is not None:
+        if not read_only_ok or new:
+            raise DatabaseError(f"cannot write to the database {path}: {reason}; make it writable, "
+                                "or set [tracker] database to a writable path")
+        return _open_read_only(path, reason)
+    if new:
         log.warning("starting a new database at %s (there was none)", path)
-    db = Database(path)
-    db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    # Any statement that writes outside ``write_transaction`` takes the lock up front too.
-    db.conn.isolation_level = "IMMEDIATE"
-    db.enable_wal()
-    if migrations.pending(db):
-        with write_transaction(db):
-            migrations.apply(db)
+    try:
+        db = Database(path)
+        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        # Any statement that writes outside ``write_transaction`` takes the lock up front too.
+        db.conn.isolation_level = "IMMEDIATE"
+        db.enable_wal()
+        if migrations.pending(db):
+            with write_transaction(db):
+                migrations.apply(db)
+    except sqlite3.Error as error:
+        raise DatabaseError(describe_database_error(path, error)) from None
     return db
 
 
-def check_db_path(path: str | os.PathLike[str], *, create: bool) -> bool:
-    """Raise unless ``path`` can be opened as the database (see ``open_db``); return True
-    when a new database would be started there. Nothing is created."""
-    path = Path(path)
-    if path.exists():
-        if path.is_file() and path.stat().st_size == 0:
-            raise ConfigError(f"{path} is an empty file (0 bytes), not a tracker database: restore it from a "
-                              "backup, or delete it to start a new database (the next collect backfills every "
-                              "account again)")
-        return False
-    if not create:
-        raise TrackerError(f"no database at {path} yet: run `tracker collect` first")
-    if not path.parent.is_dir():
-        raise ConfigError(f"{path}: the database's folder {path.parent} does not exist: create it, or fix "
-                          "[tracker] database in the config")
-    return True
+# Tables a collection or an import writes; everything else is derived from them and may be recomputed.
+COLLECTED_TABLES = ("posts", "context_posts", "cursors", "runs", "mentions", "exports", "_sqlite_migrations")
+
+
+def _open_read_only(path: Path, reason: str) -> ReadOnlyDatabase:
+    uri = f"{path.resolve().as_uri()}?mode=ro"
+    try:
+        try:
+            conn = sqlite3.connect(uri, uri=True)
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.OperationalError:
+            # A WAL database in a read-only folder without its -shm file: nobody can be
+            # writing to it, so it is read as an immutable file.
+            conn = sqlite3.connect(uri + "&immutable=1", uri=True)
+        db = ReadOnlyDatabase(conn)
+        db.reason = reason
+        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        pending = [migration.name for migration in migrations.pending(db)]
+        if pending:
+            db.close()
+            raise DatabaseError(f"the database {path} is read-only ({reason}) and its schema needs an "
+                                f"upgrade ({', '.join(pending)}): make it writable once, e.g. for `tracker collect`")
+        _shadow_derived_tables(db)
+    except sqlite3.Error as error:
+        raise DatabaseError(describe_database_error(path, error)) from None
+    return db
+
+
+def _shadow_derived_tables(db: Database) -> None:
+    """Copy every derived table (and its indexes) to the connection's temp schema.
+
+    SQLite resolves an unqualified table name in ``temp`` before ``main``, so the usual
+    writes (``save_config``, labels, ``save_metrics``) land in the temporary copies, unchanged.
+    """
+    rows = db.execute("SELECT type, name, tbl_name, sql FROM main.sqlite_master "
+                      "WHERE type IN ('table', 'index') AND sql IS NOT NULL ORDER BY type = 'index'").fetchall()
+    tables = {name for kind, name, _, sql in rows if kind == "table" and name not in COLLECTED_TABLES
+              and not name.startswith(("posts_fts", "sqlite_")) and not sql.upper().startswith("CREATE VIRTUAL")}
+    with db.atomic():
+        for kind, name, table, sql in rows:
+            if kind == "table" and name in tables:
+                db.execute(re.sub(r"^CREATE TABLE", "CREATE TEMP TABLE", sql, flags=re.IGNORECASE))
+                db.execute(f"INSERT INTO temp.[{name}] SELECT * FROM main.[{name}]")
+            elif kind == "index" and table in tables:
+                db.execute(re.sub(r"^CREATE (UNIQUE )?INDEX (IF NOT EXISTS )?", r"CREATE \1INDEX \2temp.", sql,
+                                  flags=re.IGNORECASE))
 
 
 @contextmanager
@@ -81,9 +199,10 @@ def write_transaction(db: Database) -> Iterator[Database]:
     once, without calling the busy handler (its snapshot would be stale). ``BEGIN
     IMMEDIATE`` waits up to ``busy_timeout`` for the lock before reading anything, so
     collect, metrics, report and purge queue instead of failing. Nested calls become
-    savepoints of the outer transaction.
+    savepoints of the outer transaction. A ``ReadOnlyDatabase`` writes only its temporary
+    copies, which no other connection sees, so it takes no lock (and could not).
     """
-    if db.conn.in_transaction:
+    if db.conn.in_transaction or isinstance(db, ReadOnlyDatabase):
         with db.atomic():
             yield db
         return
@@ -295,12 +414,50 @@ def save_page(db: Database, account: AccountRow, page: Page, progress: RunProgre
             "ON CONFLICT (account_id) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
             [account.id, _json(page.cursor), seen_at],
         )
+        if page.history is not None:
+            save_history_end(db, account, page.history)
         if progress is not None:
             progress.posts_read += page.posts_read
             progress.new_posts += new_posts
             db.execute("UPDATE runs SET requests = ?, posts_read = ?, new_posts = ? WHERE id = ?",
                        [progress.requests, progress.posts_read, progress.new_posts, progress.row_id])
     return new_posts
+
+
+# --- history: from when the stored posts of an account are complete ------------------------
+
+def save_history_end(db: Database, account: AccountRow, history: HistoryEnd) -> bool:
+    """Record from when ``account``'s stored posts are complete; return True when it moved.
+
+    The earliest claim wins (an imported archive reaches further back than X's 3,200-post
+    limit). When it moves, the leader's stored metrics are dropped: they were computed
+    against the old limit, and ``tracker metrics`` or the report recomputes them.
+    """
+    with write_transaction(db):
+        cursor = db.execute(
+            "UPDATE accounts SET complete_since = ?, history_limit = ? "
+            "WHERE id = ? AND (complete_since IS NULL OR complete_since > ?)",
+            [history.complete_since, history.limit, account.id, history.complete_since])
+        moved = cursor.rowcount > 0
+        if moved:
+            db.execute("DELETE FROM metrics WHERE leader_id = ?", [account.leader_id])
+    return moved
+
+
+def get_history(db: Database, account_id: str) -> tuple[str | None, str | None]:
+    """(complete_since, history_limit) of an account: from when its stored posts are complete."""
+    row = db.execute("SELECT complete_since, history_limit FROM accounts WHERE id = ?", [account_id]).fetchone()
+    return (row[0], row[1]) if row else (None, None)
+
+
+def save_history_from_posts(db: Database, account: AccountRow, walked_at: str) -> bool:
+    """After a successful run of a source that does not say where its history ends: the
+    account is complete since its oldest stored post (or ``walked_at`` when it has none)."""
+    with write_transaction(db):
+        oldest = db.execute("SELECT min(created_at) FROM posts WHERE account_id = ?", [account.id]).fetchone()[0]
+        if db.execute("SELECT complete_since IS NOT NULL FROM accounts WHERE id = ?", [account.id]).fetchone()[0]:
+            return False
+        return save_history_end(db, account, HistoryEnd(min(oldest or walked_at, walked_at), "oldest_post"))
 
 
 # --- runs ------------------------------------------------------------------------------------
@@ -499,3 +656,43 @@ def save_mentions(db: Database, account: AccountRow, mentions: Iterable[ContextP
             "ON CONFLICT (context_id, account_id) DO NOTHING",
             rows,
         )
+
+
+# --- file exports without an API (LinkedIn) ---------------------------------------------------
+
+def save_export(db: Database, account: AccountRow, *, source: str, fingerprint: str, exported_at: str | None,
+                first_item_at: str | None, last_item_at: str | None, rows_read: int, new_posts: int,
+                imported_at: str | None = None) -> None:
+    """Record an imported export and widen the account's covered span, in one transaction.
+
+    The span runs from the oldest item of any export to the newest export's date; importing
+    the same file again only refreshes its row. When posts were new, the leader's stored
+    metrics are dropped, so reports compute them again with the imported history.
+    """
+    imported_at = imported_at or now_iso()
+    with write_transaction(db):
+        db.execute(
+            "INSERT INTO exports (account_id, leader_id, platform, source, fingerprint, exported_at, first_item_at, "
+            "last_item_at, rows_read, new_posts, imported_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (account_id, fingerprint) DO UPDATE SET source = excluded.source, "
+            "new_posts = exports.new_posts + excluded.new_posts, imported_at = excluded.imported_at",
+            [account.id, account.leader_id, account.platform, source, fingerprint, exported_at, first_item_at,
+             last_item_at, rows_read, new_posts, imported_at])
+        if exported_at is not None:
+            db.execute(
+                "UPDATE accounts SET covered_from = CASE WHEN covered_from IS NULL OR ? < covered_from THEN ? "
+                "ELSE covered_from END, covered_until = CASE WHEN covered_until IS NULL OR ? > covered_until "
+                "THEN ? ELSE covered_until END WHERE id = ?",
+                [first_item_at or exported_at, first_item_at or exported_at, exported_at, exported_at, account.id])
+        db.execute("UPDATE accounts SET status = 'ok', status_detail = NULL, last_success_at = ? WHERE id = ?",
+                   [imported_at, account.id])
+        if new_posts:
+            # The leader's stored monthly figures predate these posts (an export brings years
+            # of history at once): they are computed again when next needed.
+            db.execute("DELETE FROM metrics WHERE leader_id = ?", [account.leader_id])
+
+
+def export_imported(db: Database, account_id: str, fingerprint: str) -> bool:
+    """Whether this account already imported a file with this content."""
+    return db.execute("SELECT 1 FROM exports WHERE account_id = ? AND fingerprint = ?",
+                      [account_id, fingerprint]).fetchone() is not None

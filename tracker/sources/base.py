@@ -71,6 +71,22 @@ def unreachable_limit(max_retries: int) -> int:
 
 
 @dataclass(frozen=True)
+class HistoryEnd:
+    """Where a walk back through an account's history stopped, so what the store can vouch for.
+
+    ``complete_since``: every post of the account from this moment on was read (stored UTC
+    text). ``limit`` says why the walk stopped there: ``x_limit`` (X serves only the
+    newest 3,200 posts of a timeline), ``backfill`` (``collect.backfill_days``),
+    ``first_post`` (the account's oldest post), ``no_posts`` (the account has none: the
+    moment of the walk), ``archive`` (an imported archive's first post) or ``oldest_post``
+    (a source that does not say: its oldest stored post).
+    """
+
+    complete_since: str
+    limit: str
+
+
+@dataclass(frozen=True)
 class Page:
     """One API page: saved in one transaction together with ``cursor``.
 
@@ -85,6 +101,8 @@ class Page:
     # Ids of the context posts in ``context`` that mention the account's leader (X
     # mentions, issue 3): stored in the ``mentions`` table, never counted as the leader's.
     mentions: tuple[str, ...] = ()
+    # Set on the page that ends a walk back through the account's history (see HistoryEnd).
+    history: HistoryEnd | None = None
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from atproto_client.request import Request
 
 from tracker.config import BlueskySettings, Config
 from tracker.errors import AccountUnavailableError, AuthError, SourceError
-from tracker.sources.base import ContextPost, Identity, Page, Post, StoreView, utc_iso
+from tracker.sources.base import ContextPost, HistoryEnd, Identity, Page, Post, StoreView, utc_iso
 from tracker.sources.retry import Caller, RateLimited, Retry
 
 log = logging.getLogger(__name__)
@@ -305,7 +305,10 @@ class BlueskySource:
                              identity.user_id, handle, identity.handle)
             page_cursor = body.get("cursor")
             if done or not page_cursor or not items:
-                yield Page(posts, list(context.values()), {"newest": top or mark}, len(fresh))
+                # The first walk read everything back to the backfill window's start (without
+                # a window, collect records the oldest post read).
+                history = HistoryEnd(start, "backfill") if start and not mark else None
+                yield Page(posts, list(context.values()), {"newest": top or mark}, len(fresh), history=history)
                 return
             yield Page(posts, list(context.values()),
                        {"newest": mark, "walk": {"top": top, "cursor": page_cursor, "start": start}}, len(fresh))

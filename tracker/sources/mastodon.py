@@ -17,6 +17,7 @@ Status ids are local to a server, so a post's native id is ``<server>/<status id
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -34,7 +35,7 @@ from mastodon import (
 
 from tracker.config import Config, MastodonSettings
 from tracker.errors import AccountUnavailableError, SourceError
-from tracker.sources.base import ContextPost, Identity, Page, Post, StoreView, utc_iso
+from tracker.sources.base import ContextPost, HistoryEnd, Identity, Page, Post, StoreView, utc_iso
 from tracker.sources.html_text import html_to_text
 from tracker.sources.retry import Caller, RateLimited, Retry
 
@@ -276,7 +277,12 @@ class MastodonSource:
             following = self._client(server).get_pagination_info(raw_page, "next") if raw_page else None
             max_id = str(following["max_id"]) if following and following.get("max_id") else None
             if done or not max_id or not statuses:
-                yield self._page(identity, server, statuses, {"since_id": top or since_id})
+                page = self._page(identity, server, statuses, {"since_id": top or since_id})
+                if start and not since_id:
+                    # The first walk read everything back to the backfill window's start
+                    # (without a window, collect records the oldest post read).
+                    page = dataclasses.replace(page, history=HistoryEnd(start, "backfill"))
+                yield page
                 return
             yield self._page(identity, server, statuses,
                              {"since_id": since_id, "walk": {"top": top, "max_id": max_id, "start": start}})

@@ -10,6 +10,7 @@ most ``mentions_max_reads_per_run`` post reads per run.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timedelta, timezone
@@ -31,7 +32,7 @@ from tracker.errors import (
     TransientError,
 )
 from tracker.secrets import secret_problem
-from tracker.sources.base import ContextPost, Identity, Page, Post, StoreView, unreachable_limit, utc_iso
+from tracker.sources.base import ContextPost, HistoryEnd, Identity, Page, Post, StoreView, unreachable_limit, utc_iso
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,9 @@ MIN_PAGE_SIZE = 5  # the minimum max_results X accepts (HTTP 400 below it)
 # post along in includes.tweets (expansion referenced_tweets.id). The budget check sizes
 # pages by this worst case so that a page can never pass the cap (issue 6).
 MAX_READS_PER_POST = 3
+# GET /2/users/:id/tweets serves only a timeline's 3,200 newest posts (docs.x.com, "User
+# Posts timeline"): a walk that read that many may have been cut short by X, not by history.
+TIMELINE_LIMIT = 3200
 MAX_RATE_LIMIT_WAITS = 3  # 429s in a row before giving the account up for this run
 
 # Replied-to and quoted posts come back in `includes.tweets`, their authors in
@@ -102,6 +106,20 @@ def classify_user_errors(errors: list[dict[str, Any]]) -> tuple[str, str] | None
     return None
 
 
+# X escapes exactly these three characters in post text, in API v2 answers (`text` and
+# `note_tweet.text`) and in the archive's `full_text`; every `&` a person wrote arrives as
+# `&amp;`, so one left-to-right pass over these three entities gives back what they wrote.
+# Only these three: html.unescape would also decode entities X never writes (`&copy`,
+# `&#38;`...) should any text reach us unescaped.
+_X_ENTITIES = re.compile(r"&(amp|lt|gt);")
+_X_CHARACTERS = {"amp": "&", "lt": "<", "gt": ">"}
+
+
+def unescape_x_text(text: str) -> str:
+    """Post text as its author wrote it: X's ``&amp;``, ``&lt;`` and ``&gt;`` undone (pure)."""
+    return _X_ENTITIES.sub(lambda match: _X_CHARACTERS[match.group(1)], text)
+
+
 def _metric(metrics: Mapping[str, Any], key: str) -> int | None:
     value = metrics.get(key)
     return value if isinstance(value, int) else None
@@ -129,7 +147,7 @@ def normalize_tweet(tweet: Mapping[str, Any], users: Mapping[str, Mapping[str, A
         kind = "original"
     # Posts over 280 characters arrive truncated in `text`, whole in `note_tweet.text`.
     note = tweet.get("note_tweet") or {}
-    text = note.get("text") or tweet.get("text") or ""
+    text = unescape_x_text(note.get("text") or tweet.get("text") or "")
     metrics = tweet.get("public_metrics") or {}
     username = (users.get(author_id) or {}).get("username")
     url = f"https://x.com/{username or 'i'}/status/{native_id}"
@@ -161,6 +179,7 @@ def normalize_context(tweet: Mapping[str, Any], users: Mapping[str, Mapping[str,
     author_id = str(tweet.get("author_id") or "") or None
     author = users.get(author_id or "") or {}
     note = tweet.get("note_tweet") or {}
+    text = note.get("text") or tweet.get("text")
     username = author.get("username")
     conversation_id = tweet.get("conversation_id")
     return ContextPost(
@@ -170,7 +189,7 @@ def normalize_context(tweet: Mapping[str, Any], users: Mapping[str, Mapping[str,
         author_handle=username,
         author_name=author.get("name"),
         created_at=_iso(tweet["created_at"]) if tweet.get("created_at") else None,
-        text=note.get("text") or tweet.get("text"),
+        text=unescape_x_text(text) if text is not None else None,
         lang=tweet.get("lang"),
         in_reply_to_user_id=str(tweet["in_reply_to_user_id"]) if tweet.get("in_reply_to_user_id") else None,
         conversation_id=f"x:{conversation_id}" if conversation_id else None,
@@ -376,14 +395,15 @@ class XSource:
         def with_mentions(timeline: dict[str, Any], mentions: dict[str, Any] | None) -> dict[str, Any]:
             return {**timeline, "mentions": mentions} if mentions is not None else timeline
 
-        for body, next_cursor in self._walk(self.client.get_users_tweets, identity, timeline_cursor,
-                                            self._page_size):
+        for body, next_cursor, history in self._walk(self.client.get_users_tweets, identity, timeline_cursor,
+                                                     self._page_size):
             try:
                 posts, context = normalize_page(body, identity.user_id)
             except (KeyError, TypeError, ValueError) as error:
                 raise SourceError(f"X sent a post that cannot be read: {error!r}", platform="x") from None
             timeline_cursor = next_cursor
-            yield Page(posts, context, with_mentions(next_cursor, mentions_cursor), _posts_read(body))
+            yield Page(posts, context, with_mentions(next_cursor, mentions_cursor), _posts_read(body),
+                       history=history)
         if self.settings.mentions:
             yield from self._fetch_mentions(identity, timeline_cursor, mentions_cursor)
 
@@ -409,7 +429,7 @@ class XSource:
         # Where the first mentions walk began (None: all the API serves): months before it
         # have no mentions data, so their mention metrics are null, not 0 (tracker.mentions).
         start_from = state.pop("from", None) if mentions_cursor is not None else self._backfill_start()
-        for body, next_cursor in self._walk(self.client.get_users_mentions, identity, state, page_size):
+        for body, next_cursor, _ in self._walk(self.client.get_users_mentions, identity, state, page_size):
             try:
                 context, mention_ids = normalize_mentions_page(body, identity.user_id)
             except (KeyError, TypeError, ValueError) as error:
@@ -423,14 +443,30 @@ class XSource:
             return None
         return utc_iso(datetime.fromtimestamp(self.clock(), timezone.utc) - timedelta(days=self.backfill_days))
 
-    def _walk(self, method: Callable[..., Any], identity: Identity, cursor: dict[str, Any],
-              page_size: Callable[[], int | None]) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
-        """Walk one user timeline newest first; yield each page's body and the cursor after it.
+    def _history_end(self, walked: int, oldest: str | None, start_time: str | None) -> HistoryEnd:
+        """What a finished walk back through the history can vouch for (see HistoryEnd)."""
+        if walked >= TIMELINE_LIMIT and oldest:
+            return HistoryEnd(oldest, "x_limit")
+        if start_time:
+            return HistoryEnd(start_time, "backfill")
+        if oldest:
+            return HistoryEnd(oldest, "first_post")
+        return HistoryEnd(utc_iso(datetime.fromtimestamp(self.clock(), timezone.utc)), "no_posts")
 
-        ``page_size`` gives max_results for the next page, or None to stop before it.
+    def _walk(self, method: Callable[..., Any], identity: Identity, cursor: dict[str, Any],
+              page_size: Callable[[], int | None]
+              ) -> Iterator[tuple[dict[str, Any], dict[str, Any], HistoryEnd | None]]:
+        """Walk one user timeline newest first; yield each page's body, the cursor after it and,
+        on the last page of a walk back through the history (no ``since_id``), its HistoryEnd.
+
+        ``page_size`` gives max_results for the next page, or None to stop before it. The
+        walk's post count and oldest post travel in the cursor, so a resumed walk still knows
+        whether X's 3,200-post limit ended it.
         """
         since_id = cursor.get("since_id")
         walk = cursor.get("walk") or {}
+        walked = int(walk.get("posts") or 0)
+        oldest: str | None = walk.get("oldest")
         start_time = walk.get("start_time")
         if not walk and since_id is None:
             start_time = self._backfill_start()
@@ -457,7 +493,7 @@ class XSource:
                     # A stored pagination token can expire between runs: restart the walk
                     # from since_id. Saved posts are upserted again, nothing is skipped.
                     log.warning("X refused the saved pagination token; restarting from since_id")
-                    walk, token, newest_id = {}, None, None
+                    walk, token, newest_id, walked, oldest = {}, None, None, 0, None
                     continue
                 raise
             if "data" not in body:
@@ -468,14 +504,29 @@ class XSource:
             meta = body.get("meta") or {}
             newest_id = newest_id or meta.get("newest_id")
             token = meta.get("next_token")
+            walked, oldest = _count_walk(body, walked, oldest)
             if token:
                 next_cursor = {"since_id": since_id,
-                               "walk": {"newest_id": newest_id, "token": token, "start_time": start_time}}
+                               "walk": {"newest_id": newest_id, "token": token, "start_time": start_time,
+                                        "posts": walked, "oldest": oldest}}
             else:
                 next_cursor = {"since_id": newest_id or since_id}
-            yield body, next_cursor
+            history = self._history_end(walked, oldest, start_time) if since_id is None and not token else None
+            yield body, next_cursor, history
             if not token:
                 return
+
+
+def _count_walk(body: Mapping[str, Any], walked: int, oldest: str | None) -> tuple[int, str | None]:
+    """The walk's post count and oldest post time after one more page."""
+    data = body.get("data") or []
+    for tweet in data:
+        try:
+            created = _iso(tweet["created_at"])
+        except (KeyError, TypeError, ValueError):
+            continue  # normalize_page reports the unreadable post
+        oldest = created if oldest is None or created < oldest else oldest
+    return walked + len(data), oldest
 
 
 def _posts_read(body: Mapping[str, Any]) -> int:
