@@ -169,6 +169,8 @@ def featurize(post: Mapping[str, Any], org_handles: classify.OrgHandles, with_sp
     if text.rstrip().endswith("?"):
         extra.append("ends_q")
 
+    # The rules' labels, and their reading of the replied-to or quoted post when they read it.
+    post_labels, counterpart_context = classify.label_post_and_context(post, org_handles)
     cues: list[str] = []
     counterpart = parent or quoted
     if counterpart is not None:
@@ -191,7 +193,11 @@ def featurize(post: Mapping[str, Any], org_handles: classify.OrgHandles, with_sp
             if with_spans:
                 spans += [(source, start, end) for _, start, end in ctx]
                 spans += [(source, a[1], b[2]) for a, b in zip(ctx, ctx[1:])]
-            question, critical = classify._context(context_text, source)
+            if counterpart_context is not None:  # the rules read it already: reuse that reading
+                question = [ev for label in counterpart_context if label.name == "question" for ev in label.evidence]
+                critical = [ev for label in counterpart_context if label.name == "critical" for ev in label.evidence]
+            else:
+                question, critical = classify._context(context_text, source)
             for ev in question + critical:
                 names.append(f"{letter}r:{ev.rule}")
                 if with_spans:
@@ -208,7 +214,7 @@ def featurize(post: Mapping[str, Any], org_handles: classify.OrgHandles, with_sp
         spans += post_spans
 
     rules: list[tuple[str, classify.Evidence]] = []
-    for label in classify.label_post(post, org_handles):
+    for label in post_labels:
         extra.append("L:" + label.name)
         for ev in label.evidence:
             if ev.source == "structure" or ev.start is None:
@@ -420,7 +426,8 @@ class Labeller:
             else:
                 todo.append(i)
         if todo:
-            feats = [featurize(posts[i], handles) for i in todo]
+            # Spans cost less than featurizing the labelled posts a second time for evidence.
+            feats = [featurize(posts[i], handles, with_spans=evidence) for i in todo]
             probs = self.model.probabilities_of(feats, self.vectors)
             # Answering or debating a colleague is internal conversation, not the public
             # engagement these labels measure (the training posts carry no organisation).
@@ -431,8 +438,7 @@ class Labeller:
                 labels = tuple(name for j, name in enumerate(LABELS) if p[j] >= self.model.thresholds[j])
                 ev = {}
                 if evidence and labels:
-                    spanned = featurize(posts[i], handles, with_spans=True)
-                    ev = {name: self.explain(spanned, LABELS.index(name)) for name in labels}
+                    ev = {name: self.explain(feats[row], LABELS.index(name)) for name in labels}
                 out[i] = Prediction({name: round(float(p[j]), 4) for j, name in enumerate(LABELS)}, labels, ev)
         return [item for item in out if item is not None]
 
