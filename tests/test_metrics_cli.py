@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from tracker.cli import cli
-from tracker.demo import run_demo
+from tracker.demo import ORGANISATION, PEERS, run_demo
 from tracker.metrics import KEYS, load_metrics
 from tracker.store import open_db
 
@@ -22,7 +22,8 @@ def demo(tmp_path_factory):
     folder = tmp_path_factory.mktemp("demo")
     outcome = run_demo(folder, now=NOW)
     db = open_db(outcome.database)
-    rows = {row["leader_id"]: row for row in load_metrics(db, MONTH) if row["platform"] == "all"}
+    rows = {row["leader_id"]: row for row in load_metrics(db, MONTH)
+            if row["platform"] == "all" and row["organisation"] == ORGANISATION}
     db.close()
     return outcome, rows
 
@@ -61,7 +62,7 @@ def test_metrics_command_formats(demo):
     assert [r["platform"] for r in rows] == ["bluesky", "mastodon", "x", "all"] and list(rows[0]) == list(KEYS)
     result = runner.invoke(cli, base + ["--format", "csv", "--platform", "all"])
     assert result.exit_code == 0 and result.output.splitlines()[0] == ",".join(KEYS)
-    assert len(result.output.splitlines()) == 6
+    assert len(result.output.splitlines()) == 1 + 5 + len(PEERS)  # the peers are always computed
     result = runner.invoke(cli, base)
     assert result.exit_code == 0 and "maya" in result.output and "index" in result.output
     result = runner.invoke(cli, base + ["--leader", "nobody"])
@@ -118,3 +119,51 @@ def test_combined_metrics_are_the_sum_of_three_platforms_minus_cross_posts(demo)
     # A cross-posted progress note counts once: at most cross_posts fewer than the sum.
     progress_sum = sum(row["progress"] for row in per_platform.values())
     assert progress_sum - combined["cross_posts"] <= combined["progress"] < progress_sum
+
+
+def test_peers_are_collected_measured_and_placed_but_never_ranked(demo):
+    import statistics
+
+    from tracker.config import load_config
+    from tracker.reportdata import build_report_data
+
+    outcome, rows = demo
+    db = open_db(outcome.database)
+    try:
+        all_rows = {row["leader_id"]: row for row in load_metrics(db, MONTH) if row["platform"] == "all"}
+        data = build_report_data(db, load_config(outcome.config_path), MONTH)
+    finally:
+        db.close()
+    peers = {peer.id: all_rows[peer.id] for peer in PEERS}
+    assert all(outcome.posts_by_leader.get(peer.id, 0) > 0 for peer in PEERS)
+    assert {row["organisation"] for row in peers.values()} == {"Helix Automation", "Corvid Logistics"}
+    # Two styles: Helix's CEO answers people, Corvid's CEO broadcasts.
+    assert peers["helix-ceo"]["answers"] > 5 and peers["corvid-ceo"]["answers"] == 0
+    # Maya's position, by hand from the peers' stored rows.
+    cohort = sorted(row["openness_index"] for row in peers.values() if row["coverage"] != "none")
+    maya = rows["maya"]
+    assert maya["peer_count"] == len(cohort) == len(PEERS)
+    assert maya["peer_index_median"] == round(statistics.median(cohort), 1)
+    below = sum(value < maya["openness_index"] for value in cohort)
+    level = sum(value == maya["openness_index"] for value in cohort)
+    assert maya["peer_index_percentile"] == round(100 * (below + level / 2) / len(cohort), 1)
+    # Never ranked among the organisation's leaders: the report keeps them apart.
+    assert {leader.leader_id for leader in data.leaders} == set(rows)
+    assert {peer.leader_id for peer in data.peers} == set(peers) and all(p.rank is None for p in data.peers)
+
+
+def test_metrics_outputs_carry_the_peer_positions(demo):
+    outcome, rows = demo
+    base = ["--config", str(outcome.config_path), "metrics", "--month", MONTH, "--platform", "all"]
+    runner = CliRunner()
+    table = runner.invoke(cli, base).output
+    assert "Against the peer cohort" in table
+    maya_line = next(line for line in table.split("Against the peer cohort")[1].splitlines()
+                     if line.startswith("maya "))
+    assert maya_line.split()[-5] == f"{rows['maya']['peer_index_percentile']:.0f}"
+    cohort_line = next(line for line in table.splitlines() if "peers: median (quartiles)" in line)
+    assert f"index {rows['maya']['peer_index_median']} ({rows['maya']['peer_index_q1']}-" in cohort_line
+    as_json = {row["leader_id"]: row for row in json.loads(runner.invoke(cli, base + ["--format", "json"]).output)}
+    assert as_json["maya"]["peer_debate_q3"] == rows["maya"]["peer_debate_q3"]
+    header = runner.invoke(cli, base + ["--format", "csv"]).output.splitlines()[0].split(",")
+    assert {"organisation", "peer_count", "peer_index_percentile", "peer_presence_median"} <= set(header)
