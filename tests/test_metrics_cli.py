@@ -167,3 +167,99 @@ def test_metrics_outputs_carry_the_peer_positions(demo):
     assert as_json["maya"]["peer_debate_q3"] == rows["maya"]["peer_debate_q3"]
     header = runner.invoke(cli, base + ["--format", "csv"]).output.splitlines()[0].split(",")
     assert {"organisation", "peer_count", "peer_index_percentile", "peer_presence_median"} <= set(header)
+
+
+def _names_by(rows, *keys):
+    """The leader first by ``keys`` (highest first), ties by name: the summary's rule."""
+    from tracker.demo import LEADERS
+
+    names = {leader.id: leader.name for leader in LEADERS}
+    best = sorted(rows, key=lambda lid: (*(-(rows[lid][key] or 0) for key in keys), names[lid].casefold()))[0]
+    return names[best], rows[best]
+
+
+def test_the_report_opens_with_a_summary_that_states_the_metrics(demo):
+    """Each sentence of the PDF's summary page, read from its text layer, against the metrics."""
+    import statistics
+
+    import pypdf
+
+    from tracker.demo import LEADERS
+
+    outcome, rows = demo
+    pdf = outcome.folder / "reports" / MONTH / f"report-{MONTH}.pdf"
+    page = " ".join(pypdf.PdfReader(pdf).pages[1].extract_text().split())
+    assert "Summary, February 2026" in page
+    db = open_db(outcome.database)
+    try:
+        previous = {row["leader_id"]: row for row in load_metrics(db, "2026-01") if row["platform"] == "all"}
+        peers = [row for row in load_metrics(db, MONTH)
+                 if row["platform"] == "all" and row["organisation"] != ORGANISATION]
+    finally:
+        db.close()
+    names = {leader.id: leader.name for leader in LEADERS}
+
+    name, row = _names_by(rows, "answers", "questions_answered")
+    assert (f"{name} answered the most questions: {row['answers']} answers, {row['questions_answered']} of the "
+            f"{row['questions_received']} questions from outside the organisation answered "
+            f"({100 * row['questions_answered'] / row['questions_received']:.0f}%), typically within "
+            f"{row['median_response_hours']:.1f} hours") in page
+    name, row = _names_by(rows, "debates", "unique_critics")
+    assert f"{name} engaged critics the most: {row['debates']} debates with {row['unique_critics']} different critics." \
+        in page
+    name, row = _names_by(rows, "progress", "progress_share")
+    assert (f"{name} narrated the work the most: {row['progress']} of {row['posts']} posts "
+            f"({100 * row['progress'] / row['posts']:.0f}%) reported progress.") in page
+    changes = {lid: rows[lid]["openness_index"] - previous[lid]["openness_index"] for lid in rows}
+    rise = max(changes, key=lambda lid: (changes[lid], -ord(names[lid][0])))
+    fall = min(changes, key=lambda lid: changes[lid])
+    assert (f"{names[rise]}'s index rose {changes[rise]:.1f} points, from {previous[rise]['openness_index']:.1f} "
+            f"to {rows[rise]['openness_index']:.1f}") in page
+    assert f"{names[fall]}'s index fell {-changes[fall]:.1f} points" in page
+    cohort = [row["openness_index"] for row in peers]
+    median = statistics.median(cohort)
+    above = sum(row["openness_index"] > median for row in rows.values())
+    assert (f"Against {len(PEERS)} peer leaders of Corvid Logistics and Helix Automation (median openness index "
+            f"{median:.1f}") in page
+    assert f"{above} of the {len(rows)} leaders of {ORGANISATION} score above the peer median." in page
+    small = sorted((names[lid] for lid, row in rows.items() if row["low_sample"]), key=lambda n: n)
+    caveat = page[page.index("Coverage:"):]
+    assert all(name in caveat for name in small) and "small samples" in caveat
+    # The summary comes first: the page before it is the cover, the one after the leaderboard.
+    assert "Leaderboard" in pypdf.PdfReader(pdf).pages[2].extract_text()
+
+
+def test_examples_come_with_their_context_distinct_texts_and_reasons(demo):
+    import pypdf
+
+    from tracker.config import load_config
+    from tracker.metrics import normalize_cross_text
+    from tracker.reportdata import build_report_data
+
+    outcome, _ = demo
+    db = open_db(outcome.database)
+    try:
+        data = build_report_data(db, load_config(outcome.config_path), MONTH)
+        questions = {row[0]: row[1] for row in db.execute(
+            "SELECT p.id, c.text FROM posts p JOIN context_posts c ON c.id = p.in_reply_to_id")}
+    finally:
+        db.close()
+    leaders = {leader.leader_id: leader for leader in data.leaders}
+    answers = leaders["maya"].samples["answer"]
+    assert answers and all(post.context_text == questions[post.post_id] and post.context_author for post in answers)
+    assert all(post.evidence for post in answers)
+    debates = leaders["tomas"].samples["debate"]
+    assert debates and all(post.context_text for post in debates)
+    for leader in data.leaders:  # distinct texts only (Priya posts the same lesson twice)
+        for posts in leader.samples.values():
+            texts = [normalize_cross_text(post.text) for post in posts]
+            assert len(texts) == len(set(texts)), leader.leader_id
+    pages = [" ".join(page.extract_text().split()) for page in
+             pypdf.PdfReader(outcome.folder / "reports" / MONTH / f"report-{MONTH}.pdf").pages]
+    maya = next(page for page in pages if "Maya Okafor Chief Customer Officer" in page)
+    first = answers[0]
+    assert f"Answering {first.context_author}: “{first.context_text[:30]}" in maya
+    assert "Why this post: labelled an answer with confidence" in maya
+    # The evidence in plain words: the matched words of the post are quoted.
+    spans = [item["text"] for item in first.evidence if item.get("source") == "post"]
+    assert not spans or f"“{spans[0]}”" in maya

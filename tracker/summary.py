@@ -1,0 +1,182 @@
+"""The report's executive summary: a few plain sentences written from the month's data only.
+
+``executive_summary`` is pure: it reads a ``ReportData`` (the metrics rows the report
+shows) and returns the sentences, so the same data always gives the same words and a test
+can check every figure a sentence states against the metrics. Who leads a behaviour is
+decided by counts, ties broken by name, and only among the organisation's own leaders
+whose month was collected; peers appear only in the comparison sentence.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from tracker.reportdata import LeaderReport, ReportData
+from tracker.months import shift_month
+
+
+@dataclass(frozen=True)
+class ExecutiveSummary:
+    sentences: tuple[str, ...]  # three to six, each one fact the reader can check
+    caveat: str  # the coverage caveats, in one sentence
+
+    @property
+    def text(self) -> str:
+        return " ".join((*self.sentences, self.caveat))
+
+
+def _month(month: str) -> str:
+    return f"{calendar.month_name[int(month[5:7])]} {month[:4]}"
+
+
+def _count(value: Any) -> int:
+    return int(value or 0)
+
+
+def _pct(part: int, whole: int) -> str:
+    return f"{100 * part / whole:.0f}%"
+
+
+def _hours(value: float) -> str:
+    if value < 1:
+        return f"{value * 60:.0f} minutes"
+    return "1 hour" if round(value, 1) == 1 else f"{value:.1f} hours"
+
+
+def _names(names: Sequence[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _plural(count: int, one: str, many: str | None = None) -> str:
+    return f"{count} {one if count == 1 else (many or one + 's')}"
+
+
+def _with_data(leaders: Sequence[LeaderReport]) -> list[LeaderReport]:
+    return [leader for leader in leaders if leader.has_data]
+
+
+def _top(leaders: Sequence[LeaderReport], key: str, *also: str) -> LeaderReport | None:
+    """The leader with the highest ``key`` (then ``also``), ties by name; None when all are 0."""
+    def sort_key(leader: LeaderReport) -> tuple[Any, ...]:
+        row = leader.metrics or {}
+        return (*(-(row.get(k) or 0) for k in (key, *also)), leader.name.casefold(), leader.leader_id)
+
+    ranked = sorted(leaders, key=sort_key)
+    return ranked[0] if ranked and _count((ranked[0].metrics or {}).get(key)) > 0 else None
+
+
+def answer_sentence(leaders: Sequence[LeaderReport]) -> str:
+    top = _top(leaders, "answers", "questions_answered")
+    if top is None:
+        return "No leader answered a question in public this month."
+    row = top.metrics or {}
+    text = f"{top.name} answered the most questions: {_plural(_count(row.get('answers')), 'answer')}"
+    received = _count(row.get("questions_received"))
+    if received:
+        answered = _count(row.get("questions_answered"))
+        text += (f", {answered} of the {_plural(received, 'question')} from outside the organisation answered "
+                 f"({_pct(answered, received)})")
+    hours = row.get("median_response_hours")
+    if hours is not None:
+        text += f", typically within {_hours(float(hours))} (median time from question to answer)"
+    return text + "."
+
+
+def debate_sentence(leaders: Sequence[LeaderReport]) -> str:
+    top = _top(leaders, "debates", "unique_critics")
+    if top is None:
+        return "No leader took on a critic in public this month."
+    row = top.metrics or {}
+    critics = _count(row.get("unique_critics"))
+    text = f"{top.name} engaged critics the most: {_plural(_count(row.get('debates')), 'debate')}"
+    if critics:
+        text += f" with {_plural(critics, 'different critic')}"
+    return text + "."
+
+
+def progress_sentence(leaders: Sequence[LeaderReport]) -> str:
+    top = _top(leaders, "progress", "progress_share")
+    if top is None:
+        return "No leader narrated the progress of the work this month."
+    row = top.metrics or {}
+    progress, posts = _count(row.get("progress")), _count(row.get("posts"))
+    return (f"{top.name} narrated the work the most: {progress} of {_plural(posts, 'post')} "
+            f"({_pct(progress, posts)}) reported progress.")
+
+
+def change_sentence(leaders: Sequence[LeaderReport], month: str) -> str:
+    previous = _month(shift_month(month, -1))
+    moved = [leader for leader in leaders if leader.change is not None]
+    if not moved:
+        return f"No leader has an openness index for both {previous} and {_month(month)} to compare."
+    rises = sorted((leader for leader in moved if leader.change is not None and leader.change >= 0.05),
+                   key=lambda leader: (-(leader.change or 0), leader.name.casefold()))
+    falls = sorted((leader for leader in moved if leader.change is not None and leader.change <= -0.05),
+                   key=lambda leader: ((leader.change or 0), leader.name.casefold()))
+    if not rises and not falls:
+        return f"No leader's openness index changed since {previous}."
+
+    def phrase(leader: LeaderReport, verb: str) -> str:
+        now = float((leader.metrics or {}).get("openness_index") or 0)
+        before = now - float(leader.change or 0)
+        return f"{leader.name}'s index {verb} {abs(leader.change or 0):.1f} points, from {before:.1f} to {now:.1f}"
+
+    parts = ([phrase(rises[0], "rose")] if rises else []) + ([phrase(falls[0], "fell")] if falls else [])
+    label = "The largest changes" if len(parts) > 1 else "The largest change"
+    return f"{label} since {previous}: {'; '.join(parts)}."
+
+
+def peer_sentence(data: ReportData) -> str | None:
+    """How the organisation's leaders compare with the peer cohort; None without peers."""
+    peers = _with_data(data.peers)
+    if not peers:
+        return None
+    own = [leader for leader in _with_data(data.leaders) if (leader.metrics or {}).get("openness_index") is not None]
+    cohort = own[0].metrics or {} if own else {}
+    median = cohort.get("peer_index_median")
+    if not own or median is None:
+        return None
+    organisations = sorted({peer.organisation for peer in peers})
+    above = sum(1 for leader in own if float((leader.metrics or {})["openness_index"]) > float(median))
+    return (f"Against {_plural(len(peers), 'peer leader')} of {_names(organisations)} (median openness index "
+            f"{float(median):.1f}, middle half {float(cohort['peer_index_q1']):.1f} to "
+            f"{float(cohort['peer_index_q3']):.1f}), {above} of the {len(own)} leaders of {data.organisation} "
+            f"score above the peer median.")
+
+
+def coverage_caveat(data: ReportData) -> str:
+    """The coverage caveats in one sentence: who was not (fully) collected, whose sample is small."""
+    none = [leader.name for leader in data.leaders if (leader.metrics or {}).get("coverage") == "none"]
+    missing = [leader.name for leader in data.leaders if leader.metrics is None]
+    partial = [leader.name for leader in data.leaders if (leader.metrics or {}).get("coverage") == "partial"]
+    small = [leader.name for leader in data.leaders if leader.has_data and (leader.metrics or {}).get("low_sample")]
+    parts = []
+    if none or missing:
+        parts.append(f"no data for {_names(none + missing)} (not collected this month)")
+    if partial:
+        parts.append(f"only part of the month collected for {_names(partial)}")
+    if small:
+        parts.append(f"small samples for {_names(small)} (fewer than 10 posts or fewer than 5 questions), "
+                     "so their figures may move a lot by chance")
+    peers_without = [peer.name for peer in data.peers if not peer.has_data]
+    if peers_without:
+        parts.append(f"no data for peer {_names(peers_without)}")
+    if not parts:
+        return "Coverage: every leader's month was fully collected and every sample is large enough."
+    return "Coverage: " + "; ".join(parts) + "."
+
+
+def executive_summary(data: ReportData) -> ExecutiveSummary:
+    leaders = _with_data(data.leaders)
+    if not leaders:
+        sentences = [f"No leader's {_month(data.month)} was collected, so there is nothing to summarise."]
+        return ExecutiveSummary(tuple(sentences), coverage_caveat(data))
+    sentences = [answer_sentence(leaders), debate_sentence(leaders), progress_sentence(leaders),
+                 change_sentence(leaders, data.month)]
+    peers = peer_sentence(data)
+    if peers:
+        sentences.append(peers)
+    return ExecutiveSummary(tuple(sentences), coverage_caveat(data))
