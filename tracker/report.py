@@ -37,7 +37,7 @@ from tracker.metrics import (FAST_HOURS, GOAL_ACTIVE_WEEKS, GOAL_ANSWERED_SHARE,
 from tracker.reportcharts import (OKABE_ITO, plot_behaviours, plot_index_trend, plot_peer_comparison,
                                   plot_posts_by_kind, plot_weekly_activity)
 from tracker.reportdata import BEHAVIOURS, LeaderReport, ReportData, SamplePost, month_weeks, shift_month
-from tracker.summary import executive_summary
+from tracker.summary import EMAIL_CHART, email_html, email_text, executive_summary
 from tracker.reporttext import FONT_FAMILY, printable, text_width, truncate, wrap
 
 FORMATS = ("pdf", "png", "csv")
@@ -91,24 +91,13 @@ class ReportFiles:
     csv: Path | None
     summary: Path | None = None  # summary.txt: the body of the report email
     month: str = ""
+    summary_html: Path | None = None  # summary.html: its HTML body, showing the chart beside it
+    summary_chart: Path | None = None  # the chart the HTML shows (written with the PDF)
 
 
 def summary_text(data: ReportData) -> str:
-    """A plain-text digest of the month for the body of the report email."""
-    lines = [f"{data.organisation}: working out loud, {month_label(data.month)}", ""]
-    for leader in data.leaders:
-        metrics = leader.metrics or {}
-        if not leader.has_data:
-            lines.append(f"- {leader.name}: no data this month")
-            continue
-        index = metrics.get("openness_index")
-        change = f" ({leader.change:+.0f} since last month)" if leader.change is not None else ""
-        flag = " (small sample)" if metrics.get("low_sample") else ""
-        lines.append(f"- {leader.name}: openness index {_num(index)}{change}{flag}; "
-                     f"{_num(metrics.get('posts'))} posts, {_num(metrics.get('answers'))} answers, "
-                     f"{_num(metrics.get('debates'))} debates, {_num(metrics.get('progress'))} progress")
-    lines += ["", "The full report is attached; the method is described in docs/methodology.md."]
-    return "\n".join(lines) + "\n"
+    """The plain-text body of the report email (``tracker.summary.email_text``)."""
+    return email_text(data)
 
 
 def month_label(month: str) -> str:
@@ -884,6 +873,11 @@ def render_report(data: ReportData, out_dir: Path, formats: Sequence[str] = FORM
                 draw(page)
                 if pdf is not None:
                     pdf.savefig(page.fig)
+                if "png" not in formats and pdf is not None:
+                    # The email's chart is written with the PDF even when no PNGs are asked for.
+                    for chart in page.charts:
+                        if chart.name == EMAIL_CHART.removesuffix(".png"):
+                            _save_chart_png(page, chart, out_dir / EMAIL_CHART)
                 if "png" in formats:
                     for chart in page.charts:
                         name = chart.name
@@ -895,8 +889,12 @@ def render_report(data: ReportData, out_dir: Path, formats: Sequence[str] = FORM
         finally:
             if pdf is not None:
                 pdf.close()
-    summary_path = None
+    summary_path = html_path = chart_path = None
     if pdf_path is not None:
         summary_path = out_dir / "summary.txt"
         summary_path.write_text(summary_text(data), encoding="utf-8")
-    return ReportFiles(out_dir, pdf_path, tuple(pngs), csv_path, summary_path, data.month)
+        chart_path = out_dir / EMAIL_CHART
+        html_path = out_dir / "summary.html"
+        html_path.write_text(email_html(data, EMAIL_CHART if chart_path.is_file() else None), encoding="utf-8")
+    return ReportFiles(out_dir, pdf_path, tuple(pngs), csv_path, summary_path, data.month, html_path,
+                       chart_path if chart_path is not None and chart_path.is_file() else None)

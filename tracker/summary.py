@@ -180,3 +180,57 @@ def executive_summary(data: ReportData) -> ExecutiveSummary:
     if peers:
         sentences.append(peers)
     return ExecutiveSummary(tuple(sentences), coverage_caveat(data))
+
+
+# --- the email ---------------------------------------------------------------------------------
+
+EMAIL_CHART = "leaderboard.png"  # the summary page's chart, written beside the PDF
+
+
+def _board_lines(data: ReportData) -> list[tuple[str, str, str]]:
+    """(name, index and change, note) per leader in leaderboard order, then the peers."""
+    out = []
+    for leader in (*data.leaders, *data.peers):
+        row = leader.metrics or {}
+        name = leader.name + (f" ({leader.organisation})" if leader.organisation else "")
+        if not leader.has_data or row.get("openness_index") is None:
+            out.append((name, "no data", ""))
+            continue
+        change = "" if leader.change is None else f" ({leader.change:+.1f} since last month)"
+        notes = [f"rank {leader.rank}" if leader.rank else ("peer, not ranked" if leader.organisation else "not ranked")]
+        if row.get("low_sample"):
+            notes.append("small sample")
+        out.append((name, f"{float(row['openness_index']):.1f}{change}", ", ".join(notes)))
+    return out
+
+
+def email_text(data: ReportData) -> str:
+    """The plain-text body of the report email: the summary, then the leaderboard."""
+    summary = executive_summary(data)
+    lines = [f"{data.organisation}: working out loud, {_month(data.month)}", ""]
+    lines += [*summary.sentences, "", summary.caveat, "", "Openness index (0-100):"]
+    lines += [f"- {name}: {index}" + (f"; {note}" if note else "") for name, index, note in _board_lines(data)]
+    lines += ["", "The full report is attached as a PDF; its last page explains how to read it."]
+    return "\n".join(lines) + "\n"
+
+
+def email_html(data: ReportData, chart: str | None = EMAIL_CHART) -> str:
+    """The HTML body: the summary, the leaderboard chart (``chart``, a file beside it, which
+    the email carries inline) and the leaderboard as a table. Every value is escaped."""
+    from html import escape
+
+    summary = executive_summary(data)
+    title = f"{data.organisation}: working out loud, {_month(data.month)}"
+    rows = "".join(f"<tr><td>{escape(name)}</td><td style=\"text-align:right\">{escape(index)}</td>"
+                   f"<td style=\"color:#555\">{escape(note)}</td></tr>" for name, index, note in _board_lines(data))
+    image = (f'<p><img src="{escape(chart)}" alt="Openness index of each leader against the peer cohort" '
+             f'style="max-width:100%"></p>' if chart else "")
+    return (
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>" + escape(title) + "</title></head>\n"
+        "<body style=\"font-family:sans-serif;max-width:720px\">\n"
+        f"<h2>{escape(title)}</h2>\n"
+        + "".join(f"<p>{escape(sentence)}</p>\n" for sentence in summary.sentences)
+        + f"<p style=\"color:#555\">{escape(summary.caveat)}</p>\n{image}\n"
+        "<table style=\"border-collapse:collapse\" cellpadding=\"4\"><tr><th align=\"left\">Leader</th>"
+        "<th>Openness index (0-100)</th><th align=\"left\">Note</th></tr>" + rows + "</table>\n"
+        "<p>The full report is attached as a PDF; its last page explains how to read it.</p>\n</body></html>\n")
