@@ -174,8 +174,7 @@ def test_png_of_every_chart(rendered):
     data, files = rendered
     names = sorted(path.name for path in files.pngs)
     assert names == sorted(["leaderboard.png", "overview-posts-1.png"]
-                           + [f"leader-{leader.leader_id}-{chart}.png" for leader in data.leaders
-                              for chart in ("weekly", "trend")])
+                           + [f"leader-{leader.leader_id}.png" for leader in data.leaders])
     for path in files.pngs:
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -199,7 +198,7 @@ def test_png_crops_from_the_layout_clip_nothing(rendered, sample, tmp_path):
     paths = list(files.pngs)
     paths += render_report(_data(sample, month="2030-01"), tmp_path / "empty", formats=("png",)).pngs
     paths += render_report(_data(hostile), tmp_path / "hostile", formats=("png",)).pngs
-    assert len(paths) == 8 + 8 + 4
+    assert len(paths) == 5 + 5 + 3
     assert [path.name for path in paths if _touches_edge(path)] == []
 
 

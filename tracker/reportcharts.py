@@ -161,7 +161,18 @@ def plot_index_trend(ax: Axes, leader: LeaderReport, points: Sequence[TrendPoint
     ax.grid(axis="y", color="#DDDDDD", linewidth=0.5)
     ax.set_title(title or _leader_label(leader, title_size), loc="left", fontsize=title_size, fontweight="bold")
     if legend:
-        _legend_below(ax, ncol=2)
+        # A caption rather than a legend: the same words at a fraction of a legend's drawing
+        # cost (this chart is on every leader page).
+        figure = ax.get_figure(root=True)
+        assert figure is not None
+        offset = ScaledTranslation(0, -0.3, figure.dpi_scale_trans)
+        lines = ["Blue line: the index; grey band: its 95% interval."]
+        if any(p.peer_median is not None for p in points):
+            lines.append("Orange band: the peers' middle half; dashed: their median.")
+        if any(p.coverage in ("none", None) for p in points):
+            lines.append("Hatched months: no data.")
+        ax.text(0, 0, "\n".join(lines), transform=ax.transAxes + offset, ha="left", va="top", fontsize=6.5,
+                color="#444444")
 
 
 def plot_weekly_activity(ax: Axes, weeks: Sequence[WeekActivity], month_label: str, has_data: bool) -> None:
