@@ -254,6 +254,11 @@ def test_examples_come_with_their_context_distinct_texts_and_reasons(demo):
         for posts in leader.samples.values():
             texts = [normalize_cross_text(post.text) for post in posts]
             assert len(texts) == len(set(texts)), leader.leader_id
+    # A leader without examples still shows what they posted: the most liked unlabelled posts.
+    james = leaders["james"]
+    assert not any(james.samples.values()) and james.other_posts
+    likes = [post.likes or 0 for post in james.other_posts]
+    assert likes == sorted(likes, reverse=True)
     pages = [" ".join(page.extract_text().split()) for page in
              pypdf.PdfReader(outcome.folder / "reports" / MONTH / f"report-{MONTH}.pdf").pages]
     maya = next(page for page in pages if "Maya Okafor Chief Customer Officer" in page)
@@ -263,3 +268,5 @@ def test_examples_come_with_their_context_distinct_texts_and_reasons(demo):
     # The evidence in plain words: the matched words of the post are quoted.
     spans = [item["text"] for item in first.evidence if item.get("source") == "post"]
     assert not spans or f"“{spans[0]}”" in maya
+    james_page = next(page for page in pages if "James Whitfield Chief Executive Officer" in page)
+    assert "Other posts: the month's most liked" in james_page and james.other_posts[0].text[:40] in james_page

@@ -119,16 +119,6 @@ def _num(value: Any, digits: int = 0) -> str:
     return f"{float(value):,.{digits}f}" if digits else f"{int(round(float(value))):,}"
 
 
-def _share(row: dict[str, Any], key: str) -> str:
-    value, low, high = row.get(key), row.get(f"{key}_low"), row.get(f"{key}_high")
-    if value is None:
-        return "no denominator"
-    text = f"{100 * value:.0f}%"
-    if low is not None and high is not None:
-        text += f" (95% interval {100 * low:.0f}–{100 * high:.0f}%)"
-    return text
-
-
 def _change(value: float | None) -> str:
     if value is None:
         return "–"
@@ -648,6 +638,38 @@ def _example_height(post: SamplePost, behaviour: str) -> float:
     return 0.13 + (0.135 if context else 0) + 0.135 * lines + 0.19
 
 
+def _other_posts(page: _Page, y: float, leader: LeaderReport, bottom: float) -> float:
+    """The leader's most liked posts without a behaviour label, as many as fit above ``bottom``."""
+    width = CONTENT_WIDTH * 72 - 0.15 * 72
+    posts = []
+    room = bottom - y - 0.3
+    for post in leader.other_posts:
+        height = 0.13 + 0.135 * len(wrap(printable(post.text), width, 7.5, 2)) + 0.06
+        if height > room:
+            break
+        posts.append(post)
+        room -= height
+    if not posts:
+        return y
+    y += 0.05
+    page.text(MARGIN, y, "Other posts: the month's most liked, showing none of these behaviours", size=8,
+              fontweight="bold", color=OKABE_ITO["blue"])
+    y += 0.17
+    for post in posts:
+        likes = "" if post.likes is None else f" · {post.likes} likes"
+        meta = f"{post.created_local} · {KIND_WORDS.get(post.kind, post.kind)}{likes}"
+        page.text(MARGIN + 0.15, y, meta, size=6.5, color=GREY)
+        if post.url:
+            page.text(MARGIN + 0.15 + (text_width(meta, 6.5) + 6) / 72, y, "open the post", size=6.5,
+                      color=OKABE_ITO["blue"], url=post.url)
+        y += 0.13
+        for line in wrap(printable(post.text), width, 7.5, 2):
+            page.text(MARGIN + 0.15, y, line, size=7.5)
+            y += 0.135
+        y += 0.06
+    return y
+
+
 def _fit_examples(leader: LeaderReport, room: float) -> dict[str, tuple[SamplePost, ...]]:
     """Up to EXAMPLES_PER_BEHAVIOUR examples of each behaviour, fewer (the last ones first,
     never the first of a behaviour) when they would not fit in ``room`` inches."""
@@ -728,6 +750,7 @@ def _leader_page(page: _Page, data: ReportData, leader: LeaderReport) -> None:
         for post in posts:
             y = _example(page, y, post, behaviour, printable(leader.name.split()[0]))
         y += 0.03
+    y = _other_posts(page, y, leader, A4[1] - 1.05 - 0.14 * max(1, min(len(leader.warnings), 3)))
     y += 0.1
     page.rule(y - 0.08)
     page.text(MARGIN, y, "Collection warnings", size=8, fontweight="bold")

@@ -94,6 +94,8 @@ class LeaderReport:
     samples: dict[str, tuple[SamplePost, ...]]  # behaviour -> up to three posts
     warnings: tuple[str, ...]
     organisation: str = ""  # a peer's company; "" for the organisation's own leaders
+    # The month's most liked posts that show none of the behaviours: what else the leader said.
+    other_posts: tuple[SamplePost, ...] = ()
 
     @property
     def has_data(self) -> bool:
@@ -256,6 +258,35 @@ def _samples(db: Database, ids: list[str], month: str, zone: ZoneInfo) -> dict[s
     return {leader_id: {label: tuple(found[leader_id][label]) for label in BEHAVIOURS} for leader_id in ids}
 
 
+def _other_posts(db: Database, ids: list[str], month: str, zone: ZoneInfo) -> dict[str, tuple[SamplePost, ...]]:
+    """Each leader's most liked posts of the month with no behaviour label (distinct texts)."""
+    start, end = month_bounds_utc(month, zone.key)
+    sql = f"""
+        SELECT leader_id, id, created_at, kind, text, url, like_count FROM (
+            SELECT p.leader_id, p.id, p.created_at, p.kind, p.text, p.url, p.like_count,
+                ROW_NUMBER() OVER (PARTITION BY p.leader_id
+                    ORDER BY coalesce(p.like_count, 0) DESC, p.created_at, p.id) AS position
+            FROM posts p
+            WHERE p.created_at >= ? AND p.created_at < ? AND p.kind != 'repost'
+                AND p.leader_id IN ({_placeholders(ids)})
+                AND NOT EXISTS (SELECT 1 FROM post_labels l WHERE l.post_id = p.id
+                                AND l.label IN ({_placeholders(list(BEHAVIOURS))}))
+        ) WHERE position <= ? ORDER BY leader_id, position
+    """
+    found: dict[str, list[SamplePost]] = defaultdict(list)
+    seen: set[tuple[str, str]] = set()
+    for leader_id, post_id, created_at, kind, text, url, likes in db.execute(
+            sql, [start, end, *ids, *BEHAVIOURS, SAMPLE_CANDIDATES]):
+        key = (leader_id, normalize_cross_text(text))
+        if key in seen or len(found[leader_id]) >= SAMPLES_PER_BEHAVIOUR:
+            continue
+        seen.add(key)
+        moment = _local(created_at, zone)
+        found[leader_id].append(SamplePost(post_id, moment.strftime("%Y-%m-%d %H:%M") if moment else "", kind,
+                                           text or "", url, 0.0, likes))
+    return {leader_id: tuple(posts) for leader_id, posts in found.items()}
+
+
 def _warnings(db: Database, ids: list[str], month: str, zone: ZoneInfo,
               trend_rows: dict[str, dict[str, dict[str, Any]]], months: tuple[str, ...]) -> dict[str, list[str]]:
     start, end = month_bounds_utc(month, zone.key)
@@ -344,6 +375,7 @@ def build_report_data(db: Database, config: Config, month: str, group: str | Non
 
     weeks = _weekly_activity(db, ids, month, zone) if ids else {}
     samples = _samples(db, ids, month, zone) if ids else {}
+    others = _other_posts(db, ids, month, zone) if ids else {}
     warnings = _warnings(db, ids, month, zone, trend_rows, months) if ids else {}
 
     reports = []
@@ -370,6 +402,7 @@ def build_report_data(db: Database, config: Config, month: str, group: str | Non
             tuple(r for r in month_rows if r["leader_id"] == leader_id and r.get("platform") != "all"),
             previous, change, ranks.get(leader_id), trend, tuple(weeks.get(leader_id, ())),
             samples.get(leader_id, {label: () for label in BEHAVIOURS}), tuple(warnings.get(leader_id, ())),
+            other_posts=others.get(leader_id, ()),
         ))
     peers = []
     for leader_id, name, role, group_name, organisation in peer_rows:
