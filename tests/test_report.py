@@ -316,3 +316,23 @@ def test_the_cover_contents_fit_above_the_cover_note_for_any_number_of_leaders()
             assert len(placed) == len(contents)  # one line each, one column
         if leaders == 200:
             assert placed[-1][4] == "One page per leader (200), in leaderboard order" and placed[-1][5] == 4
+
+
+def test_peers_are_shown_apart_and_never_ranked(tmp_path):
+    setup = build_sample(tmp_path / "db", n_leaders=3, n_peers=4)
+    data = _data(setup)
+    assert [leader.leader_id for leader in data.leaders] == list(setup.leader_ids)
+    assert len(data.peers) == 4 and all(peer.rank is None and peer.organisation for peer in data.peers)
+    # The peer band of each month comes from the metrics rows.
+    point = data.leaders[0].trend[-1]
+    assert point.peer_median == data.leaders[0].metrics["peer_index_median"] is not None
+    files = render_report(data, tmp_path / "out", formats=("pdf",))
+    pages = _pdf_text(files.pdf)
+    assert "Peers to compare with 4 leaders of Corvid Logistics, Helix Automation" in " ".join(pages[0].split())
+    board = " ".join(pages[2].split())
+    peers_part = board.split("Peers, to compare with (not ranked)")[1]
+    for peer in data.peers:
+        assert f"– {peer.name} ({peer.organisation})" in peers_part
+    assert "peer leaders of Corvid Logistics and Helix Automation" in " ".join(pages[1].split())
+    # Each leader page places the leader against the peers.
+    assert all("Against peers index above" in " ".join(page.split()) for page in pages[3:6])

@@ -186,6 +186,9 @@ def _cover(page: _Page, data: ReportData, contents: list[tuple[str, int]]) -> No
     counts = data.coverage_counts
     lines = [
         ("Leaders in this report", f"{len(data.leaders)}"),
+        ("Peers to compare with", f"{len(data.peers)} leaders of "
+                                  f"{', '.join(sorted({printable(p.organisation) for p in data.peers}))}"
+         if data.peers else "none configured"),
         ("Accounts", f"{data.accounts}"),
         ("Metrics this month", f"full collection {counts.get('full', 0)}, partial {counts.get('partial', 0)}, "
                                f"no collection {counts.get('none', 0)}, not computed {counts.get('missing', 0)}"),
