@@ -138,7 +138,7 @@ def metrics_row(leader_id: str, month: str, platform: str, profile: str, rng: ra
     components = {key: round(100 * value, 1) for key, value in components.items()}  # stored 0-100
     spread = 6.0 if posts >= 10 else 18.0
     row.update(posts=posts, originals=originals, replies=replies, threads=threads, quotes=quotes, reposts=reposts,
-               answers=answers, questions_received=questions, questions_answered_share=qa,
+               answers=answers, questions_received=questions, questions_answered=answers, questions_answered_share=qa,
                questions_answered_share_low=qa_low, questions_answered_share_high=qa_high,
                median_response_hours=round(rng.uniform(1.5, 30.0), 1) if answers else None,
                debates=debates, debate_share=ds, debate_share_low=ds_low, debate_share_high=ds_high,

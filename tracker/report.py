@@ -436,11 +436,14 @@ def _summary_page(page: _Page, data: ReportData) -> None:
     title = (f"Openness index: the leaders of {data.organisation} against the peer cohort" if with_peers
              else f"Openness index: the leaders of {data.organisation}")
     page.text(MARGIN, y, truncate(printable(title), width, 11), size=11, fontweight="bold")
-    rows = len(data.leaders) + (len(data.peers) + 1 if with_peers else 0)
-    room = A4[1] - y - 0.35 - 1.25
+    room = A4[1] - y - 1.95  # the chart's title, tick labels and two lines of notes below it
+    # Each peer gets a row while the rows stay readable; otherwise the peers are the band alone.
+    peers = data.peers if (len(data.leaders) + len(data.peers) + 1) * 0.14 <= room else ()
+    rows = len(data.leaders) + (len(peers) + 1 if peers else 0)
     height = max(1.0, min(room, 0.27 * rows + 0.5))
+    label_size = min(7.0, max(4.0, 72 * (height - 0.3) / max(rows, 1) * 0.75))
     ax = page.axes(MARGIN + 2.3, y + 0.45, CONTENT_WIDTH - 2.4, height)
-    plot_peer_comparison(ax, data.leaders, data.peers)
+    plot_peer_comparison(ax, data.leaders, peers, label_size)
     page.chart("leaderboard", ax, around=(2.35, 0.5, 0.12, 0.45))
     note = ("Band: the middle half of the peers' indexes (a quarter of peers score below it, a quarter above); "
             "dashed line: the peers' median. " if with_peers else "") + \

@@ -198,7 +198,8 @@ def plot_weekly_activity(ax: Axes, weeks: Sequence[WeekActivity], month_label: s
                 va="center", fontsize=9, style="italic", color="#444444")
 
 
-def plot_peer_comparison(ax: Axes, leaders: Sequence[LeaderReport], peers: Sequence[LeaderReport]) -> None:
+def plot_peer_comparison(ax: Axes, leaders: Sequence[LeaderReport], peers: Sequence[LeaderReport],
+                         label_size: float = 7) -> None:
     """The openness index of each leader (dot, with its 95% interval where it has one) on a
     0-100 scale, over the peer cohort's middle half (band) and median (dashed line); the
     peers follow, in grey, under their own heading."""
@@ -220,8 +221,8 @@ def plot_peer_comparison(ax: Axes, leaders: Sequence[LeaderReport], peers: Seque
         if leader is None:
             labels.append("Peers (not ranked)")
             continue
-        name = _leader_label(leader, 7)
-        labels.append(f"{name} ({truncate(printable(leader.organisation), 60, 6.5)})" if is_peer else name)
+        name = _leader_label(leader, label_size)
+        labels.append(f"{name} ({truncate(printable(leader.organisation), 60, label_size)})" if is_peer else name)
         row = leader.metrics or {}
         if not leader.has_data or row.get("openness_index") is None:
             ax.text(1, y, NO_DATA, va="center", ha="left", fontsize=6.5, style="italic", color="#444444")
@@ -232,9 +233,10 @@ def plot_peer_comparison(ax: Axes, leaders: Sequence[LeaderReport], peers: Seque
             ax.plot([low, high], [y, y], color=colour, linewidth=1.4, solid_capstyle="butt")
         ax.plot([row["openness_index"]], [y], marker="D" if is_peer else "o", markersize=4.5, color=colour,
                 linestyle="none")
-        ax.text(float(row["openness_index"]), y + 0.28, f"{float(row['openness_index']):.1f}", ha="center",
-                va="bottom", fontsize=5.5, color=colour)
-    ax.set_yticks(range(count - 1, -1, -1), labels, fontsize=7)
+        if label_size >= 6:  # the value over the dot, when rows are tall enough for it
+            ax.text(float(row["openness_index"]), y + 0.28, f"{float(row['openness_index']):.1f}", ha="center",
+                    va="bottom", fontsize=5.5, color=colour)
+    ax.set_yticks(range(count - 1, -1, -1), labels, fontsize=label_size)
     for tick, (leader, is_peer) in zip(ax.get_yticklabels(), rows):
         if leader is None:
             tick.set_fontweight("bold")
