@@ -125,7 +125,7 @@ def metrics_row(leader_id: str, month: str, platform: str, profile: str, rng: ra
     external = max(0, replies - rng.randint(0, 2))
     qa, qa_low, qa_high = _wilson(answers, questions)
     ds, ds_low, ds_high = _wilson(debates, replies + quotes)
-    es, es_low, es_high = _wilson(external, posts)
+    es, es_low, es_high = _wilson(external, replies)  # the metric's denominator: replies
     ps, ps_low, ps_high = _wilson(progress, originals + threads)
     components = {
         "component_answer": round(min(1.0, answers / 8), 3),

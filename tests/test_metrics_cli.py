@@ -264,7 +264,7 @@ def test_examples_come_with_their_context_distinct_texts_and_reasons(demo):
     maya = next(page for page in pages if "Maya Okafor Chief Customer Officer" in page)
     first = answers[0]
     assert f"Answering {first.context_author}: “{first.context_text[:30]}" in maya
-    assert "Why this post: labelled an answer with confidence" in maya
+    assert "Why: labelled an answer, confidence" in maya
     # The evidence in plain words: the matched words of the post are quoted.
     spans = [item["text"] for item in first.evidence if item.get("source") == "post"]
     assert not spans or f"“{spans[0]}”" in maya

@@ -505,9 +505,9 @@ def _key_figures(leader: LeaderReport, weeks_in_month: int) -> list[tuple[str, s
         return [("This month", "no figures: the month's metrics were not computed")]
     if row.get("coverage") == "none":
         return [("This month", "no data: the month was not collected (this is not the same as no activity)")]
-    kinds = ", ".join(f"{_num(row.get(key))} {name}" for key, name in
-                      (("originals", "new posts"), ("replies", "replies"), ("threads", "thread posts"),
-                       ("quotes", "quotes")))
+    kinds = ", ".join(f"{_num(row.get(key))} {one if row.get(key) == 1 else many}" for key, one, many in
+                      (("originals", "new post", "new posts"), ("replies", "reply", "replies"),
+                       ("threads", "thread post", "thread posts"), ("quotes", "quote", "quotes")))
     received, answered = row.get("questions_received") or 0, row.get("questions_answered")
     if answered is None:  # older metrics rows: answered = share x received
         share = row.get("questions_answered_share")
@@ -544,7 +544,7 @@ def _key_figures(leader: LeaderReport, weeks_in_month: int) -> list[tuple[str, s
                      + (f"; half the posts had {_num(likes)} likes or more (median)" if likes is not None else "")),
         ("Index parts", "  ·  ".join(f"{name} {_num(row.get(f'component_{key}'), 1)}" for name, key in
                                      (("answering", "answer"), ("debate", "debate"), ("progress", "progress"),
-                                      ("presence", "presence"))) + f" (each 0–100; {PART_WEIGHTS})"),
+                                      ("presence", "presence"))) + " (each 0–100)"),
     ]
     peers = _peer_words(row)
     if peers:
@@ -574,7 +574,7 @@ def _evidence_words(post: SamplePost) -> str:
         elif item.get("source") == "post":
             own.append(f"“{text}”")
         elif item.get("source") in ("parent", "quoted", "context"):
-            parent.append(f"“{text}”")
+            parent.append(f"“{truncate(text, 180, 6.5)}”")  # a whole question can be long
         elif " " in text:  # a worded fact such as "22 words"; bare ids and handles say nothing
             facts.append(text)
     parts = facts + ([f"its words {', '.join(dict.fromkeys(own))}"] if own else []) \
@@ -613,7 +613,7 @@ def _example(page: _Page, y: float, post: SamplePost, behaviour: str, name: str)
         author = printable(post.context_author or "someone")
         lead = (f"Continuing {name}'s own post" if author == "the leader" else
                 f"Quoting {author}" if post.kind == "quote" else f"{CONTEXT_WORDS[behaviour]} {author}")
-        context = f"{lead}: “{printable(post.context_text)}”"
+        context = f"{lead}: “{truncate(printable(post.context_text), 0.75 * width, 7)}”"
     elif behaviour == "progress":
         work = _work_reported(post)
         # Only worth a line when the post says more than that one sentence.
@@ -626,7 +626,7 @@ def _example(page: _Page, y: float, post: SamplePost, behaviour: str, name: str)
         page.text(x, y, line, size=7.5)
         y += 0.135
     reason = _evidence_words(post)
-    why = f"Why this post: labelled {BEHAVIOUR_WORDS[behaviour]} with confidence {post.confidence:.2f}" + \
+    why = f"Why: labelled {BEHAVIOUR_WORDS[behaviour]}, confidence {post.confidence:.2f}" + \
         (f"; {reason}" if reason else "")
     page.text(x, y, truncate(why, width, 6.5), size=6.5, color=GREY)
     return y + 0.19
