@@ -74,6 +74,7 @@ PEER_CRITICISMS = [
     "Honestly {product} is a step backwards. The old version was more reliable.",
     "Your {feature} claims don't hold up. Our pilot saw half the throughput you advertised.",
 ]
+PEER_REBUTTAL = (0, 1, 3)  # the REBUTTALS answering each of PEER_CRITICISMS
 PEER_ANNOUNCEMENTS = [
     "Proud to announce that {company} has been named a top logistics brand of the year!",
     "Excited for what is coming next at {company}. Big things ahead.",
@@ -179,10 +180,18 @@ class _Builder:
         self.tweets: list[dict[str, Any]] = []
         self.sequence = 0
 
-    def fill(self, template: str, moment: datetime) -> str:
+    last: tuple[str, str] = ("", "")
+
+    def fill(self, template: str, moment: datetime, same_as_last: bool = False) -> str:
+        """``template`` with a product and feature drawn at random; ``same_as_last`` keeps the
+        previous fill's (an answer speaks of what the question asked), drawing all the same so
+        that the random stream, and every other post, stays as it was."""
         month = MONTHS[(moment.month % 12)]  # "next month" reads naturally in plans
-        return template.format(product=self.rng.choice(PRODUCTS), feature=self.rng.choice(FEATURES),
-                               month=month, version=f"{moment.year % 100}.{moment.month}")
+        drawn = (self.rng.choice(PRODUCTS), self.rng.choice(FEATURES))
+        product, feature = self.last if same_as_last else drawn
+        self.last = (product, feature)
+        return template.format(product=product, feature=feature, month=month,
+                               version=f"{moment.year % 100}.{moment.month}")
 
     def tweet(self, author_id: str, moment: datetime, text: str, *, reply_to: dict[str, Any] | None = None,
               quote: dict[str, Any] | None = None, repost: dict[str, Any] | None = None,
@@ -250,13 +259,16 @@ def build_dataset(now: datetime | None = None, seed: int = 7) -> XDataset:
     # Maya: answers customers' questions most days, usually within a few hours.
     maya = leader["maya"]
     for moment in builder.moments(first_month, 6.0):
-        question = public_post(moment - timedelta(hours=rng.uniform(0.5, 8)), rng.choice(QUESTIONS), maya.handle)
+        # QUESTIONS[i] is answered by ANSWERS[i] (randrange draws as choice did: same stream).
+        before = timedelta(hours=rng.uniform(0.5, 8))
+        asked = rng.randrange(len(QUESTIONS))
+        question = public_post(moment - before, QUESTIONS[asked], maya.handle)
         asker = next(u["username"] for u in users if u["id"] == question["author_id"])
-        index = rng.randrange(len(ANSWERS))
+        rng.randrange(len(ANSWERS))  # drawn as before, so that the stream is unchanged
         if rng.random() < 0.12:
             text = rng.choice(NON_ANSWERS)
         else:
-            text = builder.fill(ANSWERS[index], moment)
+            text = builder.fill(ANSWERS[asked], moment, same_as_last=True)
         builder.tweet(maya.user_id, moment, f"@{asker} {text}", reply_to=question, popularity=15)
     for moment in builder.moments(first_month, 0.5):
         builder.tweet(maya.user_id, moment, builder.fill(rng.choice(PROGRESS), moment), popularity=30)
@@ -264,13 +276,16 @@ def build_dataset(now: datetime | None = None, seed: int = 7) -> XDataset:
     # Tomás: engages critics in replies and quotes, with reasons.
     tomas = leader["tomas"]
     for moment in builder.moments(first_month, 3.0):
-        critique = public_post(moment - timedelta(hours=rng.uniform(1, 20)), rng.choice(CRITICISMS), tomas.handle)
+        before = timedelta(hours=rng.uniform(1, 20))
+        said = rng.randrange(len(CRITICISMS))  # CRITICISMS[i] is rebutted by REBUTTALS[i]
+        critique = public_post(moment - before, CRITICISMS[said], tomas.handle)
         critic = next(u["username"] for u in users if u["id"] == critique["author_id"])
         if rng.random() < 0.25:
             builder.tweet(tomas.user_id, moment, builder.fill(rng.choice(QUOTE_REBUTTALS), moment), quote=critique,
                           popularity=60)
         else:
-            builder.tweet(tomas.user_id, moment, f"@{critic} " + builder.fill(rng.choice(REBUTTALS), moment),
+            rng.randrange(len(REBUTTALS))  # drawn as before, so that the random stream is unchanged
+            builder.tweet(tomas.user_id, moment, f"@{critic} " + builder.fill(REBUTTALS[said], moment, same_as_last=True),
                           reply_to=critique, popularity=40)
     for moment in builder.moments(first_month, 0.7):
         builder.tweet(tomas.user_id, moment, builder.fill(rng.choice(PROGRESS), moment), popularity=50)
@@ -328,16 +343,19 @@ def _add_peers(builder: _Builder, users: list[dict[str, Any]], public_ids: dict[
     # Helix: the CEO answers customers, the CTO takes on critics, the VP Product narrates.
     sofia, kenji, amara = peer["helix-ceo"], peer["helix-cto"], peer["helix-vpp"]
     for moment in builder.moments(first_month, 4.0):
-        question = public_post(moment - timedelta(hours=rng.uniform(1, 30)), rng.choice(QUESTIONS), sofia)
-        text = builder.fill(rng.choice(ANSWERS), moment)
+        asked = rng.randrange(len(QUESTIONS))
+        question = public_post(moment - timedelta(hours=rng.uniform(1, 30)), QUESTIONS[asked], sofia)
+        text = builder.fill(ANSWERS[asked], moment, same_as_last=True)
         builder.tweet(sofia.user_id, moment, f"@{handles[question['author_id']]} {text}", reply_to=question,
                       popularity=25)
     for moment in builder.moments(first_month, 1.0):
         builder.tweet(sofia.user_id, moment, builder.fill(rng.choice(PROGRESS), moment), popularity=60)
     for moment in builder.moments(first_month, 3.0):
-        critique = public_post(moment - timedelta(hours=rng.uniform(1, 20)), rng.choice(PEER_CRITICISMS), kenji)
+        said = rng.randrange(len(PEER_CRITICISMS))
+        critique = public_post(moment - timedelta(hours=rng.uniform(1, 20)), PEER_CRITICISMS[said], kenji)
         builder.tweet(kenji.user_id, moment, f"@{handles[critique['author_id']]} "
-                      + builder.fill(rng.choice(REBUTTALS), moment), reply_to=critique, popularity=40)
+                      + builder.fill(REBUTTALS[PEER_REBUTTAL[said]], moment, same_as_last=True), reply_to=critique,
+                      popularity=40)
     for moment in builder.moments(first_month, 2.5):
         builder.tweet(amara.user_id, moment, builder.fill(rng.choice(PROGRESS), moment), popularity=50)
     # Corvid: announcements from the CEO, a build note now and then from the CTO, the COO quiet.
