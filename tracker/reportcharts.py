@@ -221,8 +221,10 @@ def plot_peer_comparison(ax: Axes, leaders: Sequence[LeaderReport], peers: Seque
         if leader is None:
             labels.append("Peers (not ranked)")
             continue
-        name = _leader_label(leader, label_size)
-        labels.append(f"{name} ({truncate(printable(leader.organisation), 60, label_size)})" if is_peer else name)
+        if is_peer:  # the axes leave 2.3 in (165 pt) on their left for the labels
+            labels.append(truncate(f"{printable(leader.name)} ({printable(leader.organisation)})", 158, label_size))
+        else:
+            labels.append(_leader_label(leader, label_size))
         row = leader.metrics or {}
         if not leader.has_data or row.get("openness_index") is None:
             ax.text(1, y, NO_DATA, va="center", ha="left", fontsize=6.5, style="italic", color="#444444")
