@@ -36,11 +36,13 @@ BEHAVIOUR_SERIES = (
     ("debates", "debates", OKABE_ITO["vermillion"], "xxxx"),
     ("progress", "progress posts", OKABE_ITO["green"], "...."),
 )
+# Lighter hatching than the overview's: this chart is on every leader page, and Agg draws
+# each hatch line (a tenth of a page's PNG time at the overview's density).
 WEEK_SERIES = (
     ("posts", "all posts (reposts excluded)", OKABE_ITO["grey"], ""),
-    ("answer", "answers", OKABE_ITO["blue"], "////"),
-    ("debate", "debates", OKABE_ITO["vermillion"], "xxxx"),
-    ("progress", "progress posts", OKABE_ITO["green"], "...."),
+    ("answer", "answers", OKABE_ITO["blue"], "//"),
+    ("debate", "debates", OKABE_ITO["vermillion"], "xx"),
+    ("progress", "progress posts", OKABE_ITO["green"], ".."),
 )
 NAME_WIDTH_PT = 118.0
 NO_DATA = "no data"
@@ -183,9 +185,9 @@ def plot_weekly_activity(ax: Axes, weeks: Sequence[WeekActivity], month_label: s
         positions = [i + (offset - 1.5) * width for i in range(len(weeks))]
         ax.bar(positions, [getattr(week, key) for week in weeks], width=width, color=colour, hatch=hatch,
                edgecolor=EDGE, linewidth=0.4, label=label)
-    labels = [f"week {week.week[-2:]}\nfrom {int(week.starts[8:10])} {_month_tick(week.starts[:7]).splitlines()[0]}"
-              for week in weeks]
+    labels = [f"{int(week.starts[8:10])} {_month_tick(week.starts[:7]).splitlines()[0]}" for week in weeks]
     ax.set_xticks(range(len(weeks)), labels, fontsize=6.5)
+    ax.set_xlabel("weeks from Monday (days inside the month)", fontsize=6.5)
     ax.set_ylabel("posts per week (count)")
     ax.yaxis.set_major_locator(MaxNLocator(integer=True, nbins=5))
     ax.set_ylim(bottom=0, top=max([1.0] + [float(week.posts) for week in weeks]) * 1.15)
