@@ -52,6 +52,37 @@ accounts = { x = "not a handle" }
     assert "peers[0].accounts.x: expected an X username" in message
 
 
+def test_an_account_is_under_one_leader_or_peer_only():
+    with pytest.raises(ConfigError) as error:
+        parse_config(BASE + '''
+[[peers]]
+id = "sofia"
+name = "Sofia Lind"
+organisation = "Helix Automation"
+accounts = { x = "Maya" }
+''', Path("t.toml"))
+    assert "peers[0].accounts.x: 'Maya' is already the x account of leaders[0]" in str(error.value)
+
+
+def test_linkedin_colleagues_are_named_within_their_own_organisation():
+    from tracker.linkedin import colleague_counterparts
+
+    config = parse_config(BASE + '''
+[[leaders]]
+id = "grace"
+name = "Grace Hopper"
+accounts = { x = "grace_hopper" }
+
+[[peers]]
+id = "sofia"
+name = "Sofia Lind"
+organisation = "Helix Automation"
+accounts = { x = "sofia_helix" }
+''', Path("t.toml"))
+    # The form metrics._organisation_users lists: our leader under '', a peer under its company.
+    assert colleague_counterparts(config) == {"|linkedin:Grace Hopper", "Helix Automation|linkedin:Sofia Lind"}
+
+
 def test_quartiles_and_percentiles_by_hand():
     assert quartiles([10.0, 20.0, 30.0, 40.0, 50.0]) == (20.0, 30.0, 40.0)
     assert quartiles([10.0, 20.0]) == (12.5, 15.0, 17.5)
