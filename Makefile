@@ -18,7 +18,7 @@ test: $(VENV)/.installed
 # the same labels give the same file). tests/test_model.py retrains it and compares.
 LABELS_DIR ?= ../shared/labels
 model: $(VENV)/.installed
-	$(BIN)/tracker train --labels $(LABELS_DIR)/train.jsonl --labels $(LABELS_DIR)/dev.jsonl --out tracker/data/labeller.npz
+	$(BIN)/tracker train --cv 5 --labels $(LABELS_DIR)/train.jsonl --labels $(LABELS_DIR)/dev.jsonl --out tracker/data/labeller.npz
 
 # Benchmarks are run by hand (minutes each); their figures go in the closing notes.
 bench: $(VENV)/.installed

@@ -1,6 +1,6 @@
-"""Benchmark (by hand, issue 4): the monthly report for 50 leaders with twelve months of history.
+"""Benchmark (by hand): the monthly report for 50 leaders and 10 peers with twelve months of history.
 
-    .venv/bin/python bench/bench_report.py [--leaders 50]
+    .venv/bin/python bench/bench_report.py [--leaders 50] [--peers 10]
 
 Prints the total time, the time per chart, and the time bare matplotlib takes to draw and
 save the same number of figures: one A4 figure with a bar chart per PDF page (into one
@@ -102,10 +102,11 @@ def _timed_savefig() -> tuple[dict[str, float], list[tuple[object, str, object]]
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--leaders", type=int, default=50)
+    parser.add_argument("--peers", type=int, default=10, help="peers of two other organisations (default 10)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        setup = build_sample(folder / "db", n_leaders=args.leaders, history=13)
+        setup = build_sample(folder / "db", n_leaders=args.leaders, history=13, n_peers=args.peers)
         db = open_db(setup.db_path)
         started, cpu = time.perf_counter(), time.process_time()
         data = build_report_data(db, setup.config, setup.month)
@@ -128,7 +129,8 @@ def main() -> None:
         bare, bare_cpu = bare_matplotlib(folder, pages, charts)
         report_chars = sum(len(page.extract_text()) for page in report_pages)
         bare_chars = sum(len(page.extract_text()) for page in PdfReader(folder / "bare.pdf").pages)
-    print(f"leaders: {args.leaders}, months of history: 12 (+1 for the change), PDF pages: {pages}, PNG charts: {charts}")
+    print(f"leaders: {args.leaders}, peers: {args.peers}, months of history: 12 (+1 for the change), "
+          f"PDF pages: {pages}, PNG charts: {charts}")
     print(f"report total: {total:.2f} s (database read {read:.3f} s, render {total - read:.2f} s)")
     print(f"per chart (PNG): {total / charts * 1000:.0f} ms; per PDF page: {total / pages * 1000:.0f} ms")
     print(f"bare matplotlib, {pages} A4 PDF pages + {charts} PNG figures: {bare:.2f} s")

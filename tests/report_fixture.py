@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -81,13 +82,16 @@ def create_labels_metrics_tables(db: Database) -> None:
             db.execute(statement)
 
 
-def make_config(tmp: Path, leaders: list[tuple[str, str]], organisation: str = "Northwind Robotics") -> Config:
+def make_config(tmp: Path, leaders: list[tuple[str, str]], organisation: str = "Northwind Robotics",
+                peers: Sequence[tuple[str, str, str]] = ()) -> Config:
     return Config(
         path=tmp / "tracker.toml", database=tmp / "tracker.db", timezone="Europe/London",
         reports_dir=tmp / "reports", organisation_name=organisation, organisation_handles={},
         backfill_days=90,
         leaders=tuple(Leader(leader_id, name, "Chief Officer", "Group A" if i % 2 == 0 else "Group B",
                              {"x": f"{leader_id}_x"[:15]}) for i, (leader_id, name) in enumerate(leaders)),
+        peers=tuple(Leader(peer_id, name, "Chief Officer", "", {"x": f"{peer_id}_x"[:15]}, company)
+                    for peer_id, name, company in peers),
     )
 
 
@@ -121,7 +125,7 @@ def metrics_row(leader_id: str, month: str, platform: str, profile: str, rng: ra
     external = max(0, replies - rng.randint(0, 2))
     qa, qa_low, qa_high = _wilson(answers, questions)
     ds, ds_low, ds_high = _wilson(debates, replies + quotes)
-    es, es_low, es_high = _wilson(external, posts)
+    es, es_low, es_high = _wilson(external, replies)  # the metric's denominator: replies
     ps, ps_low, ps_high = _wilson(progress, originals + threads)
     components = {
         "component_answer": round(min(1.0, answers / 8), 3),
@@ -134,7 +138,7 @@ def metrics_row(leader_id: str, month: str, platform: str, profile: str, rng: ra
     components = {key: round(100 * value, 1) for key, value in components.items()}  # stored 0-100
     spread = 6.0 if posts >= 10 else 18.0
     row.update(posts=posts, originals=originals, replies=replies, threads=threads, quotes=quotes, reposts=reposts,
-               answers=answers, questions_received=questions, questions_answered_share=qa,
+               answers=answers, questions_received=questions, questions_answered=answers, questions_answered_share=qa,
                questions_answered_share_low=qa_low, questions_answered_share_high=qa_high,
                median_response_hours=round(rng.uniform(1.5, 30.0), 1) if answers else None,
                debates=debates, debate_share=ds, debate_share_low=ds_low, debate_share_high=ds_high,
@@ -158,7 +162,7 @@ def _insert(db: Database, table: str, rows: list[dict[str, object]]) -> None:
 
 
 def build_sample(tmp: Path, n_leaders: int = 3, month: str = "2026-03", history: int = 13,
-                 seed: int = 7, hostile: bool = False, posts_in_month: bool = True) -> SampleSetup:
+                 seed: int = 7, hostile: bool = False, posts_in_month: bool = True, n_peers: int = 0) -> SampleSetup:
     """A database with ``n_leaders`` leaders and ``history`` months of metrics ending at ``month``.
 
     Leader profiles cycle answerer, debater, narrator, broadcaster, quiet. The third leader
@@ -171,7 +175,10 @@ def build_sample(tmp: Path, n_leaders: int = 3, month: str = "2026-03", history:
     if hostile:
         leaders[0] = (leaders[0][0], "Ana $x_1^2$ \\ Ñúñez 😀 王芳 שרה")
     tmp.mkdir(parents=True, exist_ok=True)
-    config = make_config(tmp, leaders)
+    # Peers: two other companies, profiles cycling like the leaders'; metrics rows only.
+    peers = [(f"peer{i:02d}", f"Peer Leader {i:02d}", "Helix Automation" if i % 2 == 0 else "Corvid Logistics")
+             for i in range(n_peers)]
+    config = make_config(tmp, leaders, peers=peers)
     db = open_db(config.database)
     create_labels_metrics_tables(db)
     save_config(db, config)
@@ -224,6 +231,17 @@ def build_sample(tmp: Path, n_leaders: int = 3, month: str = "2026-03", history:
                          "status": "failed", "error": "account protected: @x is protected"})
         runs.append({"run_id": "r0", "account_id": f"{leader_id}:x", "platform": "x", "started_at": start,
                      "finished_at": start, "status": "ok"})
+    for index, (peer_id, _name, _company) in enumerate(peers):
+        for one in months:
+            all_row = metrics_row(peer_id, one, "all", profiles[index % len(profiles)], rng)
+            metric_rows += [all_row, {**all_row, "platform": "x"}]
+    if peers:
+        from tracker.peers import add_peer_positions
+
+        organisations = {peer_id: company for peer_id, _name, company in peers}
+        for row in metric_rows:
+            row["organisation"] = organisations.get(str(row["leader_id"]), config.organisation_name)
+        add_peer_positions(metric_rows, set(organisations))
     with db.atomic():
         _insert(db, "metrics", metric_rows)
         _insert(db, "posts", posts)

@@ -11,7 +11,7 @@ from tracker.budget import estimate_budget, runs_in_month
 from tracker.cli import cli
 from tracker.collect import collect
 from tracker.config import load_config
-from tracker.demo import DEMO_TOKEN, LEADERS, build_dataset
+from tracker.demo import DEMO_TOKEN, LEADERS, PEERS, build_dataset
 from tracker.emulators.x import XDataset, XEmulator
 from tracker.sources.x import TOKEN_ENV_VAR
 from tracker.store import open_db
@@ -46,16 +46,16 @@ def test_budget_matches_a_hand_computation_for_the_demo_organisation(tmp_path):
     days = calendar.monthrange(now.year, now.month)[1]
     window_start = now - timedelta(days=30)
     post_reads = user_reads = 0.0
-    for leader in LEADERS:
+    for leader in (*LEADERS, *PEERS):  # peers are collected, and billed, like the leaders
         recent = [t for t in dataset.tweets if t["author_id"] == leader.user_id
                   and window_start <= datetime.fromisoformat(t["created_at"].replace("Z", "+00:00")) < now]
         referencing = sum(1 for t in recent if t.get("referenced_tweets"))
         active_days = len({t["created_at"][:10] for t in recent})
         post_reads += (len(recent) + referencing) * days / 30
         user_reads += (active_days + referencing) * days / 30  # every account is resolved already
-    assert estimate.accounts == 5
+    assert estimate.accounts == 5 + len(PEERS)
     assert estimate.runs == days * 24
-    assert estimate.min_requests == days * 24 * 5
+    assert estimate.min_requests == days * 24 * (5 + len(PEERS))
     assert round(estimate.post_reads, 6) == round(post_reads, 6)
     assert round(estimate.user_reads, 6) == round(user_reads, 6)
     assert round(estimate.cost, 6) == round(post_reads * 0.005 + user_reads * 0.010, 6)
@@ -72,8 +72,8 @@ def test_budget_command_prints_estimate_and_actual(tmp_path):
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert lines[0].startswith("X read budget for ")
-    # No database yet: five unresolved accounts cost one user lookup each.
-    assert "  estimated user reads: 5 x $0.01 = $0.05" in lines
+    # No database yet: eleven unresolved accounts (five leaders, six peers) cost one user lookup each.
+    assert "  estimated user reads: 11 x $0.01 = $0.11" in lines
     assert "  actual so far: 0 post reads ($0.00) in 0 requests" in lines
     assert "  cap: 1,000 post reads; 1,000 left" in lines
 

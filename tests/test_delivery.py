@@ -6,6 +6,7 @@ import email
 import email.policy
 import socket
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -285,6 +286,30 @@ def test_report_send_writes_then_mails_the_report_with_its_summary(tmp_path, smt
     assert all(leader.name in body for leader in sample.config.leaders)
     [attachment] = list(message.iter_attachments())
     assert attachment.get_content() == pdf.read_bytes()
+    # The summary is the body, in plain text and in HTML with the leaderboard chart inline.
+    from html import escape
+
+    from tracker.reportdata import build_report_data
+    from tracker.store import open_db
+    from tracker.summary import executive_summary
+
+    db = open_db(sample.db_path)
+    try:
+        summary = executive_summary(build_report_data(db, sample.config, sample.month))
+    finally:
+        db.close()
+    assert all(sentence in " ".join(body.split()) for sentence in summary.sentences)
+    assert message.get_content_type() == "multipart/mixed"
+    [alternative, _pdf] = message.get_payload()
+    assert alternative.get_content_type() == "multipart/alternative"
+    [plain, related] = alternative.get_payload()
+    assert plain.get_content_type() == "text/plain" and related.get_content_type() == "multipart/related"
+    [html_part, image] = related.get_payload()
+    html = html_part.get_content()
+    assert all(escape(sentence) in html for sentence in summary.sentences)
+    assert image.get_content_type() == "image/png"
+    assert f'src="cid:{image["Content-ID"].strip("<>")}"' in html
+    assert image.get_content() == (pdf.parent / "leaderboard.png").read_bytes()
 
 
 def test_report_send_failure_keeps_the_report_and_exits_1(tmp_path, dropping_server):
@@ -323,3 +348,21 @@ def test_send_report_refuses_a_pdf_that_is_not_whole(tmp_path, smtp, damage):
     assert f"Error: {pdf_path} is not a whole PDF" in result.stderr
     assert "was not sent" in result.stderr and "Sent" not in result.stdout
     assert recorder.envelopes == []
+
+
+def test_the_html_body_escapes_what_it_shows(tmp_path):
+    from report_fixture import build_sample
+
+    from tracker.reportdata import build_report_data
+    from tracker.store import open_db
+    from tracker.summary import email_html
+
+    sample = build_sample(tmp_path, n_leaders=1)
+    db = open_db(sample.db_path)
+    try:
+        data = build_report_data(db, sample.config, sample.month)
+    finally:
+        db.close()
+    data = replace(data, organisation="<script>alert(1)</script> & Co")
+    html = email_html(data)
+    assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt; &amp; Co" in html

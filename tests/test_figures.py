@@ -50,9 +50,10 @@ def test_report_shares_name_their_real_denominator_and_runs_agree_with_coverage(
     assert result.exit_code == 0, result.output
     text = " ".join(_pdf_text(out / "report-2026-10.pdf").split())
     # Alice's two replies both went outside: 100% of her 2 replies, not "of posts".
-    assert "2 replies to people outside the organisation, 100% of 2 replies" in text
+    assert "2 of 2 replies go to people outside the organisation (100%" in text
     assert "% of posts" not in text and "%) of posts" not in text
-    assert "of 5 own posts" in text  # the progress share's denominator, reposts excluded
+    assert "of 5 posts report progress of the work" in text  # the progress share's denominator
+    assert "Posts 5 of the leader's own" in text  # reposts excluded from that denominator
     # The month was collected by runs that ended after it (the collection ran later):
     assert "full collection 3" in text
     assert "Collection runs since then 3 succeeded, 0 failed" in text

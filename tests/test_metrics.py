@@ -313,8 +313,9 @@ def test_the_index_lies_inside_its_interval_whatever_the_month():
                    debates=rng.randint(0, replies), progress=rng.randint(0, posts),
                    unique_critics=rng.randint(0, 6), active_weeks=rng.randint(0, 5),
                    answers_est=rng.uniform(0, replies), answers_var=rng.uniform(0, 3),
-                   questions_answered_est=rng.uniform(0, received), debates_est=rng.uniform(0, replies),
+                   questions_answered_est=rng.uniform(0, received), questions_answered_var=rng.uniform(0, 2),
+                   debates_est=rng.uniform(0, replies),
                    debates_var=rng.uniform(0, 3), progress_est=rng.uniform(0, posts), progress_var=rng.uniform(0, 3),
                    median_response_hours=rng.choice([None, 0.5, 10, 100]))
-        out = _finish(row, {"answer": 0.1, "debate": 0.2, "progress": 0.1})
+        out = _finish(dict(row), {"answer": 0.1, "debate": 0.2, "progress": 0.1})
         assert out["openness_index_low"] <= out["openness_index"] <= out["openness_index_high"], out

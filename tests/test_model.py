@@ -60,6 +60,9 @@ def test_evidence_is_spans_of_the_original_text_worded_for_a_person():
     for p, line in zip(posts, run(posts)):
         for label, items in line["evidence"].items():
             assert 1 <= len(items) <= 3
+            spans = sorted((item["source"], item["start"], item["end"]) for item in items)
+            for (s1, a1, b1), (s2, a2, b2) in zip(spans, spans[1:]):
+                assert s1 != s2 or b1 <= a2, items  # no two reasons share words
             for item in items:
                 source_text = p["text"] if item["source"] == "post" else (
                     p["in_reply_to"]["text"] if item["source"] == "parent" else p["quoted"]["text"])
@@ -76,6 +79,11 @@ def test_a_post_the_model_cannot_read_is_not_labelled_rather_than_no_behaviour()
     french = post("Nous avons lancé la nouvelle version aujourd'hui, merci à toute l'équipe", lang="fr")
     untagged = post("Hemos lanzado hoy la nueva versión para todos nuestros clientes en España", lang=None)
     out = run([french, untagged, {**PROGRESS, "lang": None}])
+    # A few words shared with English ("a", "on", "no", "in", "so") do not make a post English.
+    for text in ("On a ouvert notre nouvelle usine à Lyon, merci à toutes les équipes",
+                 "Hoy hemos abierto la fábrica, no hay palabras para agradecer a todo el equipo",
+                 "Wir haben heute in Berlin unser neues Werk eröffnet, wir sind so stolz"):
+        assert not_labelled_reason(text, None) == "language", text
     assert out[0]["not_labelled"] == "language" and out[0]["probabilities"] is None and out[0]["labels"] == []
     assert out[1]["not_labelled"] == "language"
     assert out[2]["not_labelled"] is None and out[2]["probabilities"] is not None
@@ -121,7 +129,12 @@ def test_a_file_that_needs_pickle_is_refused(tmp_path):
 
 
 def test_the_model_file_holds_no_training_text(shared_dir):
-    raw = SHIPPED_MODEL.read_bytes()
+    import zipfile
+
+    with zipfile.ZipFile(SHIPPED_MODEL) as archive:  # an .npz is a zip of .npy files: read them unpacked
+        assert sorted(archive.namelist()) == ["intercept.npy", "meta.npy", "platt.npy", "thresholds.npy",
+                                              "weights.npy"]
+        raw = b"".join(archive.read(name) for name in archive.namelist())
     model = load_model()
     meta = json.dumps(model.meta)
     with open(shared_dir / "labels" / "dev.jsonl", encoding="utf-8") as handle:
@@ -129,7 +142,9 @@ def test_the_model_file_holds_no_training_text(shared_dir):
     for text in texts:
         words = " ".join(text.split()[:4])
         assert len(words) < 12 or words not in meta
-        assert text.encode() not in raw
+        probe = " ".join(text.split()[:6])
+        if len(probe) >= 12:
+            assert probe.encode("utf-8") not in raw and probe.encode("utf-32-le") not in raw
 
 
 # --- training ----------------------------------------------------------------------------------
@@ -167,6 +182,9 @@ def test_training_is_deterministic_and_the_file_round_trips(tmp_path):
         assert x.labels == y.labels
         assert x.probabilities == pytest.approx(y.probabilities, abs=2e-3)  # weights are stored as float16
     assert loaded.meta["trained_on"][0]["file"] == "l.jsonl" and len(loaded.meta["trained_on"][0]["sha256"]) == 64
+    # The version names the parameters: a model trained on other labels relabels what it reads.
+    other = fit(read_labelled([write_jsonl(tmp_path / "o.jsonl", synthetic(60))]))
+    assert first.version.startswith("model-1-") and other.version != first.version
 
 
 def test_cross_validation_retrains_per_fold_and_reports_intervals(tmp_path):

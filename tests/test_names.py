@@ -62,6 +62,24 @@ def test_summary_text_strips_terminal_escapes_and_line_breaks(tmp_path):
     assert "- Ada [2J Bcc: all@example.com x: " in text
 
 
+def test_summary_html_has_no_control_characters_from_names(tmp_path):
+    from tracker.summary import email_html
+
+    sample = build_sample(tmp_path, n_leaders=1, n_peers=2)
+    db = open_db(sample.db_path)
+    try:
+        data = build_report_data(db, sample.config, sample.month)
+    finally:
+        db.close()
+    leader = dataclasses.replace(data.leaders[0], name="Ada\x1b[2J\r\nBcc: all@example.com\u2028x")
+    peer = dataclasses.replace(data.peers[0], organisation="Helix\x07\r\nAutomation")
+    data = dataclasses.replace(data, organisation="North\twind\x07", leaders=(leader,), peers=(peer, *data.peers[1:]))
+    html = email_html(data)
+    assert _controls(html.replace("\n", "")) == []
+    assert "<title>North wind: working out loud" in html
+    assert "Ada [2J Bcc: all@example.com x" in html and "(Helix Automation)" in html
+
+
 def test_a_long_name_stops_before_the_index_column(tmp_path):
     sample = build_sample(tmp_path, n_leaders=2)
     db = open_db(sample.db_path)

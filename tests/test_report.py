@@ -6,6 +6,7 @@ import csv
 import io
 import sys
 import warnings
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -156,22 +157,24 @@ def test_csv_equals_metrics_to_csv_of_the_month(sample, rendered):
 def test_pdf_pages_names_and_index(rendered):
     data, files = rendered
     pages = _pdf_text(files.pdf)
-    # cover + 1 leaderboard + 1 posts overview + 1 trend + 3 leaders + method note
-    assert len(pages) == 1 + 1 + 1 + 1 + 3 + 1
-    assert "Leaderboard, March 2026" in pages[1]
-    assert "Method note" in pages[-1] and "docs/methodology.md" in pages[-1]
+    # cover + summary + leaderboard and posts overview on one page + 3 leaders + method note
+    assert len(pages) == 1 + 1 + 1 + 3 + 1
+    assert "Summary, March 2026" in pages[1]
+    assert "Leaderboard, March 2026" in pages[2] and "Posts and behaviours per leader" in pages[2]
+    # The method note stands alone: no repository paths to look up.
+    assert "How to read this report" in pages[-1] and "docs/" not in pages[-1] and "repository" not in pages[-1]
     for leader in data.leaders:
         index = f"{leader.metrics['openness_index']:.1f}"
-        assert leader.name in pages[1] and index in pages[1]
-        assert any(leader.name in page and index in page for page in pages[4:7])
+        assert leader.name in pages[2] and index in pages[2]
+        assert any(leader.name in page and index in page for page in pages[3:6])
     assert all("newest data read" in page for page in pages)
 
 
 def test_png_of_every_chart(rendered):
     data, files = rendered
     names = sorted(path.name for path in files.pngs)
-    assert names == sorted(["overview-posts-1.png", "trend-1.png"]
-                           + [f"leader-{leader.leader_id}-weekly.png" for leader in data.leaders])
+    assert names == sorted(["leaderboard.png", "overview-posts-1.png"]
+                           + [f"leader-{leader.leader_id}.png" for leader in data.leaders])
     for path in files.pngs:
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -204,6 +207,13 @@ def test_hostile_text_renders_as_written_without_warnings(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         data = _data(setup)
+        # Every hostile text as an example (two a behaviour), with hostile context too.
+        leader = data.leaders[0]
+        posts = [replace(leader.samples["answer"][0], post_id=f"x:h{i}", text=text,
+                         context_author=HOSTILE_TEXTS[0][:20], context_text=text)
+                 for i, text in enumerate(HOSTILE_TEXTS)]
+        samples = {"answer": tuple(posts[:2]), "debate": tuple(posts[2:4]), "progress": tuple(posts[4:])}
+        data = replace(data, leaders=(replace(leader, samples=samples),))
         files = render_report(data, tmp_path / "out")
     text = "\n".join(_pdf_text(files.pdf))
     assert "$x_1^2$ \\alpha \\n _under_ ^caret^ \\\\ back\\slash" in text  # no mathtext
@@ -237,10 +247,10 @@ def test_sixty_leaders_leaderboard_continues_over_pages(tmp_path):
     data = _data(setup)
     files = render_report(data, tmp_path / "out", formats=("pdf",))
     pages = _pdf_text(files.pdf)
-    # cover + 2 leaderboard + 2 overview (30 a page) + 3 trend (24 a page) + 60 leaders + method
-    assert len(pages) == 1 + 2 + 2 + 3 + 60 + 1
-    assert "Leaderboard, March 2026 (continued)" in pages[2]
-    board = pages[1] + pages[2]
+    # cover + summary + 2 leaderboard + 2 overview (30 a page) + 60 leaders + method
+    assert len(pages) == 1 + 1 + 2 + 2 + 60 + 1
+    assert "Leaderboard, March 2026 (continued)" in pages[3]
+    board = pages[2] + pages[3]
     assert all(leader.name in board for leader in data.leaders)
     assert files.pngs == () and files.csv is None
 
@@ -249,13 +259,13 @@ def test_empty_month_and_leader_without_posts_still_render(sample, tmp_path):
     data = _data(sample, month="2030-01")  # nothing collected, no metrics
     files = render_report(data, tmp_path / "empty")
     pages = _pdf_text(files.pdf)
-    assert len(pages) == 8
-    assert "not computed" in pages[1] and "No answers this month." in pages[4]
+    assert len(pages) == 7
+    assert "not computed" in pages[2] and "No answers this month." in pages[3]
     assert files.csv.read_text(encoding="utf-8").count("\n") == 1  # the header only
 
     quiet = build_sample(tmp_path / "quiet", n_leaders=2, posts_in_month=False)
     files = render_report(_data(quiet), tmp_path / "quiet-out", formats=("pdf",))
-    assert "No progress posts this month." in _pdf_text(files.pdf)[4]
+    assert "No progress posts this month." in _pdf_text(files.pdf)[3]
 
 
 # --- CLI ----------------------------------------------------------------------------------
@@ -277,7 +287,7 @@ def test_cli_report_writes_and_prints_paths(sample, tmp_path):
     assert result.exit_code == 0, result.output
     folder = tmp_path / "reports" / "2026-03"
     assert result.output.splitlines() == [str(folder / "report-2026-03.pdf"), str(folder / "metrics-2026-03.csv")]
-    assert len(pypdf.PdfReader(folder / "report-2026-03.pdf").pages) == 1 + 1 + 1 + 1 + 1 + 1
+    assert len(pypdf.PdfReader(folder / "report-2026-03.pdf").pages) == 1 + 1 + 1 + 1 + 1
 
 
 def test_cli_report_usage_errors(sample, tmp_path):
@@ -306,3 +316,23 @@ def test_the_cover_contents_fit_above_the_cover_note_for_any_number_of_leaders()
             assert len(placed) == len(contents)  # one line each, one column
         if leaders == 200:
             assert placed[-1][4] == "One page per leader (200), in leaderboard order" and placed[-1][5] == 4
+
+
+def test_peers_are_shown_apart_and_never_ranked(tmp_path):
+    setup = build_sample(tmp_path / "db", n_leaders=3, n_peers=4)
+    data = _data(setup)
+    assert [leader.leader_id for leader in data.leaders] == list(setup.leader_ids)
+    assert len(data.peers) == 4 and all(peer.rank is None and peer.organisation for peer in data.peers)
+    # The peer band of each month comes from the metrics rows.
+    point = data.leaders[0].trend[-1]
+    assert point.peer_median == data.leaders[0].metrics["peer_index_median"] is not None
+    files = render_report(data, tmp_path / "out", formats=("pdf",))
+    pages = _pdf_text(files.pdf)
+    assert "Peers to compare with 4 leaders of Corvid Logistics, Helix Automation" in " ".join(pages[0].split())
+    board = " ".join(pages[2].split())
+    peers_part = board.split("Peers, to compare with (not ranked)")[1]
+    for peer in data.peers:  # the organisation on its own line under the name
+        assert f"– {peer.name}" in peers_part and peer.organisation in peers_part
+    assert "peer leaders of Corvid Logistics and Helix Automation" in " ".join(pages[1].split())
+    # Each leader page places the leader against the peers.
+    assert all("Against peers index above" in " ".join(page.split()) for page in pages[3:6])

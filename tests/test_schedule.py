@@ -21,7 +21,7 @@ from click.testing import CliRunner
 from tracker.cli import cli
 from tracker.config import parse_config
 from tracker.crontab import fire_times, longest_interval, parse_crontab
-from tracker.demo import DEMO_TOKEN, build_dataset
+from tracker.demo import DEMO_TOKEN, PEERS, build_dataset
 from tracker.emulators.x import XEmulator
 from tracker.schedule import JOB_IDS, build_scheduler, plan_jobs, previous_month
 from tracker.sources.x import TOKEN_ENV_VAR
@@ -200,9 +200,9 @@ def test_tracker_schedule_collects_from_the_emulator_and_stops_on_sigterm(tmp_pa
             database = tmp_path / "tracker.db"
             deadline = time.monotonic() + 30
             # Poll for the first finished collection (bounded; the scheduler fires within 2 s).
-            while len(_finished_runs(database)) < 5 and time.monotonic() < deadline and process.poll() is None:
+            while len(_finished_runs(database)) < 11 and time.monotonic() < deadline and process.poll() is None:
                 time.sleep(0.1)
-            assert len(_finished_runs(database)) >= 5, "no complete collection within 30 s"
+            assert len(_finished_runs(database)) >= 11, "no complete collection within 30 s"
             process.send_signal(signal.SIGTERM)
             out, err = process.communicate(timeout=30)
         finally:
@@ -218,6 +218,8 @@ def test_tracker_schedule_collects_from_the_emulator_and_stops_on_sigterm(tmp_pa
     connection.close()
     # Every run row is complete: SIGTERM waited for a collection in progress to finish.
     assert runs and all(status == "ok" and finished for _, status, finished, _ in runs)
-    assert {account for account, *_ in runs} == {"maya:x", "tomas:x", "priya:x", "james:x", "elena:x"}
-    assert posts == sum(1 for t in dataset.tweets if t["author_id"].startswith("11000000000000000")
+    # The leaders and the peers ([[peers]] of the demo config) are collected alike.
+    assert {account for account, *_ in runs} == {"maya:x", "tomas:x", "priya:x", "james:x", "elena:x",
+                                                 *(f"{peer.id}:x" for peer in PEERS)}
+    assert posts == sum(1 for t in dataset.tweets if t["author_id"].startswith(("11000000000000000", "13000"))
                         and t["author_id"] != "1100000000000000100")

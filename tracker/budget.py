@@ -118,7 +118,7 @@ def estimate_budget(config: Config, db: Database | None, now: datetime | None = 
     days = calendar.monthrange(start.year, start.month)[1]
     window_start = utc_iso(now - timedelta(days=WINDOW_DAYS))
     window_end = utc_iso(now)
-    accounts = [(leader.id, f"{leader.id}:{PLATFORM}") for leader in config.leaders if PLATFORM in leader.accounts]
+    accounts = [(leader.id, f"{leader.id}:{PLATFORM}") for leader in config.tracked if PLATFORM in leader.accounts]
     runs = runs_in_month(config.schedule.collect, config.schedule.timezone, now)
     per_account: list[AccountEstimate] = []
     for _leader_id, account_id in accounts:

@@ -654,7 +654,10 @@ def evaluate(files: tuple[str, ...], folds: int | None, by_author: bool, model_p
               help="Adapt this model to the labels (a team's corrections) instead of training from scratch.")
 @click.option("--out", "out_path", type=click.Path(dir_okay=False, writable=True), default="labeller.npz",
               show_default=True, help="Where to write the model file.")
-def train(label_files: tuple[str, ...], base_path: str | None, out_path: str) -> None:
+@click.option("--cv", "folds", type=click.IntRange(2, 20), default=None, metavar="K",
+              help="Also cross-validate (K folds, the model retrained per fold) and store the figures in the "
+                   "model file, where reports read them.")
+def train(label_files: tuple[str, ...], base_path: str | None, out_path: str, folds: int | None) -> None:
     """Train the labeller on hand-labelled posts and write a model file.
 
     From scratch: one calibrated logistic regression per label, thresholds chosen on
@@ -678,13 +681,20 @@ def train(label_files: tuple[str, ...], base_path: str | None, out_path: str) ->
             click.echo(format_adapt_report(adapt_report))
         else:
             model = fit(data)
+        if folds:
+            from tracker.training import cross_validate, format_evaluation as format_cv
+
+            evaluation = cross_validate(data, folds)
+            model.meta["cv"] = evaluation.to_json()
+            click.echo(format_cv(evaluation))
         save_model(model, out_path)
     except InputError as error:
         raise ConfigProblem(str(error)) from None
     except TrackerError as error:
         raise _fail(error) from None
     click.echo(f"Wrote {click.format_filename(out_path)}: model {model.version}, trained on "
-               f"{model.meta['posts']} posts; thresholds "
+               f"{len(data.posts) if not base_path else model.meta['posts']} posts"
+               f"{' (adapted to ' + str(len(data.posts)) + ' corrections)' if base_path else ''}; thresholds "
                + ", ".join(f"{name} {t:.2f}" for name, t in zip(model.meta["labels"], model.thresholds)))
 
 

@@ -126,7 +126,7 @@ def _needed_platforms(config: Config, leader_ids: Sequence[str], platforms: Sequ
                               f"(`tracker import {platform}`, or [sources.{platform}] exports_dir with `tracker collect`)")
         if platform not in SOURCE_FACTORIES:
             raise ConfigError(f"unknown source {platform!r} (expected one of: {', '.join(SOURCE_FACTORIES)})")
-    leaders = [config.leader(leader_id) for leader_id in leader_ids] or list(config.leaders)
+    leaders = [config.leader(leader_id) for leader_id in leader_ids] or list(config.tracked)
     return sorted({platform for leader in leaders for platform in leader.accounts
                    if (not platforms or platform in platforms) and platform in SOURCE_FACTORIES})
 

@@ -90,6 +90,12 @@ class Leader:
     role: str
     group: str
     accounts: dict[str, str]
+    # Empty for the organisation's own leaders; a peer's company for a [[peers]] entry.
+    organisation: str = ""
+
+    @property
+    def is_peer(self) -> bool:
+        return bool(self.organisation)
 
 
 @dataclass(frozen=True)
@@ -216,6 +222,13 @@ class Config:
     budget: BudgetSettings = field(default_factory=BudgetSettings)
     retention: RetentionSettings = field(default_factory=RetentionSettings)
     labels: LabelSettings = field(default_factory=LabelSettings)
+    # [[peers]]: leaders of other organisations, collected to compare with, never ranked.
+    peers: tuple[Leader, ...] = ()
+
+    @property
+    def tracked(self) -> tuple[Leader, ...]:
+        """Everyone collected: the organisation's leaders, then the peers."""
+        return self.leaders + self.peers
 
     @property
     def x(self) -> XSettings:
@@ -243,7 +256,7 @@ class Config:
         return settings if isinstance(settings, LinkedInSettings) else LinkedInSettings()
 
     def leader(self, leader_id: str) -> Leader:
-        for leader in self.leaders:
+        for leader in self.tracked:
             if leader.id == leader_id:
                 return leader
         raise ConfigError(f"{self.path}: no leader with id {leader_id!r}")
@@ -453,6 +466,7 @@ LEADER_SCHEMA: dict[str, Any] = {
     "group": TEXT,
     "accounts": Field((dict,), "a table of platform = handle"),
 }
+PEER_SCHEMA: dict[str, Any] = {**LEADER_SCHEMA, "organisation": NON_EMPTY}
 
 
 def _type_name(value: Any) -> str:
@@ -536,43 +550,29 @@ def find_config_path(option: str | os.PathLike[str] | None) -> Path:
     return DEFAULT_CONFIG_PATH
 
 
-def parse_config(text: str, path: Path) -> Config:
-    """Validate the TOML ``text`` read from ``path``; raise ConfigError naming every problem."""
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"{path}: not valid TOML: {error}") from None
-
-    errors: list[str] = []
-    top_schema = dict(SCHEMA)
-    top_schema["leaders"] = Field((list,), "an array of [[leaders]] tables")
-    leaders_raw = raw.get("leaders")
-    checked = _validate_table({k: v for k, v in raw.items() if k != "leaders"},
-                              {k: v for k, v in top_schema.items() if k != "leaders"}, "", errors)
-
-    leaders: list[Leader] = []
-    if leaders_raw is None:
-        errors.append("leaders: missing (expected at least one [[leaders]] table)")
-        leaders_raw = []
-    elif not isinstance(leaders_raw, list) or not all(isinstance(item, dict) for item in leaders_raw):
-        errors.append(f"leaders: expected an array of [[leaders]] tables, got {_type_name(leaders_raw)}")
-        leaders_raw = []
-    elif not leaders_raw:
-        errors.append("leaders: expected at least one [[leaders]] table, got none")
-    seen_ids: dict[str, int] = {}
-    # One platform account belongs to one leader: read twice it is billed twice, and
-    # the second leader would show no posts under "full" coverage.
-    seen_accounts: dict[tuple[str, str], int] = {}
-    for index, item in enumerate(leaders_raw):
-        prefix = f"leaders[{index}]."
-        values = _validate_table(item, LEADER_SCHEMA, prefix, errors)
+def _parse_leaders(items: Any, table: str, schema: dict[str, Any], seen_ids: dict[str, str],
+                   seen_accounts: dict[tuple[str, str], str], errors: list[str], required: bool) -> list[Leader]:
+    """``[[leaders]]`` or ``[[peers]]`` entries; ids and accounts are unique across both tables."""
+    if items is None:
+        if required:
+            errors.append(f"{table}: missing (expected at least one [[{table}]] table)")
+        return []
+    if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+        errors.append(f"{table}: expected an array of [[{table}]] tables, got {_type_name(items)}")
+        return []
+    if not items and required:
+        errors.append(f"{table}: expected at least one [[{table}]] table, got none")
+    out: list[Leader] = []
+    for index, item in enumerate(items):
+        prefix = f"{table}[{index}]."
+        values = _validate_table(item, schema, prefix, errors)
         leader_id = values.get("id")
         if leader_id is not None:
             if leader_id in seen_ids:
                 errors.append(f"{prefix}id: duplicate id {leader_id!r} "
-                              f"(expected ids to be unique; first used by leaders[{seen_ids[leader_id]}])")
+                              f"(expected ids to be unique; first used by {seen_ids[leader_id]})")
             else:
-                seen_ids[leader_id] = index
+                seen_ids[leader_id] = f"{table}[{index}]"
         accounts: dict[str, str] = {}
         raw_accounts = values.get("accounts")
         if isinstance(raw_accounts, dict):
@@ -584,12 +584,37 @@ def parse_config(text: str, path: Path) -> Config:
                     normalized = _check_handle(platform, handle, key_path, errors)
                     if normalized is not None:
                         accounts[platform] = normalized
-                        first = seen_accounts.setdefault((platform, normalized.lower()), index)
-                        if first != index:
+                        first = seen_accounts.setdefault((platform, normalized.lower()), f"{table}[{index}]")
+                        if first != f"{table}[{index}]":
                             errors.append(f"{key_path}: {normalized!r} is already the {platform} account of "
-                                          f"leaders[{first}] (expected each account under one leader only)")
-        if {"id", "name", "accounts"} <= values.keys():
-            leaders.append(Leader(values["id"], values["name"], values["role"], values["group"], accounts))
+                                          f"{first} (expected each account under one leader only)")
+        if {"id", "name", "accounts"} <= values.keys() and ("organisation" in values or "organisation" not in schema):
+            out.append(Leader(values["id"], values["name"], values["role"], values["group"], accounts,
+                              values.get("organisation", "")))
+    return out
+
+
+def parse_config(text: str, path: Path) -> Config:
+    """Validate the TOML ``text`` read from ``path``; raise ConfigError naming every problem."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: not valid TOML: {error}") from None
+
+    errors: list[str] = []
+    top_schema = dict(SCHEMA)
+    top_schema["leaders"] = Field((list,), "an array of [[leaders]] tables")
+    leaders_raw = raw.get("leaders")
+    checked = _validate_table({k: v for k, v in raw.items() if k not in ("leaders", "peers")},
+                              {k: v for k, v in top_schema.items() if k != "leaders"}, "", errors)
+
+    seen_ids: dict[str, str] = {}
+    # One platform account belongs to one leader (or peer): read twice it is billed twice,
+    # and the second would show no posts under "full" coverage.
+    seen_accounts: dict[tuple[str, str], str] = {}
+    leaders = _parse_leaders(leaders_raw, "leaders", LEADER_SCHEMA, seen_ids, seen_accounts, errors, required=True)
+    peers = _parse_leaders(raw.get("peers"), "peers", PEER_SCHEMA, seen_ids, seen_accounts, errors,
+                           required=False)
 
     org_handles: dict[str, tuple[str, ...]] = {}
     for platform, handles in checked.get("organisation", {}).get("handles", {}).items():
@@ -622,6 +647,7 @@ def parse_config(text: str, path: Path) -> Config:
         organisation_handles=org_handles,
         backfill_days=checked["collect"]["backfill_days"],
         leaders=tuple(leaders),
+        peers=tuple(peers),
         schedule=ScheduleSettings(**{**checked["schedule"],
                                      "timezone": checked["schedule"]["timezone"] or tracker["timezone"]}),
         email=EmailSettings(**{**email, "recipients": tuple(email["recipients"])}),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import smtplib
 import ssl
 from collections.abc import Mapping
@@ -25,8 +26,15 @@ log = logging.getLogger(__name__)
 PASSWORD_ENV_VAR = "TRACKER_SMTP_PASSWORD"
 
 
-def build_message(settings: EmailSettings, pdf_path: Path, subject: str, summary_text: str) -> EmailMessage:
-    """The email: the summary as the plain-text body, the PDF attached under its own name."""
+_IMAGE_SRC = re.compile(r'src="([A-Za-z0-9._-]+\.png)"')
+
+
+def build_message(settings: EmailSettings, pdf_path: Path, subject: str, summary_text: str,
+                  summary_html: str | None = None, images: Mapping[str, bytes] | None = None) -> EmailMessage:
+    """The email: the summary as the plain-text body and, when given, as an HTML alternative
+    whose ``<img src="NAME.png">`` show ``images[NAME.png]`` inline (multipart/related), with
+    the PDF attached under its own name.
+    """
     message = EmailMessage()
     message["Subject"] = subject
     message["From"] = settings.sender
@@ -34,6 +42,18 @@ def build_message(settings: EmailSettings, pdf_path: Path, subject: str, summary
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = make_msgid(domain=settings.sender.rpartition("@")[2] or None)
     message.set_content(summary_text)
+    if summary_html is not None:
+        images = dict(images or {})
+        cids = {name: f"{name.removesuffix('.png')}@tracker.report" for name in images}
+        html = _IMAGE_SRC.sub(lambda m: f'src="cid:{cids[m.group(1)]}"' if m.group(1) in cids else m.group(0),
+                              summary_html)
+        message.add_alternative(html, subtype="html")
+        html_part = message.get_body(("html",))
+        assert html_part is not None  # just added
+        for name, data in images.items():
+            if f"cid:{cids[name]}" in html:
+                html_part.add_related(data, maintype="image", subtype="png", cid=f"<{cids[name]}>",
+                                      filename=name, disposition="inline")
     message.add_attachment(pdf_path.read_bytes(), maintype="application", subtype="pdf",
                            filename=pdf_path.name)
     return message
@@ -72,7 +92,8 @@ def _connect(settings: EmailSettings) -> smtplib.SMTP:
 
 
 def send_report_email(settings: EmailSettings, pdf_path: str | os.PathLike[str], subject: str,
-                      summary_text: str, *, env: Mapping[str, str] | None = None) -> None:
+                      summary_text: str, *, env: Mapping[str, str] | None = None,
+                      summary_html: str | None = None, images: Mapping[str, bytes] | None = None) -> None:
     """Send ``pdf_path`` with ``summary_text`` to every recipient; raise DeliveryError on any failure.
 
     The password (``TRACKER_SMTP_PASSWORD``) is only sent to the server, never put in an
@@ -98,7 +119,7 @@ def send_report_email(settings: EmailSettings, pdf_path: str | os.PathLike[str],
     if settings.username and problem is not None:
         raise ConfigError(f"{PASSWORD_ENV_VAR} is not a usable password: {problem} (its value is not shown); "
                           "export it again as one line")
-    message = build_message(settings, pdf_path, subject, summary_text)
+    message = build_message(settings, pdf_path, subject, summary_text, summary_html, images)
     where = f"{settings.host}:{settings.port}"
     try:
         with _connect(settings) as client:
@@ -140,9 +161,19 @@ def default_summary(config: Config, month: str, pdf_path: Path) -> str:
 
 
 def deliver_report(config: Config, month: str, pdf_path: Path, summary_text: str | None = None) -> None:
-    """Mail one month's PDF with the configured settings (used by the schedule and the CLI)."""
+    """Mail one month's PDF with the configured settings (used by the schedule and the CLI).
+
+    The HTML body is ``summary.html`` beside the PDF when the report wrote one, with the
+    PNG charts it shows carried inline.
+    """
+    html_path = pdf_path.parent / "summary.html"
+    html = html_path.read_text(encoding="utf-8") if summary_text and html_path.is_file() else None
+    images = {}
+    for name in _IMAGE_SRC.findall(html or ""):
+        if (pdf_path.parent / name).is_file():
+            images[name] = (pdf_path.parent / name).read_bytes()
     send_report_email(config.email, pdf_path, report_subject(config, month),
-                      summary_text or default_summary(config, month, pdf_path))
+                      summary_text or default_summary(config, month, pdf_path), summary_html=html, images=images)
 
 
 def find_report_pdf(config: Config, month: str) -> Path:

@@ -51,6 +51,41 @@ LEADERS = (
 )
 COMPANY = ("northwind", "Northwind Robotics", "1100000000000000100")
 
+
+@dataclass(frozen=True)
+class DemoPeer(DemoLeader):
+    organisation: str = ""
+
+
+# The peer cohort: leaders of two other fictional companies, to compare with. Helix works
+# out loud (answers, debates, build notes); Corvid broadcasts.
+PEERS = (
+    DemoPeer("helix-ceo", "Sofia Lind", "Chief Executive Officer", "Helix", "sofia_helix", "1300000000000000001",
+             "Helix Automation"),
+    DemoPeer("helix-cto", "Kenji Watanabe", "Chief Technology Officer", "Helix", "kenji_helix", "1300000000000000002",
+             "Helix Automation"),
+    DemoPeer("helix-vpp", "Amara Osei", "VP Product", "Helix", "amara_builds", "1300000000000000003",
+             "Helix Automation"),
+    DemoPeer("corvid-ceo", "Victor Hale", "Chief Executive Officer", "Corvid", "victorhale", "1300000000000000004",
+             "Corvid Logistics"),
+    DemoPeer("corvid-cto", "Rachel Stone", "Chief Technology Officer", "Corvid", "rstone_corvid",
+             "1300000000000000005", "Corvid Logistics"),
+    DemoPeer("corvid-coo", "Dmitri Volkov", "Chief Operating Officer", "Corvid", "dvolkov_ops", "1300000000000000006",
+             "Corvid Logistics"),
+)
+PEER_CRITICISMS = [
+    "{company}'s robots are overhyped. {product} still fails in cold warehouses and nobody admits it.",
+    "Honestly {product} is a step backwards. The old version was more reliable.",
+    "Your {feature} claims don't hold up. Our pilot saw half the throughput you advertised.",
+]
+PEER_REBUTTAL = (0, 1, 3)  # the REBUTTALS answering each of PEER_CRITICISMS
+PEER_ANNOUNCEMENTS = [
+    "Proud to announce that {company} has been named a top logistics brand of the year!",
+    "Excited for what is coming next at {company}. Big things ahead.",
+    "Congratulations to the {company} family on another record quarter.",
+    "Honoured to join the panel on the future of supply chains this week.",
+]
+
 PUBLIC_USERS = [
     "robofan_ana", "dev_kwame", "lina_makes", "ops_guru_raj", "hannah_k", "marco_builds", "tech_skeptic",
     "farmtech_joe", "warehouse_wendy", "li_wei_eng", "sam_critic", "nadia_reports", "pete_automates",
@@ -149,10 +184,18 @@ class _Builder:
         self.tweets: list[dict[str, Any]] = []
         self.sequence = 0
 
-    def fill(self, template: str, moment: datetime) -> str:
+    last: tuple[str, str] = ("", "")
+
+    def fill(self, template: str, moment: datetime, same_as_last: bool = False) -> str:
+        """``template`` with a product and feature drawn at random; ``same_as_last`` keeps the
+        previous fill's (an answer speaks of what the question asked), drawing all the same so
+        that the random stream, and every other post, stays as it was."""
         month = MONTHS[(moment.month % 12)]  # "next month" reads naturally in plans
-        return template.format(product=self.rng.choice(PRODUCTS), feature=self.rng.choice(FEATURES),
-                               month=month, version=f"{moment.year % 100}.{moment.month}")
+        drawn = (self.rng.choice(PRODUCTS), self.rng.choice(FEATURES))
+        product, feature = self.last if same_as_last else drawn
+        self.last = (product, feature)
+        return template.format(product=product, feature=feature, month=month,
+                               version=f"{moment.year % 100}.{moment.month}")
 
     def tweet(self, author_id: str, moment: datetime, text: str, *, reply_to: dict[str, Any] | None = None,
               quote: dict[str, Any] | None = None, repost: dict[str, Any] | None = None,
@@ -220,13 +263,16 @@ def build_dataset(now: datetime | None = None, seed: int = 7) -> XDataset:
     # Maya: answers customers' questions most days, usually within a few hours.
     maya = leader["maya"]
     for moment in builder.moments(first_month, 6.0):
-        question = public_post(moment - timedelta(hours=rng.uniform(0.5, 8)), rng.choice(QUESTIONS), maya.handle)
+        # QUESTIONS[i] is answered by ANSWERS[i] (randrange draws as choice did: same stream).
+        before = timedelta(hours=rng.uniform(0.5, 8))
+        asked = rng.randrange(len(QUESTIONS))
+        question = public_post(moment - before, QUESTIONS[asked], maya.handle)
         asker = next(u["username"] for u in users if u["id"] == question["author_id"])
-        index = rng.randrange(len(ANSWERS))
+        rng.randrange(len(ANSWERS))  # drawn as before, so that the stream is unchanged
         if rng.random() < 0.12:
             text = rng.choice(NON_ANSWERS)
         else:
-            text = builder.fill(ANSWERS[index], moment)
+            text = builder.fill(ANSWERS[asked], moment, same_as_last=True)
         builder.tweet(maya.user_id, moment, f"@{asker} {text}", reply_to=question, popularity=15)
     for moment in builder.moments(first_month, 0.5):
         builder.tweet(maya.user_id, moment, builder.fill(rng.choice(PROGRESS), moment), popularity=30)
@@ -234,13 +280,16 @@ def build_dataset(now: datetime | None = None, seed: int = 7) -> XDataset:
     # Tomás: engages critics in replies and quotes, with reasons.
     tomas = leader["tomas"]
     for moment in builder.moments(first_month, 3.0):
-        critique = public_post(moment - timedelta(hours=rng.uniform(1, 20)), rng.choice(CRITICISMS), tomas.handle)
+        before = timedelta(hours=rng.uniform(1, 20))
+        said = rng.randrange(len(CRITICISMS))  # CRITICISMS[i] is rebutted by REBUTTALS[i]
+        critique = public_post(moment - before, CRITICISMS[said], tomas.handle)
         critic = next(u["username"] for u in users if u["id"] == critique["author_id"])
         if rng.random() < 0.25:
             builder.tweet(tomas.user_id, moment, builder.fill(rng.choice(QUOTE_REBUTTALS), moment), quote=critique,
                           popularity=60)
         else:
-            builder.tweet(tomas.user_id, moment, f"@{critic} " + builder.fill(rng.choice(REBUTTALS), moment),
+            rng.randrange(len(REBUTTALS))  # drawn as before, so that the random stream is unchanged
+            builder.tweet(tomas.user_id, moment, f"@{critic} " + builder.fill(REBUTTALS[said], moment, same_as_last=True),
                           reply_to=critique, popularity=40)
     for moment in builder.moments(first_month, 0.7):
         builder.tweet(tomas.user_id, moment, builder.fill(rng.choice(PROGRESS), moment), popularity=50)
@@ -278,7 +327,52 @@ def build_dataset(now: datetime | None = None, seed: int = 7) -> XDataset:
     for moment in builder.moments(first_month, 0.2):
         builder.tweet(elena.user_id, moment, rng.choice(ELENA_POSTS), popularity=40)
 
+    _add_peers(builder, users, public_ids, first_month, seed)
     return XDataset(users=users, tweets=builder.tweets)
+
+
+def _add_peers(builder: _Builder, users: list[dict[str, Any]], public_ids: dict[str, str],
+               first_month: datetime, seed: int) -> None:
+    """The peer cohort's posts, from a random stream of their own (our leaders' are unchanged)."""
+    builder.rng = rng = random.Random(seed * 1000 + 13)
+    users += [_user(peer.user_id, peer.handle, peer.name) for peer in PEERS]
+    peer = {entry.id: entry for entry in PEERS}
+    handles = {user_id: handle for handle, user_id in public_ids.items()}
+
+    def public_post(moment: datetime, template: str, entry: DemoPeer) -> dict[str, Any]:
+        handle = rng.choice(PUBLIC_USERS)
+        text = builder.fill(template.replace("{company}", entry.organisation.split()[0]), moment)
+        return builder.tweet(public_ids[handle], moment, f"@{entry.handle} {text}")
+
+    # Helix: the CEO answers customers, the CTO takes on critics, the VP Product narrates.
+    sofia, kenji, amara = peer["helix-ceo"], peer["helix-cto"], peer["helix-vpp"]
+    for moment in builder.moments(first_month, 4.0):
+        asked = rng.randrange(len(QUESTIONS))
+        question = public_post(moment - timedelta(hours=rng.uniform(1, 30)), QUESTIONS[asked], sofia)
+        text = builder.fill(ANSWERS[asked], moment, same_as_last=True)
+        builder.tweet(sofia.user_id, moment, f"@{handles[question['author_id']]} {text}", reply_to=question,
+                      popularity=25)
+    for moment in builder.moments(first_month, 1.0):
+        builder.tweet(sofia.user_id, moment, builder.fill(rng.choice(PROGRESS), moment), popularity=60)
+    for moment in builder.moments(first_month, 3.0):
+        said = rng.randrange(len(PEER_CRITICISMS))
+        critique = public_post(moment - timedelta(hours=rng.uniform(1, 20)), PEER_CRITICISMS[said], kenji)
+        builder.tweet(kenji.user_id, moment, f"@{handles[critique['author_id']]} "
+                      + builder.fill(REBUTTALS[PEER_REBUTTAL[said]], moment, same_as_last=True), reply_to=critique,
+                      popularity=40)
+    for moment in builder.moments(first_month, 2.5):
+        builder.tweet(amara.user_id, moment, builder.fill(rng.choice(PROGRESS), moment), popularity=50)
+    # Corvid: announcements from the CEO, a build note now and then from the CTO, the COO quiet.
+    victor, rachel, dmitri = peer["corvid-ceo"], peer["corvid-cto"], peer["corvid-coo"]
+    for moment in builder.moments(first_month, 3.0):
+        builder.tweet(victor.user_id, moment, rng.choice(PEER_ANNOUNCEMENTS).replace("{company}", "Corvid"),
+                      popularity=200)
+    for moment in builder.moments(first_month, 1.5):
+        text = rng.choice(PEER_ANNOUNCEMENTS).replace("{company}", "Corvid") if rng.random() < 0.6 \
+            else builder.fill(rng.choice(PROGRESS), moment)
+        builder.tweet(rachel.user_id, moment, text, popularity=40)
+    for moment in builder.moments(first_month, 0.3):
+        builder.tweet(dmitri.user_id, moment, "Great quarter for the Corvid operations team.", popularity=20)
 
 
 def config_text(api_base_url: str, database: str = "tracker.db", reports_dir: str = "reports",
@@ -346,6 +440,17 @@ def config_text(api_base_url: str, database: str = "tracker.db", reports_dir: st
             f"accounts = {{ {inline} }}",
             "",
         ]
+    for peer in PEERS:
+        lines += [
+            "[[peers]]",
+            f'id = "{peer.id}"',
+            f'name = "{peer.name}"',
+            f'organisation = "{peer.organisation}"',
+            f'role = "{peer.role}"',
+            f'group = "{peer.group}"',
+            f'accounts = {{ x = "{peer.handle}" }}',
+            "",
+        ]
     return "\n".join(lines)
 
 
@@ -371,6 +476,11 @@ class DemoOutcome:
                  "X, Bluesky, Mastodon and blog emulators, and LinkedIn data exports)"]
         for entry in LEADERS:
             lines.append(f"  {entry.name:<18} @{entry.handle:<14} {self.posts_by_leader.get(entry.id, 0):>5} posts")
+        lines.append(f"Peers to compare with ({len(PEERS)} leaders of {len({p.organisation for p in PEERS})} "
+                     "other companies, X only):")
+        for peer in PEERS:
+            lines.append(f"  {peer.name:<18} @{peer.handle:<14} {self.posts_by_leader.get(peer.id, 0):>5} posts"
+                         f"  {peer.organisation}")
         if self.posts_by_platform:
             lines.append("Posts per platform: " + ", ".join(f"{platform} {count}" for platform, count
                                                             in sorted(self.posts_by_platform.items())))
@@ -443,8 +553,11 @@ def metrics_lines(config: Any, now: datetime | None) -> list[str]:
     month = last_complete_month(config.timezone, now)
     rows = [row for row in refresh_metrics(config, month, platforms=["all"], now=now)]
     names = {entry.id: entry.name for entry in LEADERS}
+    peer_ids = {peer.id for peer in PEERS}
     lines = [f"Openness, {month} (all platforms; `tracker metrics --month {month}` for the details):"]
     for row in sorted(rows, key=lambda r: -(r["openness_index"] or 0)):
+        if row["leader_id"] in peer_ids:
+            continue
         share = row["questions_answered_share"]
         # Each share with its own denominator: questions received, and own posts.
         answered = "no questions" if share is None else f"{100 * share:.0f}% of {row['questions_received']} questions"
@@ -453,6 +566,11 @@ def metrics_lines(config: Any, now: datetime | None) -> list[str]:
         lines.append(f"  {names.get(row['leader_id'], row['leader_id']):<18} index {row['openness_index']:>5}"
                      f"  posts {row['posts']:>3}  answers {row['answers']:>3} ({answered})"
                      f"  debates {row['debates']:>3}  progress {progress}{flag}")
+    peers = [row["openness_index"] for row in rows if row["leader_id"] in peer_ids and row["openness_index"] is not None]
+    if peers:
+        cohort = next(row for row in rows if row["leader_id"] not in peer_ids)
+        lines.append(f"  Peer cohort ({len(peers)} leaders): median index {cohort['peer_index_median']}, "
+                     f"middle half {cohort['peer_index_q1']} to {cohort['peer_index_q3']}")
     return lines
 
 

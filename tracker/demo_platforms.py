@@ -66,10 +66,16 @@ class _Text:
         self.rng = rng
         self.demo = demo
 
-    def fill(self, template: str, moment: datetime) -> str:
+    last: tuple[str, str] = ("", "")
+
+    def fill(self, template: str, moment: datetime, same_as_last: bool = False) -> str:
+        """As ``tracker.demo``'s: ``same_as_last`` answers about what the question asked."""
         month = self.demo.MONTHS[moment.month % 12]
-        return template.format(product=self.rng.choice(self.demo.PRODUCTS), feature=self.rng.choice(self.demo.FEATURES),
-                               month=month, version=f"{moment.year % 100}.{moment.month}")
+        drawn = (self.rng.choice(self.demo.PRODUCTS), self.rng.choice(self.demo.FEATURES))
+        product, feature = self.last if same_as_last else drawn
+        self.last = (product, feature)
+        return template.format(product=product, feature=feature, month=month,
+                               version=f"{moment.year % 100}.{moment.month}")
 
 
 def _build_bluesky(rng: random.Random, text: _Text, first: datetime, now: datetime,
@@ -92,9 +98,11 @@ def _build_bluesky(rng: random.Random, text: _Text, first: datetime, now: dateti
     for moment in _moments(rng, first, now, 2.0):
         asker = public[rng.choice(PUBLIC)]
         asked = moment - timedelta(hours=rng.uniform(0.5, 6))
-        question = bsky.post_view(asker, rkey(), f"@{maya['handle']} " + text.fill(rng.choice(QUESTIONS), asked),
+        index = rng.randrange(len(QUESTIONS))  # QUESTIONS[i] is answered by ANSWERS[i]
+        question = bsky.post_view(asker, rkey(), f"@{maya['handle']} " + text.fill(QUESTIONS[index], asked),
                                   _bsky_time(asked))
-        answer = bsky.post_view(maya, rkey(), text.fill(rng.choice(ANSWERS), moment), _bsky_time(moment),
+        rng.randrange(len(ANSWERS))  # drawn as before, so that the random stream is unchanged
+        answer = bsky.post_view(maya, rkey(), text.fill(ANSWERS[index], moment, same_as_last=True), _bsky_time(moment),
                                 reply=question, counts=(0, rng.randint(0, 3), rng.randint(1, 25), 0))
         feeds[maya["did"]].append(bsky.feed_item(answer, parent=question))
 
@@ -155,18 +163,25 @@ def _build_mastodon(rng: random.Random, text: _Text, first: datetime, now: datet
     for moment in _moments(rng, first, now, 1.5):
         asker = rng.choice(public)
         asked = moment - timedelta(hours=rng.uniform(0.5, 8))
-        question = post(asker, asked, html(text.fill(rng.choice(QUESTIONS), asked), maya))
-        words = rng.choice(NON_ANSWERS) if rng.random() < 0.1 else text.fill(rng.choice(ANSWERS), moment)
+        index = rng.randrange(len(QUESTIONS))  # QUESTIONS[i] is answered by ANSWERS[i]
+        question = post(asker, asked, html(text.fill(QUESTIONS[index], asked), maya))
+        if rng.random() < 0.1:
+            words = rng.choice(NON_ANSWERS)
+        else:
+            rng.randrange(len(ANSWERS))  # drawn as before, so that the random stream is unchanged
+            words = text.fill(ANSWERS[index], moment, same_as_last=True)
         post(maya, moment, html(words, asker), reply_to=question, counts=(0, 1, rng.randint(1, 20), 0))
     for moment in _moments(rng, first, now, 2.0):
         critic = rng.choice([a for a in public if a["username"] in ("tech_skeptic", "sam_critic", "olga_ai")])
         said = moment - timedelta(hours=rng.uniform(1, 20))
-        critique = post(critic, said, html(text.fill(rng.choice(CRITICISMS), said), tomas))
+        point = rng.randrange(len(CRITICISMS))  # CRITICISMS[i] is rebutted by REBUTTALS[i]
+        critique = post(critic, said, html(text.fill(CRITICISMS[point], said), tomas))
         if rng.random() < 0.2:
             post(tomas, moment, html("Respectfully, the numbers say otherwise: our incident rate fell 40% year "
                                      "on year. Happy to walk through the method."), quote=critique)
         else:
-            post(tomas, moment, html(text.fill(rng.choice(REBUTTALS), moment), critic), reply_to=critique,
+            rng.randrange(len(REBUTTALS))  # drawn as before, so that the random stream is unchanged
+            post(tomas, moment, html(text.fill(REBUTTALS[point], moment, same_as_last=True), critic), reply_to=critique,
                  counts=(rng.randint(0, 5), rng.randint(0, 4), rng.randint(2, 40), 0))
     for moment in _moments(rng, first, now, 0.3):
         fan = rng.choice(public[:4])

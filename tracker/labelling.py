@@ -99,7 +99,10 @@ def organisation_handles(db: Database, config: Config) -> set[str]:
     """The organisation's handles plus every leader's own: a reply to a colleague is internal."""
     handles = {h.lower() for hs in config.organisation_handles.values() for h in hs}
     handles |= {h.lower() for leader in config.leaders for h in leader.accounts.values()}
-    handles |= {row[0].lower() for row in db.execute("SELECT handle FROM accounts")}
+    # Peers' accounts belong to other organisations: replies to them are replies to the public.
+    handles |= {row[0].lower() for row in db.execute(
+        "SELECT a.handle FROM accounts a LEFT JOIN leaders l ON l.id = a.leader_id "
+        "WHERE coalesce(l.organisation, '') = ''")}
     return handles
 
 

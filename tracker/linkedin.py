@@ -357,10 +357,12 @@ def counterpart_name(message: str) -> str | None:
 
 
 def colleague_counterparts(config: Config) -> set[str]:
-    """``linkedin:<name>`` of every configured leader, as ``counterpart_name`` would find them:
-    a comment answering a colleague is internal, not an answer to the public."""
-    found = {counterpart_name(f"{leader.name} .") for leader in config.leaders}
-    return {f"{PLATFORM}:{name}" for name in found if name}
+    """``organisation|linkedin:<name>`` of every configured leader and peer, as ``counterpart_name``
+    would find them: a comment answering a colleague is internal, not an answer to the public.
+    The organisation is '' for the organisation's own leaders, a peer's company for a peer
+    (the form ``metrics._organisation_users`` lists)."""
+    found = {(leader.organisation, counterpart_name(f"{leader.name} .")) for leader in config.tracked}
+    return {f"{organisation}|{PLATFORM}:{name}" for organisation, name in found if name}
 
 
 # --- normalizing -----------------------------------------------------------------------------

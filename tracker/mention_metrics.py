@@ -23,7 +23,8 @@ KEYS = ("mentions_questions", "mentions_questions_answered",
 MENTION_PLATFORMS = ("x",)  # the sources that can collect mentions
 
 # Mentions from inside the organisation (its handles, the tracked leaders) are kept in the
-# database but are not questions *received*: `:org` lists them as "platform:user id".
+# database but are not questions *received*: `:org` lists them as "organisation|platform:user
+# id" (organisation '' for our own, a peer's company for its leaders).
 _COUNTS_SQL = """
 SELECT m.account_id, count(*),
     sum(EXISTS (SELECT 1 FROM posts p JOIN post_labels l ON l.post_id = p.id AND l.label = 'answer'
@@ -32,7 +33,8 @@ FROM mentions m JOIN context_posts c ON c.id = m.context_id
 WHERE m.created_at >= :start AND m.created_at < :end
   AND m.account_id IN (SELECT value FROM json_each(:accounts))
   AND c.author_user_id IS NOT NULL
-  AND c.platform || ':' || c.author_user_id NOT IN (SELECT value FROM json_each(:org))
+  AND coalesce((SELECT l.organisation FROM leaders l WHERE l.id = m.leader_id), '') || '|'
+      || c.platform || ':' || c.author_user_id NOT IN (SELECT value FROM json_each(:org))
   AND EXISTS (SELECT 1 FROM context_labels q WHERE q.context_id = m.context_id AND q.label = 'question')
 GROUP BY m.account_id
 """

@@ -28,6 +28,8 @@ from tracker.mention_metrics import KEYS as MENTION_KEYS
 from tracker.mention_metrics import mention_counts, mention_totals
 from tracker.months import check_requested_month, last_complete_month, month_bounds, month_bounds_utc, parse_month  # noqa: F401
 from tracker.months import month_start_utc
+from tracker.peers import KEYS as PEER_KEYS
+from tracker.peers import add_peer_positions
 from tracker.sources.base import utc_iso
 
 log = logging.getLogger(__name__)
@@ -60,6 +62,9 @@ KEYS = (
     # probabilities, with a 95% interval that includes the labelling uncertainty; posts the
     # model cannot read (not English) are counted apart, never as "no behaviour".
     *ESTIMATE_KEYS,
+    # The leader's organisation and position against the peer cohort ([[peers]];
+    # tracker.peers): null peer figures when no peer has data for the month and platform.
+    *PEER_KEYS,
 )
 NO_DATA = "no data"  # how tables print coverage "none"
 # Null (never 0) when the month was not collected: "no data" is not "no activity".
@@ -330,7 +335,7 @@ _COUNT_COLUMNS = (
     "questions_answered", "debates", "unique_critics", "replies_and_quotes", "unique_counterparts",
     "external_replies", "progress", "active_weeks", "cross_posts",
     "answers_est", "answers_var", "questions_answered_est", "debates_est", "debates_var",
-    "progress_est", "progress_var", "not_labelled_language",
+    "progress_est", "progress_var", "not_labelled_language", "questions_answered_var",
 )
 _AGGREGATES = """
     sum(kind != 'repost'), sum(kind = 'original'), sum(kind = 'reply'), sum(kind = 'thread'),
@@ -341,7 +346,8 @@ _AGGREGATES = """
     sum(kind = 'reply' AND ext), sum(progress AND kind != 'repost'),
     count(DISTINCT CASE WHEN kind != 'repost' THEN strftime('%W', local_ts) END), sum(dup),
     total(pa), total(pa * (1 - pa)), total(CASE WHEN question AND ext THEN pa END),
-    total(pd), total(pd * (1 - pd)), total(pp), total(pp * (1 - pp)), total(nl = 'language')
+    total(pd), total(pd * (1 - pd)), total(pp), total(pp * (1 - pp)), total(nl = 'language'),
+    total(CASE WHEN question AND ext THEN pa * (1 - pa) END)
 """
 # One scan of the month: each post with its labels (a bit mask: one index range per post), counterpart and parent's time.
 # `ext`: the counterpart (account replied to or quoted) is outside the organisation.
@@ -349,6 +355,7 @@ _AGGREGATES = """
 _MONTH_SQL = """
 WITH m AS MATERIALIZED (
     SELECT p.leader_id, p.platform, p.kind, p.like_count, p.created_at, {local} AS local_ts,
+        (SELECT o.organisation FROM leaders o WHERE o.id = p.leader_id) AS org,
         p.id IN (SELECT value FROM json_each(:dups)) AS dup,
         lp.p_answer AS pa, lp.p_debate AS pd, lp.p_progress AS pp, lp.not_labelled AS nl,
         (SELECT total(CASE l.label WHEN 'answer' THEN 1 WHEN 'debate' THEN 2 WHEN 'progress' THEN 4 END)
@@ -368,7 +375,8 @@ n AS MATERIALIZED (
         pa, pd, pp, nl,
         (CAST(mask AS INTEGER) & 1) > 0 AS answer, (CAST(mask AS INTEGER) & 2) > 0 AS debate,
         (CAST(mask AS INTEGER) & 4) > 0 AS progress,
-        cp IS NOT NULL AND platform || ':' || cp NOT IN (SELECT value FROM json_each(:org)) AS ext
+        cp IS NOT NULL AND coalesce(org, '') || '|' || platform || ':' || cp
+            NOT IN (SELECT value FROM json_each(:org)) AS ext
     FROM m
 ),
 agg AS (
@@ -402,13 +410,19 @@ FROM agg
 
 
 def _organisation_users(db: Database, config: Config) -> list[str]:
-    """"platform:user id" of every tracked account and of the organisation's handles."""
-    users = {f"{platform}:{user}" for platform, user in
-             db.execute("SELECT platform, platform_user_id FROM accounts WHERE platform_user_id IS NOT NULL")}
+    """"organisation|platform:user id" of every tracked account and of the organisation's handles.
+
+    The organisation is '' for the organisation's own leaders and handles, a peer's company
+    for its leaders: a peer answering a colleague is no more talking to the public than
+    one of ours is.
+    """
+    users = {f"{org or ''}|{platform}:{user}" for org, platform, user in db.execute(
+        "SELECT l.organisation, a.platform, a.platform_user_id FROM accounts a LEFT JOIN leaders l "
+        "ON l.id = a.leader_id WHERE a.platform_user_id IS NOT NULL")}
     for platform, handles in config.organisation_handles.items():
         if handles:
             marks = ", ".join("?" for _ in handles)
-            users |= {f"{platform}:{user}" for (user,) in db.execute(
+            users |= {f"|{platform}:{user}" for (user,) in db.execute(
                 f"SELECT DISTINCT author_user_id FROM context_posts WHERE platform = ? "
                 f"AND author_user_id IS NOT NULL AND lower(author_handle) IN ({marks})",
                 [platform, *(h.lower() for h in handles)])}
@@ -441,11 +455,9 @@ def _finish(row: dict[str, Any], count_error: dict[str, float]) -> dict[str, Any
         return IndexInputs(est["answers"][at], share, row["median_response_hours"], est["debates"][at],
                            row["unique_critics"], progress_share, est["progress"][at], row["active_weeks"])
 
-    answers = est["answers"]
-    # The answered share moves with the answers' interval (the same posts' probabilities).
-    scale_low = answers[1] / answers[0] if answers[0] else 0.0
-    scale_high = answers[2] / answers[0] if answers[0] else 0.0
-    answered_low, answered_high = _share_bounds(answered * scale_low, answered * scale_high, received)
+    # The answered questions are a sum of probabilities too, over the replies to questions.
+    answered_interval = estimate_interval(answered, row.pop("questions_answered_var"), count_error.get("answer", 0.0))
+    answered_low, answered_high = _share_bounds(*answered_interval, received)
     progress_low, progress_high = _share_bounds(est["progress"][1], est["progress"][2], posts)
     row.update(openness(inputs(0, answered / received if received else None,
                                est["progress"][0] / posts if posts else None)))
@@ -480,11 +492,13 @@ def compute_metrics(db: Database, config: Config, month: str, leader_ids: Sequen
     labeller = labeller_for(config)
     count_error = {name: labeller.model.count_error(name) for name in LABELS}
     wanted = set(leader_ids)
-    unknown = wanted - {leader.id for leader in config.leaders}
+    unknown = wanted - {leader.id for leader in config.tracked}
     if unknown:
         raise ConfigError(f"no leader with id {', '.join(sorted(unknown))!r} in {config.path}")
+    # Peers are always computed: every leader's position is against the whole peer cohort.
+    peer_ids = {leader.id for leader in config.peers}
     accounts = {account: value for account, value in account_coverage(db, config, start, end).items()
-                if not wanted or value[0] in wanted}
+                if not wanted or value[0] in wanted or value[0] in peer_ids}
     covered = [account for account, (_, _, coverage) in accounts.items() if coverage != "none"]
     duplicates = find_cross_posts(db, start, end)
     sql = _MONTH_SQL.format(local=_local_time_sql(start, end, config.timezone), aggregates=_AGGREGATES)
@@ -527,7 +541,11 @@ def compute_metrics(db: Database, config: Config, month: str, leader_ids: Sequen
             row["classifier_version"] = labeller.version
             row["index_version"] = INDEX_VERSION
             out.append({key: row.get(key) for key in KEYS})
-    return out
+    organisations = {leader.id: leader.organisation or config.organisation_name for leader in config.tracked}
+    for row in out:
+        row["organisation"] = organisations.get(row["leader_id"], config.organisation_name)
+    add_peer_positions(out, peer_ids)
+    return [row for row in out if not wanted or row["leader_id"] in wanted]
 
 
 def load_metrics(db: Database, month: str, leader_ids: Sequence[str] = ()) -> list[dict[str, Any]]:
@@ -617,4 +635,40 @@ def format_table(rows: Sequence[dict[str, Any]]) -> str:
     if any(row["coverage"] == "partial" for row in rows):
         lines.append("partial: only part of the month was collected (it begins before the collected history, "
                      "or is still in progress)")
+    peer_lines = format_peer_table(rows)
+    if peer_lines:
+        lines += ["", *peer_lines]
     return "\n".join(lines)
+
+
+def format_peer_table(rows: Sequence[dict[str, Any]]) -> list[str]:
+    """Each leader's percentile against the peer cohort, under the cohort's median and quartiles."""
+    from tracker.peers import PEER_MEASURES
+
+    measures = PEER_MEASURES
+    placed = [row for row in rows if row.get("peer_count")]
+    if not placed:
+        return []
+
+    def pct(value: Any) -> str:
+        return "-" if value is None else f"{value:.0f}"
+
+    lines = ["Against the peer cohort: percentile of each leader among the peers (0 = below every peer, "
+             "100 = above every peer; a peer is compared with the other peers)"]
+    cohorts: dict[str, dict[str, Any]] = {}
+    for row in placed:  # the whole cohort: the row compared with the most peers
+        if row["peer_count"] > cohorts.get(row["platform"], {}).get("peer_count", 0):
+            cohorts[row["platform"]] = row
+    for platform, row in cohorts.items():
+        count = row["peer_count"]
+        spans = "; ".join(f"{measure} {row[f'peer_{measure}_median']} ({row[f'peer_{measure}_q1']}-"
+                          f"{row[f'peer_{measure}_q3']})" for measure in measures
+                          if row[f"peer_{measure}_median"] is not None)
+        lines.append(f"  {platform}, {count} peers: median (quartiles) {spans}")
+    header = ("leader", "organisation", "platform", *measures)
+    table = [(row["leader_id"], str(row.get("organisation") or ""), row["platform"],
+              *(pct(row[f"peer_{measure}_percentile"]) for measure in measures)) for row in placed]
+    widths = [max(len(header[i]), *(len(line[i]) for line in table)) for i in range(len(header))]
+    lines += ["  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip()
+              for line in [header, *table]]
+    return lines

@@ -303,6 +303,22 @@ WHERE platform = 'x' AND text IS NOT NULL
 """)
 
 
+# Peers: leaders of other organisations, collected to compare with. `leaders.organisation`
+# is '' for the organisation's own leaders and the peer's company otherwise; the metrics
+# rows carry the organisation and the leader's position against the peer cohort.
+PEER_MEASURES = ("index", "answer", "debate", "progress", "presence")
+
+
+@migrations(name="m008_peers")
+def m008_peers(db: Database) -> None:
+    columns = [f"peer_{measure}_{stat} REAL" for measure in PEER_MEASURES
+               for stat in ("q1", "median", "q3", "percentile")]
+    _run(db, "ALTER TABLE leaders ADD COLUMN organisation TEXT NOT NULL DEFAULT '';\n"
+             "ALTER TABLE metrics ADD COLUMN organisation TEXT;\n"
+             "ALTER TABLE metrics ADD COLUMN peer_count INTEGER;\n"
+             + "".join(f"ALTER TABLE metrics ADD COLUMN {column};\n" for column in columns))
+
+
 # File imports that have no API behind them (a leader's LinkedIn data export): one row per
 # imported export, so the unattended job never imports the same file twice and `status`
 # shows each account's newest export; and the span an account's imports cover, from the

@@ -50,6 +50,7 @@ DATA_DIR = Path(__file__).resolve().parent / "data"
 SHIPPED_MODEL = DATA_DIR / "labeller.npz"
 WORD_VECTORS = DATA_DIR / "word-vectors.npz"
 MAX_MODEL_BYTES = 10 * 1024 * 1024
+WORD_VECTOR_DIM = 384
 
 # Tokens of the prepared text (lowercase, URLs and leading @mentions blanked, same length as
 # the original, so a token's offsets index the original text).
@@ -94,7 +95,9 @@ def not_labelled_reason(text: str | None, lang: str | None) -> str | None:
     if len(letters) >= 10 and sum(ch.isascii() for ch in letters) < 0.5 * len(letters):
         return "language"
     words = re.findall(r"[^\W\d_]+", (text or "").lower())
-    if len(words) >= 5 and not any(word in _ENGLISH for word in words):
+    # English prose is about half function words; a few shared ones ("a", "in", "no") appear
+    # in French, Spanish or German too, so it takes a share, not one.
+    if len(words) >= 5 and sum(word in _ENGLISH for word in words) < 0.2 * len(words):
         return "language"
     return None
 
@@ -364,6 +367,8 @@ def _load_model(path: str) -> Model:
         if Path(path).stat().st_size > MAX_MODEL_BYTES:
             raise ConfigError(f"{path} is not a labeller model (larger than 10 MB)")
         with np.load(path, allow_pickle=False) as data:
+            if set(data.files) != {"weights", "intercept", "platt", "thresholds", "meta"}:
+                raise ValueError(f"unexpected arrays {sorted(data.files)}")
             meta = json.loads(str(data["meta"]))
             model = Model(data["weights"].astype(np.float32), data["intercept"].astype(np.float64),
                           data["platt"].astype(np.float64), data["thresholds"].astype(np.float64), meta)
@@ -371,9 +376,12 @@ def _load_model(path: str) -> Model:
         raise ConfigError(f"no labeller model at {path}: check [labels] model, or run `make model`") from None
     except (OSError, KeyError, ValueError, json.JSONDecodeError) as error:
         raise ConfigError(f"{path} is not a labeller model ({error}): train one with `tracker train`") from None
-    if meta.get("format") != MODEL_FORMAT or model.weights.shape[0] != len(LABELS):
-        raise ConfigError(f"{path} is a model of another format ({meta.get('format')!r}, "
-                          f"expected {MODEL_FORMAT!r}): retrain it with `tracker train`")
+    expected = (len(LABELS), N_HASH + 4 * int(meta.get("word_vector_dim", WORD_VECTOR_DIM)))
+    if meta.get("format") != MODEL_FORMAT or model.weights.shape != expected or model.intercept.shape != (len(LABELS),) \
+            or model.platt.shape != (len(LABELS), 2) or model.thresholds.shape != (len(LABELS),) \
+            or not all(0 < t < 1 for t in model.thresholds):
+        raise ConfigError(f"{path} is not a labeller model of format {MODEL_FORMAT!r} with the expected "
+                          "arrays: retrain it with `tracker train`")
     return model
 
 
@@ -513,6 +521,7 @@ def _evidence(features: Features, label: str, credit: dict[tuple[str, int, int],
             by_token[(source, s, e)] = by_token.get((source, s, e), 0.0) + value / len(inside)
     items: list[dict[str, Any]] = []
     used: set[tuple[str, int]] = set()
+    taken: list[tuple[str, int, int]] = []
     for (source, start, end), value in sorted(by_token.items(), key=lambda kv: (-kv[1], kv[0])):
         if value <= 0 or len(items) >= top or (source, start) in used:
             continue
@@ -535,8 +544,12 @@ def _evidence(features: Features, label: str, credit: dict[tuple[str, int, int],
         phrase = text[span_start:span_end]
         if not _LETTERS.search(phrase):
             continue  # a stray digit or mark is no reason a person can read
-        for i in range(first, last + 1):
-            used.add((source, words[i][1]))
+        if any(src == source and s < span_end and span_start < e for src, s, e in taken):
+            continue  # the same words are already a reason
+        taken.append((source, span_start, span_end))
+        for _, s, e in words:
+            if span_start <= s and e <= span_end:
+                used.add((source, s))
         items.append({"reason": f"{_REASON[(label, source)]}: '{phrase}'", "source": source,
                       "start": span_start, "end": span_end, "text": phrase, "weight": round(value, 4)})
     return items
@@ -545,4 +558,5 @@ def _evidence(features: Features, label: str, credit: dict[tuple[str, int, int],
 def _helps(by_token: Mapping[tuple[str, int, int], float], source: str, token: tuple[str, int, int],
            value: float) -> bool:
     share = by_token.get((source, token[1], token[2]), 0.0)
-    return share > 0.25 * value or (share >= 0 and not _LETTERS.search(token[0]))
+    # "#num"/"#year" stand for a number: it joins its neighbour ("4,000 customers").
+    return share > 0.25 * value or (share >= 0 and (token[0].startswith("#") or not _LETTERS.search(token[0])))

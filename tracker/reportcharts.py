@@ -36,11 +36,13 @@ BEHAVIOUR_SERIES = (
     ("debates", "debates", OKABE_ITO["vermillion"], "xxxx"),
     ("progress", "progress posts", OKABE_ITO["green"], "...."),
 )
+# Lighter hatching than the overview's: this chart is on every leader page, and Agg draws
+# each hatch line (a tenth of a page's PNG time at the overview's density).
 WEEK_SERIES = (
     ("posts", "all posts (reposts excluded)", OKABE_ITO["grey"], ""),
-    ("answer", "answers", OKABE_ITO["blue"], "////"),
-    ("debate", "debates", OKABE_ITO["vermillion"], "xxxx"),
-    ("progress", "progress posts", OKABE_ITO["green"], "...."),
+    ("answer", "answers", OKABE_ITO["blue"], "//"),
+    ("debate", "debates", OKABE_ITO["vermillion"], "xx"),
+    ("progress", "progress posts", OKABE_ITO["green"], ".."),
 )
 NAME_WIDTH_PT = 118.0
 NO_DATA = "no data"
@@ -127,15 +129,27 @@ def _month_tick(month: str) -> str:
     return f"{names[number - 1]}\n{month[:4]}" if number == 1 else names[number - 1]
 
 
-def plot_index_trend(ax: Axes, leader: LeaderReport, points: Sequence[TrendPoint], title_size: float = 7.5) -> None:
-    """One leader's openness index over the trend window: line, 95% band, gaps marked."""
+PEER_BAND = "#F3D9A4"  # the peer cohort's middle half: a light Okabe-Ito orange
+PEER_MEDIAN = OKABE_ITO["orange"]
+
+
+def plot_index_trend(ax: Axes, leader: LeaderReport, points: Sequence[TrendPoint], title_size: float = 7.5,
+                     title: str | None = None, legend: bool = False) -> None:
+    """One leader's openness index over the trend window: line, 95% band, gaps marked, and
+    the peer cohort's middle half and median each month when there are peers."""
     _style(ax)
     xs = list(range(len(points)))
+    peer_q1 = [p.peer_q1 if p.peer_q1 is not None else math.nan for p in points]
+    peer_q3 = [p.peer_q3 if p.peer_q3 is not None else math.nan for p in points]
+    if any(p.peer_median is not None for p in points):
+        ax.fill_between(xs, peer_q1, peer_q3, color=PEER_BAND, linewidth=0, label="peers: middle half")
+        ax.plot(xs, [p.peer_median if p.peer_median is not None else math.nan for p in points], color=PEER_MEDIAN,
+                linestyle="--", linewidth=1.0, label="peers: median")
     values = [p.index if p.index is not None and p.coverage != "none" else math.nan for p in points]
     lows = [p.low if p.low is not None and p.coverage != "none" else math.nan for p in points]
     highs = [p.high if p.high is not None and p.coverage != "none" else math.nan for p in points]
-    ax.fill_between(xs, lows, highs, color="#CCCCCC", linewidth=0, label="95% interval")
-    ax.plot(xs, values, color=OKABE_ITO["blue"], marker="o", markersize=2.5, linewidth=1.2, label="index")
+    ax.fill_between(xs, lows, highs, color="#BBBBBB", alpha=0.6, linewidth=0, label="index: 95% interval")
+    ax.plot(xs, values, color=OKABE_ITO["blue"], marker="o", markersize=2.5, linewidth=1.2, label="openness index")
     for x, point in zip(xs, points):
         if point.coverage in ("none", None):
             ax.axvspan(x - 0.45, x + 0.45, facecolor="none", edgecolor="#888888", hatch="////", linewidth=0)
@@ -147,7 +161,20 @@ def plot_index_trend(ax: Axes, leader: LeaderReport, points: Sequence[TrendPoint
                   fontsize=5.5)
     ax.tick_params(axis="y", labelsize=5.5)
     ax.grid(axis="y", color="#DDDDDD", linewidth=0.5)
-    ax.set_title(_leader_label(leader, title_size), loc="left", fontsize=title_size, fontweight="bold")
+    ax.set_title(title or _leader_label(leader, title_size), loc="left", fontsize=title_size, fontweight="bold")
+    if legend:
+        # A caption rather than a legend: the same words at a fraction of a legend's drawing
+        # cost (this chart is on every leader page).
+        figure = ax.get_figure(root=True)
+        assert figure is not None
+        offset = ScaledTranslation(0, -0.3, figure.dpi_scale_trans)
+        lines = ["Blue line: the index; grey band: its 95% interval."]
+        if any(p.peer_median is not None for p in points):
+            lines.append("Orange band: the peers' middle half; dashed: their median.")
+        if any(p.coverage in ("none", None) for p in points):
+            lines.append("Hatched months: no data.")
+        ax.text(0, 0, "\n".join(lines), transform=ax.transAxes + offset, ha="left", va="top", fontsize=6.5,
+                color="#444444")
 
 
 def plot_weekly_activity(ax: Axes, weeks: Sequence[WeekActivity], month_label: str, has_data: bool) -> None:
@@ -158,16 +185,72 @@ def plot_weekly_activity(ax: Axes, weeks: Sequence[WeekActivity], month_label: s
         positions = [i + (offset - 1.5) * width for i in range(len(weeks))]
         ax.bar(positions, [getattr(week, key) for week in weeks], width=width, color=colour, hatch=hatch,
                edgecolor=EDGE, linewidth=0.4, label=label)
-    labels = [f"week {week.week[-2:]}\nfrom {int(week.starts[8:10])} {_month_tick(week.starts[:7]).splitlines()[0]}"
-              for week in weeks]
+    labels = [f"{int(week.starts[8:10])} {_month_tick(week.starts[:7]).splitlines()[0]}" for week in weeks]
     ax.set_xticks(range(len(weeks)), labels, fontsize=6.5)
+    ax.set_xlabel("weeks from Monday (days inside the month)", fontsize=6.5)
     ax.set_ylabel("posts per week (count)")
     ax.yaxis.set_major_locator(MaxNLocator(integer=True, nbins=5))
     ax.set_ylim(bottom=0, top=max([1.0] + [float(week.posts) for week in weeks]) * 1.15)
     ax.grid(axis="y", color="#DDDDDD", linewidth=0.5)
-    ax.set_title(f"Weekly activity by behaviour, {month_label} (ISO weeks, days inside the month)",
+    ax.set_title(f"Posts per week, {month_label}",
                  loc="left", fontsize=9, fontweight="bold")
-    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=6.5, frameon=False)
+    _legend_below(ax, ncol=2)
     if not has_data:
         ax.text(0.5, 0.5, "no collection this month: no data", transform=ax.transAxes, ha="center",
                 va="center", fontsize=9, style="italic", color="#444444")
+
+
+def plot_peer_comparison(ax: Axes, leaders: Sequence[LeaderReport], peers: Sequence[LeaderReport],
+                         label_size: float = 7) -> None:
+    """The openness index of each leader (dot, with its 95% interval where it has one) on a
+    0-100 scale, over the peer cohort's middle half (band) and median (dashed line); the
+    peers follow, in grey, under their own heading."""
+    _style(ax)
+    rows: list[tuple[LeaderReport | None, bool]] = [(leader, False) for leader in leaders]
+    if peers:
+        rows += [(None, True)] + [(peer, True) for peer in peers]
+    count = len(rows)
+    cohort = next((leader.metrics for leader in leaders if leader.metrics
+                   and leader.metrics.get("peer_index_median") is not None), None)
+    if cohort is not None:
+        ax.axvspan(float(cohort["peer_index_q1"]), float(cohort["peer_index_q3"]), color=PEER_BAND, linewidth=0,
+                   label="peers: middle half")
+        ax.axvline(float(cohort["peer_index_median"]), color=PEER_MEDIAN, linestyle="--", linewidth=1.0,
+                   label="peers: median")
+    labels = []
+    for i, (leader, is_peer) in enumerate(rows):
+        y = count - 1 - i
+        if leader is None:
+            labels.append("Peers (not ranked)")
+            continue
+        if is_peer:  # the axes leave 2.3 in (165 pt) on their left for the labels
+            labels.append(truncate(f"{printable(leader.name)} ({printable(leader.organisation)})", 158, label_size))
+        else:
+            labels.append(_leader_label(leader, label_size))
+        row = leader.metrics or {}
+        if not leader.has_data or row.get("openness_index") is None:
+            ax.text(1, y, NO_DATA, va="center", ha="left", fontsize=6.5, style="italic", color="#444444")
+            continue
+        low, high = row.get("openness_index_low"), row.get("openness_index_high")
+        colour = "#777777" if is_peer else OKABE_ITO["blue"]
+        if low is not None and high is not None and high > low:
+            ax.plot([low, high], [y, y], color=colour, linewidth=1.4, solid_capstyle="butt")
+        ax.plot([row["openness_index"]], [y], marker="D" if is_peer else "o", markersize=4.5, color=colour,
+                linestyle="none")
+        if label_size >= 6:  # the value over the dot, when rows are tall enough for it
+            ax.text(float(row["openness_index"]), y + 0.28, f"{float(row['openness_index']):.1f}", ha="center",
+                    va="bottom", fontsize=5.5, color=colour)
+    ax.set_yticks(range(count - 1, -1, -1), labels, fontsize=label_size)
+    for tick, (leader, is_peer) in zip(ax.get_yticklabels(), rows):
+        if leader is None:
+            tick.set_fontweight("bold")
+        elif is_peer:
+            tick.set_color("#555555")
+    ax.set_ylim(-0.7, max(count, 1) - 0.2)
+    ax.set_xlim(0, 100)
+    ax.set_xlabel("openness index (0-100); line: its 95% interval")
+    ax.grid(axis="x", color="#DDDDDD", linewidth=0.5)
+    ax.tick_params(axis="y", length=0)
+    if cohort is not None:
+        ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=2, fontsize=6.5, frameon=False,
+                  borderaxespad=0.2)

@@ -10,6 +10,7 @@ Times are shown in the configured time zone; months are calendar months in that 
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -19,8 +20,10 @@ from zoneinfo import ZoneInfo
 from sqlite_utils import Database
 
 from tracker.config import Config
+from tracker.labelling import labeller_for
 from tracker.errors import ConfigError
-from tracker.metrics import load_metrics
+from tracker.metrics import load_metrics, normalize_cross_text
+from tracker.model import Model
 from tracker.months import last_complete_month, month_bounds_utc, parse_month, shift_month  # noqa: F401
 
 BEHAVIOURS = ("answer", "debate", "progress")
@@ -45,6 +48,11 @@ class SamplePost:
     url: str | None
     confidence: float
     likes: int | None
+    # What the post answers, debates or builds on: the post replied to or quoted.
+    context_author: str | None = None
+    context_text: str | None = None
+    # The label's evidence as stored (a JSON list of spans); the renderer words it.
+    evidence: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -66,6 +74,10 @@ class TrendPoint:
     low: float | None
     high: float | None
     coverage: str | None  # None when no metrics row exists for that month
+    # The peer cohort's quartiles and median of the index that month (None without peers).
+    peer_q1: float | None = None
+    peer_median: float | None = None
+    peer_q3: float | None = None
 
 
 @dataclass(frozen=True)
@@ -83,6 +95,9 @@ class LeaderReport:
     weeks: tuple[WeekActivity, ...]
     samples: dict[str, tuple[SamplePost, ...]]  # behaviour -> up to three posts
     warnings: tuple[str, ...]
+    organisation: str = ""  # a peer's company; "" for the organisation's own leaders
+    # The month's most liked posts that show none of the behaviours: what else the leader said.
+    other_posts: tuple[SamplePost, ...] = ()
 
     @property
     def has_data(self) -> bool:
@@ -106,6 +121,11 @@ class ReportData:
     runs_failed: int  # failed or interrupted runs started since the month began
     coverage_counts: dict[str, int] = field(default_factory=dict)  # full/partial/none/missing
     classifier_versions: tuple[str, ...] = ()
+    # The labeller in plain words: its version and its cross-validated figures.
+    labeller: str = ""
+    not_labelled_language: int = 0  # the month's posts the labeller could not read (not English)
+    # Leaders of other organisations ([[peers]]), by index: compared with, never ranked.
+    peers: tuple[LeaderReport, ...] = ()
 
 
 # --- month arithmetic --------------------------------------------------------------------------
@@ -142,8 +162,15 @@ def _placeholders(values: tuple[str, ...] | list[str]) -> str:
     return ", ".join("?" for _ in values)
 
 
+def _select_peers(db: Database) -> list[tuple[str, str, str, str, str]]:
+    return [tuple(row) for row in db.execute(  # type: ignore[misc]
+        "SELECT id, name, role, group_name, organisation FROM leaders WHERE organisation != '' AND in_config "
+        "ORDER BY organisation, name, id")]
+
+
 def _select_leaders(db: Database, group: str | None, leader_ids: tuple[str, ...]) -> list[tuple[str, str, str, str]]:
-    rows = db.execute("SELECT id, name, role, group_name, in_config FROM leaders ORDER BY name, id").fetchall()
+    rows = db.execute("SELECT id, name, role, group_name, in_config FROM leaders WHERE organisation = '' "
+                      "ORDER BY name, id").fetchall()
     known = {row[0] for row in rows}
     missing = [leader_id for leader_id in leader_ids if leader_id not in known]
     if missing:
@@ -182,27 +209,87 @@ def _weekly_activity(db: Database, ids: list[str], month: str, zone: ZoneInfo) -
     }
 
 
+# Candidates read per leader and behaviour, so that three distinct texts remain after
+# dropping repeats (the same note posted twice, or cross-posted).
+SAMPLE_CANDIDATES = 12
+
+
+def _evidence(value: str | None) -> tuple[dict[str, Any], ...]:
+    try:
+        parsed = json.loads(value or "[]")
+    except ValueError:
+        return ()
+    return tuple(item for item in parsed if isinstance(item, dict)) if isinstance(parsed, list) else ()
+
+
 def _samples(db: Database, ids: list[str], month: str, zone: ZoneInfo) -> dict[str, dict[str, tuple[SamplePost, ...]]]:
-    """The most representative posts: highest label confidence, then most liked, then oldest."""
+    """The most representative posts: highest label confidence, then most liked, then oldest.
+
+    Each comes with its context (the post it replies to or quotes, or the leader's own post a
+    thread continues) and its label's evidence; a text already shown for the leader's
+    behaviour (links, mentions and case aside) is skipped.
+    """
     start, end = month_bounds_utc(month, zone.key)
     sql = f"""
-        SELECT leader_id, label, id, created_at, kind, text, url, confidence, like_count FROM (
+        SELECT s.leader_id, s.label, s.id, s.created_at, s.kind, s.text, s.url, s.confidence, s.like_count,
+            s.evidence,
+            coalesce(c.author_name, c.author_handle, CASE WHEN o.id IS NOT NULL THEN 'the leader' END),
+            coalesce(c.text, o.text)
+        FROM (
             SELECT p.leader_id, l.label, p.id, p.created_at, p.kind, p.text, p.url, l.confidence, p.like_count,
+                l.evidence, coalesce(p.in_reply_to_id, p.quoted_id) AS context_id,
                 ROW_NUMBER() OVER (PARTITION BY p.leader_id, l.label
                     ORDER BY l.confidence DESC, coalesce(p.like_count, 0) DESC, p.created_at, p.id) AS position
             FROM post_labels l JOIN posts p ON p.id = l.post_id
             WHERE p.created_at >= ? AND p.created_at < ? AND l.label IN ({_placeholders(list(BEHAVIOURS))})
                 AND p.leader_id IN ({_placeholders(ids)})
-        ) WHERE position <= ? ORDER BY leader_id, label, position
+        ) s
+        LEFT JOIN context_posts c ON c.id = s.context_id
+        LEFT JOIN posts o ON o.id = s.context_id AND c.id IS NULL
+        WHERE s.position <= ? ORDER BY s.leader_id, s.label, s.position
     """
     found: dict[str, dict[str, list[SamplePost]]] = defaultdict(lambda: defaultdict(list))
-    for leader_id, label, post_id, created_at, kind, text, url, confidence, likes in db.execute(
-            sql, [start, end, *BEHAVIOURS, *ids, SAMPLES_PER_BEHAVIOUR]):
+    seen: set[tuple[str, str, str]] = set()
+    for (leader_id, label, post_id, created_at, kind, text, url, confidence, likes, evidence, context_author,
+         context_text) in db.execute(sql, [start, end, *BEHAVIOURS, *ids, SAMPLE_CANDIDATES]):
+        key = (leader_id, label, normalize_cross_text(text))
+        if key in seen or len(found[leader_id][label]) >= SAMPLES_PER_BEHAVIOUR:
+            continue
+        seen.add(key)
         moment = _local(created_at, zone)
         found[leader_id][label].append(SamplePost(
             post_id, moment.strftime("%Y-%m-%d %H:%M") if moment else "", kind, text or "", url,
-            float(confidence or 0.0), likes))
+            float(confidence or 0.0), likes, context_author, context_text, _evidence(evidence)))
     return {leader_id: {label: tuple(found[leader_id][label]) for label in BEHAVIOURS} for leader_id in ids}
+
+
+def _other_posts(db: Database, ids: list[str], month: str, zone: ZoneInfo) -> dict[str, tuple[SamplePost, ...]]:
+    """Each leader's most liked posts of the month with no behaviour label (distinct texts)."""
+    start, end = month_bounds_utc(month, zone.key)
+    sql = f"""
+        SELECT leader_id, id, created_at, kind, text, url, like_count FROM (
+            SELECT p.leader_id, p.id, p.created_at, p.kind, p.text, p.url, p.like_count,
+                ROW_NUMBER() OVER (PARTITION BY p.leader_id
+                    ORDER BY coalesce(p.like_count, 0) DESC, p.created_at, p.id) AS position
+            FROM posts p
+            WHERE p.created_at >= ? AND p.created_at < ? AND p.kind != 'repost'
+                AND p.leader_id IN ({_placeholders(ids)})
+                AND NOT EXISTS (SELECT 1 FROM post_labels l WHERE l.post_id = p.id
+                                AND l.label IN ({_placeholders(list(BEHAVIOURS))}))
+        ) WHERE position <= ? ORDER BY leader_id, position
+    """
+    found: dict[str, list[SamplePost]] = defaultdict(list)
+    seen: set[tuple[str, str]] = set()
+    for leader_id, post_id, created_at, kind, text, url, likes in db.execute(
+            sql, [start, end, *ids, *BEHAVIOURS, SAMPLE_CANDIDATES]):
+        key = (leader_id, normalize_cross_text(text))
+        if key in seen or len(found[leader_id]) >= SAMPLES_PER_BEHAVIOUR:
+            continue
+        seen.add(key)
+        moment = _local(created_at, zone)
+        found[leader_id].append(SamplePost(post_id, moment.strftime("%Y-%m-%d %H:%M") if moment else "", kind,
+                                           text or "", url, 0.0, likes))
+    return {leader_id: tuple(posts) for leader_id, posts in found.items()}
 
 
 def _warnings(db: Database, ids: list[str], month: str, zone: ZoneInfo,
@@ -276,46 +363,62 @@ def build_report_data(db: Database, config: Config, month: str, group: str | Non
     leader_ids = tuple(dict.fromkeys(leader_ids))
     leaders = _select_leaders(db, group, leader_ids)
     ids = [leader[0] for leader in leaders]
+    peer_rows = _select_peers(db)
+    peer_ids = [peer[0] for peer in peer_rows]
     months = tuple(shift_month(month, delta) for delta in range(-(TREND_MONTHS - 1), 1))
 
     # Metrics of the trend window and the month before it, read one month at a time through
     # the metrics layer's reader.
     by_month: dict[str, list[dict[str, Any]]] = {}
     for one in (shift_month(month, -TREND_MONTHS), *months):
-        by_month[one] = load_metrics(db, one, tuple(ids)) if ids else []
+        by_month[one] = load_metrics(db, one, tuple(ids + peer_ids)) if ids else []
     trend_rows: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
     for one, rows in by_month.items():
         for metrics_row in rows:
             if metrics_row.get("platform") == "all":
                 trend_rows[metrics_row["leader_id"]][one] = metrics_row
-    month_rows = by_month[month]
+    month_rows = [row for row in by_month[month] if row["leader_id"] not in peer_ids]
     current: dict[str, dict[str, Any] | None] = {leader_id: trend_rows[leader_id].get(month) for leader_id in ids}
     ranks = rank_leaders(current)
 
     weeks = _weekly_activity(db, ids, month, zone) if ids else {}
     samples = _samples(db, ids, month, zone) if ids else {}
+    others = _other_posts(db, ids, month, zone) if ids else {}
     warnings = _warnings(db, ids, month, zone, trend_rows, months) if ids else {}
 
     reports = []
     previous_month = shift_month(month, -1)
-    for leader_id, name, role, group_name in leaders:
-        row = current[leader_id]
-        previous = trend_rows[leader_id].get(previous_month)
+
+    def history(leader_id: str) -> tuple[dict[str, Any] | None, float | None, tuple[TrendPoint, ...]]:
+        row, previous = trend_rows[leader_id].get(month), trend_rows[leader_id].get(previous_month)
         change = None
         if row and previous and row.get("openness_index") is not None and previous.get("openness_index") is not None \
                 and row.get("coverage") != "none" and previous.get("coverage") != "none":
             change = round(row["openness_index"] - previous["openness_index"], 6)
         trend = tuple(
             TrendPoint(one, r.get("openness_index"), r.get("openness_index_low"), r.get("openness_index_high"),
-                       r.get("coverage")) if (r := trend_rows[leader_id].get(one)) else TrendPoint(one, None, None, None, None)
+                       r.get("coverage"), r.get("peer_index_q1"), r.get("peer_index_median"), r.get("peer_index_q3"))
+            if (r := trend_rows[leader_id].get(one)) else TrendPoint(one, None, None, None, None)
             for one in months
         )
+        return previous, change, trend
+
+    for leader_id, name, role, group_name in leaders:
+        previous, change, trend = history(leader_id)
         reports.append(LeaderReport(
-            leader_id, name, role, group_name, row,
+            leader_id, name, role, group_name, current[leader_id],
             tuple(r for r in month_rows if r["leader_id"] == leader_id and r.get("platform") != "all"),
             previous, change, ranks.get(leader_id), trend, tuple(weeks.get(leader_id, ())),
             samples.get(leader_id, {label: () for label in BEHAVIOURS}), tuple(warnings.get(leader_id, ())),
+            other_posts=others.get(leader_id, ()),
         ))
+    peers = []
+    for leader_id, name, role, group_name, organisation in peer_rows:
+        previous, change, trend = history(leader_id)
+        peers.append(LeaderReport(leader_id, name, role, group_name, trend_rows[leader_id].get(month), (), previous,
+                                  change, None, trend, (), {label: () for label in BEHAVIOURS}, (), organisation))
+    # Peers by index, highest first; those without data last.
+    peers.sort(key=lambda r: (not r.has_data, -((r.metrics or {}).get("openness_index") or 0), r.name.casefold()))
     # Ranked leaders first by rank, then the unranked by name: the leaderboard order.
     reports.sort(key=lambda r: (r.rank is None, r.rank or 0, r.name.casefold(), r.leader_id))
 
@@ -345,9 +448,26 @@ def build_report_data(db: Database, config: Config, month: str, group: str | Non
 
     return ReportData(
         organisation=config.organisation_name, month=month, timezone=config.timezone, group=group,
-        months=months, leaders=tuple(reports), metrics_rows=tuple(month_rows),
+        months=months, leaders=tuple(reports), metrics_rows=tuple(by_month[month]),
         data_first=_local_text(first, zone), data_last=_local_text(last, zone), newest_data=_local_text(newest, zone),
         accounts=account_count, runs_ok=runs.get(0, 0), runs_failed=runs.get(1, 0),
-        coverage_counts=coverage_counts, classifier_versions=versions,
+        coverage_counts=coverage_counts, classifier_versions=versions, peers=tuple(peers),
+        labeller=describe_labeller(labeller_for(config).model),
+        not_labelled_language=sum(int(r.get("not_labelled_language") or 0) for r in month_rows
+                                  if r.get("platform") == "all"),
     )
+
+
+def describe_labeller(model: Model) -> str:
+    """The model's version and its cross-validated figures, as a sentence for the report."""
+    cv = model.meta.get("cv")
+    if not cv:
+        return f"Labels by model {model.version} (no cross-validated figures are stored with it)."
+    figures = "; ".join(
+        f"{name} precision {values['precision']:.2f}, recall {values['recall']:.2f}, "
+        f"count {values['count_error']:+.0%}"
+        for name, values in cv["labels"].items())
+    return (f"Labels by model {model.version}. Measured on {cv['posts']:,} hand-labelled posts it was not "
+            f"trained on ({cv['folds']}-fold cross-validation): {figures}. Counts in the index are the sums of "
+            "the posts' probabilities, which hold better than the labels one by one.")
 

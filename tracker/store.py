@@ -238,12 +238,13 @@ def save_config(db: Database, config: Config) -> None:
     with write_transaction(db):
         db.execute("UPDATE leaders SET in_config = 0")
         db.execute("UPDATE accounts SET in_config = 0")
-        for leader in config.leaders:
+        for leader in config.tracked:
             db.execute(
-                "INSERT INTO leaders (id, name, role, group_name, in_config) VALUES (?, ?, ?, ?, 1) "
+                "INSERT INTO leaders (id, name, role, group_name, in_config, organisation) "
+                "VALUES (?, ?, ?, ?, 1, ?) "
                 "ON CONFLICT (id) DO UPDATE SET name = excluded.name, role = excluded.role, "
-                "group_name = excluded.group_name, in_config = 1",
-                [leader.id, leader.name, leader.role, leader.group],
+                "group_name = excluded.group_name, in_config = 1, organisation = excluded.organisation",
+                [leader.id, leader.name, leader.role, leader.group, leader.organisation],
             )
             for platform, handle in leader.accounts.items():
                 # A changed handle forgets the cached user id: the new handle is resolved
