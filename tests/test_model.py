@@ -245,6 +245,7 @@ def test_the_shipped_model_is_what_make_model_builds(shared_dir, tmp_path):
     rebuilt = fit(read_labelled(files))
     shipped = load_model()
     assert rebuilt.meta["trained_on"] == shipped.meta["trained_on"]
+    assert rebuilt.version == shipped.version and rebuilt.meta["count_error"] == shipped.meta["count_error"]
     assert np.array_equal(rebuilt.thresholds, shipped.thresholds)
     assert rebuilt.platt == pytest.approx(shipped.platt, abs=1e-6)
     assert rebuilt.weights.astype(np.float16).astype(np.float32) == pytest.approx(shipped.weights, abs=1e-3)
