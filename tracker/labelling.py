@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -186,13 +186,7 @@ class _Work:
         version = self.labeller.version
         counts = self.stats.labels
         assert counts is not None
-        sql = _POSTS_SQL.format(span=span_sql)
-        after = ""
-        while True:
-            rows = self.db.execute(sql, {**params, "after": after, "version": version,
-                                         "limit": self.batch_size}).fetchall()
-            if not rows:
-                break
+        for rows in self._pages(_POSTS_SQL.format(span=span_sql), params):
             unique = [row for i, row in enumerate(rows) if i == 0 or rows[i - 1][0] != row[0]]
             # (two tracked accounts can share a platform user id: label the post once)
             predictions = self.labeller.predict([build_post_input(row) for row in unique], self.handles)
@@ -216,20 +210,13 @@ class _Work:
                 counts[label[1]] += 1
             self.stats.posts_labelled += len(unique)
             self.stats.context_labelled += len(context_ids)
-            after = rows[-1][0]
 
     def label_context(self, span_sql: str, params: dict[str, Any]) -> None:
         """Label the context posts ``span_sql`` selects that this version has not labelled yet."""
         version = self.labeller.version
         counts = self.stats.labels
         assert counts is not None
-        sql = _CONTEXT_SQL.format(span=span_sql)
-        after = ""
-        while True:
-            rows = self.db.execute(sql, {**params, "after": after, "version": version,
-                                         "limit": self.batch_size}).fetchall()
-            if not rows:
-                break
+        for rows in self._pages(_CONTEXT_SQL.format(span=span_sql), params):
             labels: list[store.LabelRow] = []
             for context_id, text in rows:
                 labels += _label_rows(context_id, classify.label_context(text))
@@ -237,6 +224,16 @@ class _Work:
             for label in labels:
                 counts[label[1]] += 1
             self.stats.context_labelled += len(rows)
+
+    def _pages(self, sql: str, params: dict[str, Any]) -> Iterator[list[Any]]:
+        """Keyset pages of ``sql`` (ordered by id, the first column) not yet read by this version."""
+        after = ""
+        while True:
+            rows = self.db.execute(sql, {**params, "after": after, "version": self.labeller.version,
+                                         "limit": self.batch_size}).fetchall()
+            if not rows:
+                return
+            yield rows
             after = rows[-1][0]
 
 

@@ -29,6 +29,7 @@ from sklearn.model_selection import GroupKFold, StratifiedKFold
 
 from tracker import classify
 from tracker.errors import InputError
+from tracker.labelio import LabelScore
 from tracker.model import (LABELS, MODEL_FORMAT, Model, WordVectors, design_matrix, featurize, file_digest,
                            load_word_vectors)
 
@@ -233,28 +234,13 @@ def _wilson(successes: float, n: float) -> tuple[float, float]:
 
 
 @dataclass(frozen=True)
-class LabelFigures:
-    label: str
-    tp: int
-    fp: int
-    fn: int
-    tn: int
-    f1_interval: tuple[float, float]
-    true_count: int
-    estimated_count: float
+class LabelFigures(LabelScore):
+    """A label's confusion counts (precision, recall, F1 from ``LabelScore``) with intervals and
+    the estimated count against the true one."""
 
-    @property
-    def precision(self) -> float:
-        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 0.0
-
-    @property
-    def recall(self) -> float:
-        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 0.0
-
-    @property
-    def f1(self) -> float:
-        p, r = self.precision, self.recall
-        return 2 * p * r / (p + r) if p + r else 0.0
+    f1_interval: tuple[float, float] = (0.0, 1.0)
+    true_count: int = 0
+    estimated_count: float = 0.0
 
     @property
     def precision_interval(self) -> tuple[float, float]:
