@@ -587,9 +587,9 @@ def refresh_metrics(config: Config, month: str | None = None, leader_ids: Sequen
 
 
 DEGENERATE = "n/a†"
-DEGENERATE_NOTE = ("no interval: the index interval carries the uncertainty of the answered share and the "
-                   "progress share only, and neither moves the index this month (no questions received, or "
-                   "no posts, or a share whose whole interval lies past its goalpost)")
+DEGENERATE_NOTE = ("no interval: the index interval carries the uncertainty of the estimated counts and of "
+                   "the answered and progress shares, and none of them moves the index this month (no posts, "
+                   "or counts and shares whose whole intervals lie past their goalposts)")
 
 
 def index_interval_is_degenerate(row: dict[str, Any]) -> bool:
