@@ -68,6 +68,7 @@ def test_evidence_is_spans_of_the_original_text_worded_for_a_person():
                     p["in_reply_to"]["text"] if item["source"] == "parent" else p["quoted"]["text"])
                 assert source_text[item["start"]:item["end"]] == item["text"]  # case included
                 assert any(ch.isalpha() for ch in item["text"])  # never a stray digit or mark
+                assert item["text"].lower() not in {"on", "the", "a", "to", "and", "of", "in", "is"}
                 assert f"'{item['text']}'" in item["reason"]
                 assert not item["reason"].split(":")[0].strip().isdigit()
     answer = run([ANSWER])[0]["evidence"]["answer"]

@@ -542,8 +542,8 @@ def _evidence(features: Features, label: str, credit: dict[tuple[str, int, int],
                 span_start, span_end = ev.start, ev.end  # the rule's whole phrase reads better
                 break
         phrase = text[span_start:span_end]
-        if not _LETTERS.search(phrase):
-            continue  # a stray digit or mark is no reason a person can read
+        if not _LETTERS.search(phrase) or all(w in _ENGLISH for w in re.findall(r"[a-z']+", phrase.lower())):
+            continue  # a stray digit, mark or function word ("on", "the") is no reason a person can read
         if any(src == source and s < span_end and span_start < e for src, s, e in taken):
             continue  # the same words are already a reason
         taken.append((source, span_start, span_end))
