@@ -20,6 +20,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from tracker.emulators.linkedin_export import Comment, Share, share_link, write_export
+from tracker.demo_platforms import _moments
 from tracker.emulators.x import XDataset
 
 EXPORTS_DIR = "linkedin-exports"
@@ -67,16 +68,6 @@ def _export_date(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def _moments(rng: random.Random, start: datetime, end: datetime, per_week: float) -> list[datetime]:
-    out = []
-    day = start
-    while day < end:
-        if rng.random() < per_week / 7:
-            moment = day.replace(hour=rng.randint(7, 20), minute=rng.randint(0, 59), second=rng.randint(0, 59))
-            if moment < end:
-                out.append(moment)
-        day += timedelta(days=1)
-    return out
 
 
 def build_exports(x_dataset: XDataset, now: datetime | None = None,
