@@ -14,10 +14,11 @@ test: $(VENV)/.installed
 	$(BIN)/mypy tracker
 	$(BIN)/python -m pytest -q
 
-# The shipped labeller, trained on the hand-labelled posts beside the repository (deterministic:
-# the same labels give the same file). tests/test_model.py retrains it and compares.
-LABELS_DIR ?= ../shared/labels
+# The shipped labeller, trained on the hand-labelled posts (deterministic: the same labels give
+# the same file): make model LABELS_DIR=folder-with-train.jsonl-and-dev.jsonl.
+# tests/test_model.py retrains it and compares.
 model: $(VENV)/.installed
+	@test -n "$(LABELS_DIR)" || { echo "make model needs LABELS_DIR=<folder with train.jsonl and dev.jsonl>"; exit 2; }
 	$(BIN)/tracker train --cv 5 --labels $(LABELS_DIR)/train.jsonl --labels $(LABELS_DIR)/dev.jsonl --out tracker/data/labeller.npz
 
 # Benchmarks are run by hand (minutes each); their figures go in the closing notes.

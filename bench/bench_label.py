@@ -1,7 +1,7 @@
 """`tracker label` end to end on 100,000 real posts: throughput and peak memory.
 
-Usage: python bench/bench_label.py [LABELS.jsonl] [N]  (default ../shared/labels/train.jsonl,
-100,000). The labelled file is repeated (labels dropped) to N lines in a temporary file,
+Usage: python bench/bench_label.py POSTS.jsonl [N]  (N default 100,000; POSTS is any file in
+the `tracker label` input shape, e.g. the labelled training posts). The labelled file is repeated (labels dropped) to N lines in a temporary file,
 then `tracker label --input FILE > /dev/null` runs in a child process: the time includes
 start-up and loading the model, and the peak memory is the child's maximum resident size.
 """
@@ -17,11 +17,10 @@ import tempfile
 import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-
-
 def main() -> None:
-    source = Path(sys.argv[1]) if len(sys.argv) > 1 else HERE.parent.parent / "shared" / "labels" / "train.jsonl"
+    if len(sys.argv) < 2:
+        sys.exit(__doc__)
+    source = Path(sys.argv[1])
     n = int(sys.argv[2]) if len(sys.argv) > 2 else 100_000
     rows = []
     with open(source, encoding="utf-8") as handle:
