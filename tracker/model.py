@@ -342,7 +342,12 @@ class Model:
         return self._calibrate(scores + self.intercept)
 
     def _calibrate(self, scores: np.ndarray) -> np.ndarray:
-        return 1.0 / (1.0 + np.exp(-(scores * self.platt[:, 0] + self.platt[:, 1])))
+        return sigmoid(scores * self.platt[:, 0] + self.platt[:, 1])
+
+
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    """The logistic function: a score (log-odds) as a probability."""
+    return 1.0 / (1.0 + np.exp(-z))
 
 
 def save_model(model: Model, path: str | Path) -> Path:

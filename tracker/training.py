@@ -31,7 +31,7 @@ from tracker import classify
 from tracker.errors import InputError
 from tracker.labelio import LabelScore
 from tracker.model import (LABELS, MODEL_FORMAT, Model, WordVectors, design_matrix, featurize, file_digest,
-                           load_word_vectors)
+                           load_word_vectors, sigmoid)
 
 SEED = 20261207
 C = 16.0
@@ -122,17 +122,11 @@ def _platt(scores: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     return float(fitted.coef_[0, 0]), float(fitted.intercept_[0])
 
 
-def _sigmoid(z: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-z))
-
-
 def best_threshold(p: np.ndarray, y: np.ndarray) -> float:
     """The threshold with the highest F1 (ties: the higher threshold, fewer false claims)."""
     best, best_f1 = 0.5, -1.0
     for t in np.round(np.arange(0.05, 0.951, 0.01), 2):
-        pred = p >= t
-        tp = float((pred & (y == 1)).sum())
-        f1 = 2 * tp / (pred.sum() + y.sum()) if pred.sum() + y.sum() else 0.0
+        f1 = _f1(p >= t, y)
         if f1 >= best_f1:
             best, best_f1 = float(t), f1
     return best
@@ -160,7 +154,7 @@ def _grouped_count_error(x: sp.csr_matrix, y: np.ndarray, authors: np.ndarray, p
         for j in range(y.shape[1]):
             w, b = _fit_label(x[train], y[train, j], c)
             oof[test, j] = x[test] @ w + b
-    p = _sigmoid(oof * platt[:, 0] + platt[:, 1])
+    p = sigmoid(oof * platt[:, 0] + platt[:, 1])
     return {name: round(1.48 * _author_count_error(p[:, j], y[:, j], authors), 4) for j, name in enumerate(LABELS)}
 
 
@@ -188,7 +182,7 @@ def _fit_matrix(x: sp.csr_matrix, y: np.ndarray, sources: list[dict[str, Any]], 
             w, b = _fit_label(x[train], y[train, j], c)
             oof[test, j] = x[test] @ w + b
     platt = np.array([_platt(oof[:, j], y[:, j]) for j in range(n_labels)])
-    p_oof = _sigmoid(oof * platt[:, 0] + platt[:, 1])
+    p_oof = sigmoid(oof * platt[:, 0] + platt[:, 1])
     thresholds = np.array([best_threshold(p_oof[:, j], y[:, j]) for j in range(n_labels)])
     weights = np.zeros((n_labels, x.shape[1]), np.float32)
     intercept = np.zeros(n_labels)
@@ -291,10 +285,7 @@ def _f1_interval(pred: np.ndarray, y: np.ndarray, seed: int) -> tuple[float, flo
     n = len(y)
     for _ in range(1000):
         pick = rng.integers(0, n, n)
-        p, t = pred[pick], y[pick]
-        tp = float((p & (t == 1)).sum())
-        denominator = float(p.sum() + t.sum())
-        values.append(2 * tp / denominator if denominator else 0.0)
+        values.append(_f1(pred[pick], y[pick]))
     low, high = np.percentile(values, [2.5, 97.5])
     return float(low), float(high)
 
@@ -421,7 +412,7 @@ def _adapt_matrix(base_w: np.ndarray, base_b: np.ndarray, x: sp.csr_matrix, y: n
 
         def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
             z = x @ theta[:-1] + theta[-1]
-            p = _sigmoid(z)
+            p = sigmoid(z)
             eps = 1e-12
             value = -float(np.sum(target * np.log(p + eps) + (1 - target) * np.log(1 - p + eps)))
             diff = theta - w0
@@ -458,8 +449,8 @@ def adapt(base: Model, data: LabelledSet, *, strength: float = 1.0, k: int = 5, 
     for train, test in StratifiedKFold(n_splits=k, shuffle=True, random_state=seed).split(
             np.zeros(len(y)), _strata(y) if np.bincount(_strata(y)).min() >= k else np.zeros(len(y))):
         w, b = _adapt_matrix(base_w, base_b, x[train], y[train], strength)
-        adapted_p[test] = _sigmoid(np.asarray(x[test] @ w.T) + b)
-        base_p[test] = _sigmoid(np.asarray(x[test] @ base_w.T) + base_b)
+        adapted_p[test] = sigmoid(np.asarray(x[test] @ w.T) + b)
+        base_p[test] = sigmoid(np.asarray(x[test] @ base_w.T) + base_b)
     report = AdaptReport(
         len(y), k,
         {name: round(_log_loss(base_p[:, j], y[:, j]), 4) for j, name in enumerate(LABELS)},
