@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tracker.demo import config_text
+from tracker.demo.run import config_text
 
 
 def write_demo_config(folder: Path, api_base_url: str, extra: str = "") -> Path:

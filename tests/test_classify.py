@@ -1,4 +1,4 @@
-"""Tests for tracker.classify, the rules the learned labeller reads as features and that label
+"""Tests for tracker.label.rules, the rules the learned labeller reads as features and that label
 other people's posts (question, critical): each rule family with invented posts."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tracker.classify import (
+from tracker.label.rules import (
     CLASSIFIER_VERSION,
     CONTEXT_LABELS,
     POST_LABELS,

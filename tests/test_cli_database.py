@@ -20,7 +20,7 @@ from click.testing import CliRunner
 
 from conftest import ENV, make_tweet, make_user, write_config
 from tracker.cli import cli
-from tracker.emulators.x_archive import write_archive
+from tracker.demo.emulators.x_archive import write_archive
 
 COMMANDS = {
     "status": ["status"],

@@ -9,9 +9,9 @@ import pytest
 from sqlite_utils import Database
 
 from conftest import ENV, make_tweet, make_user, write_config
-from tracker.collect import collect
+from tracker.collect.run import collect
 from tracker.config import load_config
-from tracker.emulators.x import XEmulator
+from tracker.demo.emulators.x import XEmulator
 
 
 def post_ids(config) -> list[str]:

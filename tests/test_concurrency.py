@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from conftest import ENV, make_tweet
-from tracker.collect import collect
+from tracker.collect.run import collect
 
 TRACKER = [sys.executable, "-m", "tracker"]
 

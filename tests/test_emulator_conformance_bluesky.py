@@ -8,8 +8,8 @@ from datetime import datetime, timezone
 import pytest
 import requests
 
-from tracker.emulators.bluesky import BlueskyDataset, BlueskyEmulator, actor, feed_item, post_view
-from tracker.sources.bluesky import normalize_item
+from tracker.demo.emulators.bluesky import BlueskyDataset, BlueskyEmulator, actor, feed_item, post_view
+from tracker.collect.sources.bluesky import normalize_item
 
 from structure import merged, missing_or_mistyped, recorded_loader, structure
 

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from tracker.emulators.mastodon import MastodonDataset, MastodonEmulator, account, status
+from tracker.demo.emulators.mastodon import MastodonDataset, MastodonEmulator, account, status
 
 from structure import merged, missing_or_mistyped, recorded_loader, structure
 

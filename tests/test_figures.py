@@ -12,8 +12,8 @@ from click.testing import CliRunner
 
 from conftest import ENV, TOKEN, make_tweet, make_user, write_config
 from tracker.cli import cli
-from tracker.emulators.x import XDataset, XEmulator
-from tracker.metrics import _COUNT_COLUMNS, DEGENERATE, _finish, format_table, index_interval_is_degenerate
+from tracker.demo.emulators.x import XDataset, XEmulator
+from tracker.metrics.monthly import _COUNT_COLUMNS, DEGENERATE, _finish, format_table, index_interval_is_degenerate
 
 
 def run(*args: str, env=None):

@@ -12,7 +12,7 @@ import pytest
 from sqlite_utils import Database
 
 from conftest import ENV, make_tweet
-from tracker.collect import collect
+from tracker.collect.run import collect
 
 
 def wait_for(condition, timeout: float = 20.0) -> None:

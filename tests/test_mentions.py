@@ -10,10 +10,10 @@ import pytest
 from sqlite_utils import Database
 
 from conftest import ENV, make_tweet, write_config
-from tracker.collect import collect
+from tracker.collect.run import collect
 from tracker.config import load_config
 from tracker.errors import ConfigError
-from tracker.metrics import KEYS, refresh_metrics, wilson_interval
+from tracker.metrics.monthly import KEYS, refresh_metrics, wilson_interval
 
 MONTH = "2026-10"  # make_tweet dates every post in October 2026
 SOMEONE = "900"  # a member of the public in small_dataset; 101 is @alice, 102 @bob

@@ -15,7 +15,7 @@ import pytest
 
 from tracker import store
 from tracker.config import parse_config
-from tracker.metrics import (
+from tracker.metrics.monthly import (
     KEYS,
     compute_metrics,
     find_cross_posts,
@@ -27,7 +27,7 @@ from tracker.metrics import (
     openness,
     wilson_interval,
 )
-from tracker.sources.base import ContextPost, HistoryEnd, Post
+from tracker.domain import ContextPost, HistoryEnd, Post
 
 CONFIG = """
 [tracker]
@@ -300,7 +300,7 @@ def test_estimated_counts_have_intervals_that_hold_the_estimate_and_the_index_it
 def test_the_index_lies_inside_its_interval_whatever_the_month():
     import random
 
-    from tracker.metrics import _COUNT_COLUMNS, _finish
+    from tracker.metrics.monthly import _COUNT_COLUMNS, _finish
 
     rng = random.Random(7)
     for _ in range(500):

@@ -13,9 +13,9 @@ matplotlib.use("Agg")
 from click.testing import CliRunner  # noqa: E402
 
 from report_fixture import build_sample  # noqa: E402
-from tracker import report  # noqa: E402
+from tracker.report import pdf as report  # noqa: E402
 from tracker.cli import cli  # noqa: E402
-from tracker.reportdata import build_report_data  # noqa: E402
+from tracker.report.data import build_report_data  # noqa: E402
 from tracker.store import open_db  # noqa: E402
 
 HOSTILE_NAME = "Maya \u202eakofO\u202c Okafor\u2066"  # a right-to-left override and an isolate
@@ -63,7 +63,7 @@ def test_summary_text_strips_terminal_escapes_and_line_breaks(tmp_path):
 
 
 def test_summary_html_has_no_control_characters_from_names(tmp_path):
-    from tracker.summary import email_html
+    from tracker.report.summary import email_html
 
     sample = build_sample(tmp_path, n_leaders=1, n_peers=2)
     db = open_db(sample.db_path)

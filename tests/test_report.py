@@ -19,13 +19,13 @@ sys.path.insert(0, str(Path(__file__).parent))
 from report_fixture import HOSTILE_TEXTS, build_sample  # noqa: E402
 
 from tracker.cli import cli  # noqa: E402
-from tracker.csvout import metrics_to_csv  # noqa: E402
-from tracker.metrics import KEYS, load_metrics  # noqa: E402
+from tracker.metrics.csv_export import metrics_to_csv  # noqa: E402
+from tracker.metrics.monthly import KEYS, load_metrics  # noqa: E402
 from tracker.errors import ConfigError  # noqa: E402
-from tracker.report import render_report  # noqa: E402
-from tracker.reportdata import (build_report_data, last_complete_month,  # noqa: E402
+from tracker.report.pdf import render_report  # noqa: E402
+from tracker.report.data import (build_report_data, last_complete_month,  # noqa: E402
                                 month_bounds_utc, month_weeks, rank_leaders, shift_month)
-from tracker.reporttext import MISSING_GLYPH, printable, wrap  # noqa: E402
+from tracker.report.text import MISSING_GLYPH, printable, wrap  # noqa: E402
 from tracker.store import open_db  # noqa: E402
 
 
@@ -302,7 +302,7 @@ def test_cli_report_usage_errors(sample, tmp_path):
 
 
 def test_the_cover_contents_fit_above_the_cover_note_for_any_number_of_leaders():
-    from tracker.report import COVER_NOTE_TOP, contents_layout
+    from tracker.report.pdf import COVER_NOTE_TOP, contents_layout
 
     for leaders in (1, 5, 20, 60, 200):
         names = {f"Leader {n}" for n in range(leaders)}

@@ -21,10 +21,10 @@ from click.testing import CliRunner
 from tracker.cli import cli
 from tracker.config import parse_config
 from tracker.crontab import fire_times, longest_interval, parse_crontab
-from tracker.demo import DEMO_TOKEN, PEERS, build_dataset
-from tracker.emulators.x import XEmulator
-from tracker.schedule import JOB_IDS, build_scheduler, plan_jobs, previous_month
-from tracker.sources.x import TOKEN_ENV_VAR
+from tracker.demo.run import DEMO_TOKEN, PEERS, build_dataset
+from tracker.demo.emulators.x import XEmulator
+from tracker.ops.schedule import JOB_IDS, build_scheduler, plan_jobs, previous_month
+from tracker.collect.sources.x import TOKEN_ENV_VAR
 
 from ops_helpers import write_demo_config
 
@@ -150,7 +150,7 @@ def test_a_failing_job_is_logged_and_the_scheduler_keeps_running(caplog):
             done.set()
 
     scheduler = build_scheduler(config, jobs={"collect": failing, "purge": succeeding})
-    with caplog.at_level("ERROR", logger="tracker.schedule"):
+    with caplog.at_level("ERROR", logger="tracker.ops.schedule"):
         thread = threading.Thread(target=scheduler.start, daemon=True)
         thread.start()
         try:

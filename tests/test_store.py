@@ -7,8 +7,8 @@ from sqlite_utils import Database
 
 from tracker import store
 from tracker.config import Leader, parse_config
-from tracker.migrations import migrations
-from tracker.sources.base import Page, Post
+from tracker.store.migrations import migrations
+from tracker.domain import Page, Post
 
 CONFIG = parse_config('[organisation]\nname = "O"\n[[leaders]]\nid = "ada"\nname = "Ada"\naccounts = { x = "ada" }\n',
                       __import__("pathlib").Path("t.toml"))
@@ -80,7 +80,7 @@ def test_leaders_removed_from_the_config_keep_their_history(db):
 
 
 def test_a_changed_handle_forgets_the_cached_user_id(db):
-    from tracker.sources.base import Identity
+    from tracker.domain import Identity
 
     store.save_identity(db, "ada:x", Identity("42", "ada"))
     store.save_config(db, CONFIG)

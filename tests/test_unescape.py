@@ -10,10 +10,10 @@ from click.testing import CliRunner
 from conftest import ENV, TOKEN, make_tweet, make_user, write_config
 from tracker import store
 from tracker.cli import cli
-from tracker.emulators.x import XDataset, XEmulator
-from tracker.emulators.x_archive import write_archive
-from tracker.migrations import migrations
-from tracker.sources.x import unescape_x_text
+from tracker.demo.emulators.x import XDataset, XEmulator
+from tracker.demo.emulators.x_archive import write_archive
+from tracker.store.migrations import migrations
+from tracker.collect.sources.x import unescape_x_text
 
 # As X sends them: every `&`, `<`, `>` the author wrote arrives escaped.
 SENT = "relentless jamming attacks &amp; SpaceX &gt;10X GPS &amp; far stronger signal"

@@ -121,7 +121,7 @@ def collect(obj: Context, leader_ids, platforms, summary) -> None:
     Example:
         tracker --config config/tracker.toml collect --leader maya
     """
-    from tracker.collect import collect as run_collect
+    from tracker.collect.run import collect as run_collect
 
     config = obj.config()
     show_progress = sys.stderr.isatty()
@@ -151,7 +151,7 @@ def collect(obj: Context, leader_ids, platforms, summary) -> None:
                      for r in result.accounts])
     dropped = []
     if not platforms:  # the LinkedIn exports dropped in [sources.linkedin] exports_dir
-        from tracker.linkedin import import_dropped_exports
+        from tracker.collect.linkedin import import_dropped_exports
 
         try:
             dropped = import_dropped_exports(config, leader_ids)
@@ -191,7 +191,7 @@ def status(obj: Context, as_json: bool) -> None:
     Example:
         tracker status --json
     """
-    from tracker.status import account_health
+    from tracker.ops.status import account_health
     from tracker.store import open_db
 
     config = obj.config()
@@ -265,7 +265,7 @@ def demo(out_dir: str) -> None:
     writes its report under OUT/reports/ and prints the leaderboard and the report's path.
     The demo's clock is fixed (2026-11-10), so it prints the same every time.
     """
-    from tracker.demo import run_demo
+    from tracker.demo.run import run_demo
 
     try:
         outcome = run_demo(Path(out_dir))
@@ -317,7 +317,7 @@ def schedule(obj: Context, list_jobs: bool) -> None:
         tracker --config config/tracker.toml schedule --list
         tracker -v --config config/tracker.toml schedule
     """
-    from tracker.schedule import plan_jobs, run_scheduler
+    from tracker.ops.schedule import plan_jobs, run_scheduler
 
     config = obj.config()
     if list_jobs:
@@ -344,8 +344,8 @@ def send_report(obj: Context, month) -> None:
     Example:
         TRACKER_SMTP_PASSWORD=... tracker send-report --month 2026-05
     """
-    from tracker.delivery import send_monthly_report
-    from tracker.schedule import previous_month
+    from tracker.ops.delivery import send_monthly_report
+    from tracker.ops.schedule import previous_month
 
     config = obj.config()
     try:
@@ -368,7 +368,7 @@ def budget(obj: Context, as_json: bool) -> None:
     Example:
         tracker budget
     """
-    from tracker.budget import estimate_budget
+    from tracker.collect.budget import estimate_budget
     from tracker.store import open_db
 
     config = obj.config()
@@ -417,7 +417,7 @@ def purge(obj: Context) -> None:
     Example:
         tracker purge
     """
-    from tracker.datacare import purge_context
+    from tracker.ops.datacare import purge_context
 
     config = obj.config()
     try:
@@ -443,7 +443,7 @@ def backup(obj: Context, path: str, force: bool) -> None:
     Example:
         tracker backup backups/tracker-$(date +%F).db
     """
-    from tracker.datacare import backup_database
+    from tracker.ops.datacare import backup_database
 
     config = obj.config()
     try:
@@ -493,7 +493,7 @@ def accept_identity(obj: Context, leader_id: str, platform: str) -> None:
 # --- report commands (issue 4) ---
 
 def _parse_formats(ctx: click.Context, param: click.Parameter, value: str) -> tuple[str, ...]:
-    from tracker.report import FORMATS
+    from tracker.report.pdf import FORMATS
 
     formats = tuple(dict.fromkeys(part.strip() for part in value.split(",") if part.strip()))
     unknown = [part for part in formats if part not in FORMATS]
@@ -523,7 +523,7 @@ def report(obj: Context, month, group, leader_ids, out_dir, formats, send) -> No
     Example:
         tracker report --month 2026-03 --group Engineering --format pdf
     """
-    from tracker.reportjob import write_report
+    from tracker.ops.report_job import write_report
 
     config = obj.config()
     try:
@@ -535,7 +535,7 @@ def report(obj: Context, month, group, leader_ids, out_dir, formats, send) -> No
         if path is not None:
             click.echo(str(path))
     if send:
-        from tracker.delivery import deliver_report
+        from tracker.ops.delivery import deliver_report
 
         if files.pdf is None:
             raise ConfigProblem("--send needs the pdf format")
@@ -577,7 +577,7 @@ def label(input_path: str, org_handles: tuple[str, ...], model_path: str | None)
     Example:
         tracker label --input posts.jsonl > labels.jsonl
     """
-    from tracker.labelio import label_lines
+    from tracker.label.jsonl import label_lines
     from tracker.errors import InputError
 
     try:
@@ -619,14 +619,14 @@ def evaluate(files: tuple[str, ...], folds: int | None, by_author: bool, model_p
 
     try:
         if folds:
-            from tracker.training import cross_validate, format_evaluation as format_cv, read_labelled
+            from tracker.label.training import cross_validate, format_evaluation as format_cv, read_labelled
 
             result = cross_validate(read_labelled(files), folds, by_author=by_author)
             scores = [(f.label, f.precision, f.recall) for f in result.labels]
             click.echo(json.dumps(result.to_json(), indent=2) if fmt == "json" else format_cv(result))
         else:
-            from tracker.labelio import evaluate as run_evaluate
-            from tracker.labelio import format_evaluation
+            from tracker.label.jsonl import evaluate as run_evaluate
+            from tracker.label.jsonl import format_evaluation
 
             report = run_evaluate(files, model_path=model_path)
             scores = [(s.label, s.precision, s.recall) for s in report.scores]
@@ -671,8 +671,8 @@ def train(label_files: tuple[str, ...], base_path: str | None, out_path: str, fo
         tracker train --base tracker/data/labeller.npz --labels reviewed.jsonl --out ours.npz
     """
     from tracker.errors import InputError
-    from tracker.model import load_model, save_model
-    from tracker.training import adapt, fit, format_adapt_report, read_labelled
+    from tracker.label.model import load_model, save_model
+    from tracker.label.training import adapt, fit, format_adapt_report, read_labelled
 
     try:
         data = read_labelled(label_files)
@@ -682,7 +682,7 @@ def train(label_files: tuple[str, ...], base_path: str | None, out_path: str, fo
         else:
             model = fit(data)
         if folds:
-            from tracker.training import cross_validate, format_evaluation as format_cv
+            from tracker.label.training import cross_validate, format_evaluation as format_cv
 
             evaluation = cross_validate(data, folds)
             model.meta["cv"] = evaluation.to_json()
@@ -716,7 +716,7 @@ def review(obj: Context, month: str | None, leader_ids: tuple[str, ...], limit: 
     Example:
         tracker review --month 2026-01 --leader maya --out review-2026-01.jsonl
     """
-    from tracker.review import write_review
+    from tracker.label.review import write_review
 
     config = obj.config()
     try:
@@ -747,8 +747,8 @@ def metrics(obj: Context, month: str | None, leader_ids, platforms, fmt: str) ->
     Example:
         tracker metrics --month 2026-01 --leader maya --format json
     """
-    from tracker.csvout import metrics_to_csv
-    from tracker.metrics import format_table, refresh_metrics
+    from tracker.metrics.csv_export import metrics_to_csv
+    from tracker.metrics.monthly import format_table, refresh_metrics
 
     config = obj.config()
     try:
@@ -786,7 +786,7 @@ def import_x_archive(obj: Context, leader_id: str, path: Path) -> None:
     Example:
         tracker import x-archive --leader maya ~/Downloads/twitter-2026-05-01.zip
     """
-    from tracker.archive import import_x_archive as run_import
+    from tracker.collect.x_archive import import_x_archive as run_import
 
     config = obj.config()
     try:
@@ -814,7 +814,7 @@ def import_linkedin(obj: Context, leader_id: str, paths: tuple[Path, ...]) -> No
     Example:
         tracker import linkedin --leader ada ~/Downloads/Basic_LinkedInDataExport_07-13-2026.zip
     """
-    from tracker.linkedin import ExportError, import_linkedin_export
+    from tracker.collect.linkedin import ExportError, import_linkedin_export
 
     config = obj.config()
     try:

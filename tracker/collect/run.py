@@ -1,0 +1,304 @@
+"""One collection run: every selected account, one at a time, each failure kept to itself."""
+
+from __future__ import annotations
+
+import contextvars
+import fcntl
+import logging
+import os
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
+
+from tracker import store
+from tracker.config import IMPORT_ONLY_PLATFORMS, Config
+from tracker.errors import (
+    AccountUnavailableError,
+    AuthError,
+    ConfigError,
+    DatabaseError,
+    LockedError,
+    PlatformUnreachableError,
+    RateLimitedError,
+    SourceError,
+)
+from tracker.secrets import redact
+from tracker.collect.sources import SOURCE_FACTORIES, build_source
+from tracker.domain import Identity
+from tracker.collect.sources.base import Source, StoreView
+
+log = logging.getLogger(__name__)
+
+# The account's handle now names another user id: collection stops until a person confirms.
+IDENTITY_CHANGED = "identity_changed"
+
+# The account being collected, so that every source log line (a retry, a rate-limit wait)
+# names it: the sources themselves only know user ids.
+_current_account: contextvars.ContextVar[str | None] = contextvars.ContextVar("current_account", default=None)
+
+
+class _AccountFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        account = _current_account.get()
+        if account:
+            record.msg = f"{account}: {record.msg}"
+        return True
+
+
+# A logger's filters do not apply to its children's records: each source's logger gets one.
+for _name in ("base", "retry", "x", "bluesky", "mastodon", "blog"):
+    logging.getLogger(f"tracker.collect.sources.{_name}").addFilter(_AccountFilter())
+
+
+@dataclass
+class AccountResult:
+    account_id: str
+    leader_id: str
+    platform: str
+    handle: str
+    status: str  # ok | failed
+    requests: int = 0
+    posts_read: int = 0
+    new_posts: int = 0
+    error: str | None = None
+    # The platform rejected the credentials: its other accounts are not tried this run.
+    credentials_rejected: bool = False
+
+
+@dataclass
+class CollectResult:
+    run_id: str
+    accounts: list[AccountResult] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[AccountResult]:
+        return [result for result in self.accounts if result.status != "ok"]
+
+
+def lock_path(database: Path) -> Path:
+    return database.with_name(database.name + ".lock")
+
+
+@contextmanager
+def collection_lock(database: Path) -> Iterator[None]:
+    """Hold an exclusive lock beside the database so that runs never overlap.
+
+    flock is released by the kernel when the process dies, so a killed run never leaves a
+    stale lock behind.
+    """
+    store.check_database_path(database, create=True)
+    path = lock_path(database)
+    # The folder exists (store.check_database_path): a missing one is a typo or an unmounted
+    # disk, never created here.
+    try:
+        handle = open(path, "a+")
+    except OSError as error:
+        raise DatabaseError(f"cannot write the collection lock {path}: {error.strerror}; the database's "
+                            "folder must be writable (or set [tracker] database to a writable path)") from None
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise LockedError(
+                f"another collection is already running on {database} (lock {path} held by pid {holder}); "
+                "this run did nothing"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        yield
+    finally:
+        handle.close()
+
+
+def _needed_platforms(config: Config, leader_ids: Sequence[str], platforms: Sequence[str]) -> list[str]:
+    """The platforms the selection touches; raises ConfigError for an unknown leader or source."""
+    for platform in platforms:
+        if platform in IMPORT_ONLY_PLATFORMS:
+            raise ConfigError(f"{platform} has no API to collect from: its posts come from the leaders' data exports "
+                              f"(`tracker import {platform}`, or [sources.{platform}] exports_dir with `tracker collect`)")
+        if platform not in SOURCE_FACTORIES:
+            raise ConfigError(f"unknown source {platform!r} (expected one of: {', '.join(SOURCE_FACTORIES)})")
+    leaders = [config.leader(leader_id) for leader_id in leader_ids] or list(config.tracked)
+    return sorted({platform for leader in leaders for platform in leader.accounts
+                   if (not platforms or platform in platforms) and platform in SOURCE_FACTORIES})
+
+
+def _store_view(config: Config, db: Database, platform: str) -> StoreView:
+    """The reads a source may make while collecting (see ``StoreView``)."""
+    from tracker.collect.budget import budget_remaining_reader
+
+    return StoreView(
+        stored_post_ids=lambda ids: store.stored_post_ids(db, ids),
+        reads_remaining=budget_remaining_reader(config, db) if platform == "x" else None,
+    )
+
+
+def warn_history_limit(account: store.AccountRow, complete_since: str) -> None:
+    """Said once per account: on the run whose walk back through the history hit X's limit."""
+    log.warning("%s (@%s): X serves only the newest 3,200 posts of a timeline, so the collected history "
+                "starts on %s and earlier months show no data; to fill them, import the account's X archive: "
+                "tracker import x-archive --leader %s ARCHIVE.zip",
+                account.id, account.handle, complete_since[:10], account.leader_id)
+
+
+def collect_account(db: Database, source: Source, account: store.AccountRow, run_id: str) -> AccountResult:
+    """Collect one account into ``db``; never raises for that account's own failures."""
+    token = _current_account.set(f"{account.id} (@{account.handle})")
+    try:
+        return _collect_account(db, source, account, run_id)
+    finally:
+        _current_account.reset(token)
+
+
+def _collect_account(db: Database, source: Source, account: store.AccountRow, run_id: str) -> AccountResult:
+    result = AccountResult(account.id, account.leader_id, account.platform, account.handle, "ok")
+    progress = store.start_run(db, run_id, account)
+    started_at = store.now_iso()
+    start_requests = source.requests
+
+    def count_requests() -> None:
+        progress.requests = source.requests - start_requests
+
+    try:
+        if account.status == IDENTITY_CHANGED:
+            # Stopped until a person confirms the handle's new owner: no request at all.
+            detail = db.execute("SELECT status_detail FROM accounts WHERE id = ?", [account.id]).fetchone()[0]
+            raise AccountUnavailableError(detail or f"@{account.handle} now names another account",
+                                          reason=IDENTITY_CHANGED, platform=account.platform)
+        resolved_now = False
+        if account.platform_user_id is None:
+            identity = source.resolve(account.handle)
+            store.save_identity(db, account.id, identity)
+            resolved_now = True
+        else:
+            identity = Identity(account.platform_user_id, account.handle, account.display_name)
+        while True:
+            try:
+                for page in source.fetch_pages(identity, store.get_cursor(db, account.id)):
+                    count_requests()
+                    store.save_page(db, account, page, progress)
+                    if page.history is not None and page.history.limit == "x_limit" \
+                            and store.get_history(db, account.id)[1] == "x_limit":  # no archive reaches further
+                        warn_history_limit(account, page.history.complete_since)
+                break
+            except AccountUnavailableError as error:
+                # The cached id may belong to a deleted account whose handle now names
+                # another id: look the handle up once before giving up.
+                if error.reason != "not_found" or resolved_now:
+                    raise
+                log.info("%s: user id %s not found; resolving @%s again", account.id, identity.user_id,
+                         account.handle)
+                current = source.resolve(account.handle)
+                if current.user_id != identity.user_id:
+                    # A recycled handle: another person's posts must never be stored
+                    # under this leader without a person saying so.
+                    raise AccountUnavailableError(
+                        f"@{account.handle} now belongs to user id {current.user_id}, not to the stored user "
+                        f"id {identity.user_id}, which no longer exists; nothing was collected. If @"
+                        f"{account.handle} is still {account.leader_id}'s account, run `tracker accept-identity "
+                        f"--leader {account.leader_id} --source {account.platform}`",
+                        reason=IDENTITY_CHANGED, platform=account.platform) from None
+                store.save_identity(db, account.id, current)
+                identity = current
+                resolved_now = True
+        store.save_account_status(db, account.id, "ok")
+        store.save_history_from_posts(db, account, started_at)
+    except AccountUnavailableError as error:
+        result.status, result.error = "failed", redact(f"account {error.reason.replace('_', ' ')}: {error}")
+        store.save_account_status(db, account.id, error.reason, redact(str(error)))
+    except RateLimitedError as error:
+        result.status, result.error = "failed", redact(f"{error}; what was read is saved, the rest follows next run")
+    except AuthError as error:
+        result.status, result.error = "failed", redact(str(error))
+        result.credentials_rejected = True
+    except PlatformUnreachableError as error:
+        count_requests()
+        store.finish_run(db, progress, status="failed", error=redact(str(error)))
+        raise
+    except SourceError as error:
+        result.status, result.error = "failed", redact(str(error))
+    except Exception as error:  # noqa: BLE001 - one account's surprise must not stop the others
+        log.exception("%s: unexpected error", account.id)
+        result.status, result.error = "failed", redact(f"unexpected error: {error!r}")
+    finally:
+        count_requests()
+        result.requests = progress.requests
+        result.posts_read, result.new_posts = progress.posts_read, progress.new_posts
+    if result.status != "ok":
+        log.error("%s (@%s): %s", account.id, account.handle, result.error)
+    store.finish_run(db, progress, status=result.status, error=result.error)
+    return result
+
+
+def collect(config: Config, *, leader_ids: Sequence[str] = (), platforms: Sequence[str] = (),
+            env: Mapping[str, str] | None = None, source_options: Mapping[str, Any] | None = None,
+            on_start: Callable[[int], None] | None = None,
+            on_account: Callable[[AccountResult], None] | None = None) -> CollectResult:
+    """Collect new posts for the selected accounts (all by default) into the configured database.
+
+    Raises LockedError before touching the database when another run holds the lock, and
+    ConfigError for an unknown leader or source or missing credentials (nothing written).
+    Account failures are recorded and returned, never raised.
+    """
+    sources: dict[str, Source] = {
+        platform: build_source(platform, config, env, **(source_options or {}))
+        for platform in _needed_platforms(config, leader_ids, platforms)
+    }
+    store.check_database_path(config.database, create=True)
+    with collection_lock(config.database):
+        db = store.open_db(config.database)
+        try:
+            store.save_config(db, config)
+            for platform, source in sources.items():
+                source.store_view = _store_view(config, db, platform)
+            # The least recently completed first: when a rate limit or a budget cuts a run
+            # short, the accounts left out go first next time, so none is starved.
+            # Import-only platforms (LinkedIn) have no collector: their files are imported.
+            accounts = store.get_accounts(db, leader_ids, platforms or list(SOURCE_FACTORIES),
+                                          least_recent_first=True)
+            interrupted = store.close_interrupted_runs(db)
+            if interrupted:
+                log.warning("%d run(s) from an earlier, interrupted collection were closed", interrupted)
+            result = CollectResult(run_id=uuid.uuid4().hex)
+            if on_start is not None:
+                on_start(len(accounts))
+            rejected: dict[str, str] = {}
+            unreachable: set[str] = set()
+            for account in accounts:
+                if account.platform in rejected:
+                    # One token serves every account of a platform: it is not tried again, and
+                    # each account records the failed run, so `status` shows it for every one.
+                    account_result = AccountResult(account.id, account.leader_id, account.platform,
+                                                   account.handle, "failed", error=rejected[account.platform],
+                                                   credentials_rejected=account.platform not in unreachable)
+                    store.finish_run(db, store.start_run(db, result.run_id, account), status="failed",
+                                     error=account_result.error)
+                else:
+                    try:
+                        account_result = collect_account(db, sources[account.platform], account, result.run_id)
+                    except PlatformUnreachableError as error:
+                        # A dead API will not answer the next account either: stop asking.
+                        message = redact(str(error))
+                        rejected[account.platform] = f"not tried: {account.platform} was unreachable earlier " \
+                                                     "in this run"
+                        unreachable.add(account.platform)
+                        log.error("%s", message)
+                        account_result = AccountResult(account.id, account.leader_id, account.platform,
+                                                       account.handle, "failed", error=message)
+                    if account_result.credentials_rejected:
+                        rejected[account.platform] = account_result.error or "credentials rejected"
+                result.accounts.append(account_result)
+                if on_account is not None:
+                    on_account(account_result)
+            return result
+        finally:
+            db.close()
