@@ -8,15 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tracker.label.rules import (
-    CLASSIFIER_VERSION,
-    CONTEXT_LABELS,
-    POST_LABELS,
-    label_context,
-    label_post,
-    label_post_and_context,
-    normalize_handles,
-)
+from tracker.label.reading import label_context, normalize_handles
+from tracker.label.rules import CLASSIFIER_VERSION, CONTEXT_LABELS, POST_LABELS, label_post, label_post_and_context
 
 SHARED = Path(os.environ.get("TRACKER_SHARED_DIR")
               or Path(__file__).resolve().parents[1].parent / "shared")

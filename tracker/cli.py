@@ -619,7 +619,8 @@ def evaluate(files: tuple[str, ...], folds: int | None, by_author: bool, model_p
 
     try:
         if folds:
-            from tracker.label.training import cross_validate, format_evaluation as format_cv, read_labelled
+            from tracker.label.jsonl import read_labelled
+            from tracker.label.training import cross_validate, format_evaluation as format_cv
 
             result = cross_validate(read_labelled(files), folds, by_author=by_author)
             scores = [(f.label, f.precision, f.recall) for f in result.labels]
@@ -672,7 +673,8 @@ def train(label_files: tuple[str, ...], base_path: str | None, out_path: str, fo
     """
     from tracker.errors import InputError
     from tracker.label.model import load_model, save_model
-    from tracker.label.training import adapt, fit, format_adapt_report, read_labelled
+    from tracker.label.jsonl import read_labelled
+    from tracker.label.training import adapt, fit, format_adapt_report
 
     try:
         data = read_labelled(label_files)

@@ -16,15 +16,19 @@ from __future__ import annotations
 
 import random
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 from tracker.demo.emulators.x import XDataset
+from tracker.demo.linkedin import EXPORTS_DIR as LINKEDIN_EXPORTS_DIR
+from tracker.demo.linkedin import HANDLES as LINKEDIN_HANDLES
+from tracker.demo.platforms import MASTODON_SERVER, extra_accounts
 from tracker.demo.people import (
     ANNOUNCEMENTS, ANSWERS, COLLEAGUE_REPLIES, COMPANY, COMPANY_POSTS, CRITICISMS, DEMO_CLOCK, DEMO_TOKEN,
-    DemoPeer, ELENA_POSTS, LEADERS, NON_ANSWERS, ORGANISATION, ORG_HANDLES, PEERS, PEER_ANNOUNCEMENTS,
+    DemoLeader, DemoPeer, ELENA_POSTS, LEADERS, NON_ANSWERS, ORGANISATION, ORG_HANDLES, PEERS, PEER_ANNOUNCEMENTS,
     PEER_CRITICISMS, PEER_REBUTTAL, PROGRESS, PROGRESS_THREAD, PUBLIC_USERS, QUESTIONS, QUOTE_REBUTTALS,
     REBUTTALS, TWITTER_EPOCH_MS, TemplateFiller, posting_moments)
 
@@ -89,28 +93,43 @@ def build_dataset(now: datetime | None = None, seed: int = 7) -> XDataset:
     now = (now or datetime.now(timezone.utc)).astimezone(timezone.utc).replace(microsecond=0)
     first_month = (now.replace(day=1) - timedelta(days=366)).replace(day=1, hour=0, minute=0, second=0)
     builder = _Builder(now, seed)
-    rng = builder.rng
     users = [_user(leader.user_id, leader.handle, leader.name) for leader in LEADERS]
     users.append(_user(COMPANY[2], COMPANY[0], COMPANY[1]))
     public_ids = {}
     for index, handle in enumerate(PUBLIC_USERS):
         public_ids[handle] = str(1200000000000000000 + index)
         users.append(_user(public_ids[handle], handle, handle.replace("_", " ").title()))
+    usernames = {user["id"]: user["username"] for user in users}
     leader = {entry.id: entry for entry in LEADERS}
-    minutes = timedelta(minutes=1)
 
     def public_post(moment: datetime, template: str, mention: str) -> dict[str, Any]:
-        handle = rng.choice(PUBLIC_USERS)
+        handle = builder.rng.choice(PUBLIC_USERS)
         return builder.tweet(public_ids[handle], moment, f"@{mention} " + builder.fill(template, moment))
 
-    # Maya: answers customers' questions most days, usually within a few hours.
-    maya = leader["maya"]
+    # The order of the calls is the order of the random stream: keep it.
+    _add_maya(builder, leader["maya"], first_month, public_post, usernames)
+    _add_tomas(builder, leader["tomas"], first_month, public_post, usernames)
+    _add_priya_company_and_james(builder, leader["priya"], leader["james"], first_month)
+    # Elena: a post every month or two.
+    for moment in builder.moments(first_month, 0.2):
+        builder.tweet(leader["elena"].user_id, moment, builder.rng.choice(ELENA_POSTS), popularity=40)
+    _add_peers(builder, users, public_ids, first_month, seed)
+    return XDataset(users=users, tweets=builder.tweets)
+
+
+_PublicPost = Callable[[datetime, str, str], dict[str, Any]]
+
+
+def _add_maya(builder: _Builder, maya: DemoLeader, first_month: datetime, public_post: _PublicPost,
+              usernames: dict[str, str]) -> None:
+    """Maya answers customers' questions most days, usually within a few hours."""
+    rng = builder.rng
     for moment in builder.moments(first_month, 6.0):
         # QUESTIONS[i] is answered by ANSWERS[i] (randrange draws as choice did: same stream).
         before = timedelta(hours=rng.uniform(0.5, 8))
         asked = rng.randrange(len(QUESTIONS))
         question = public_post(moment - before, QUESTIONS[asked], maya.handle)
-        asker = next(u["username"] for u in users if u["id"] == question["author_id"])
+        asker = usernames[question["author_id"]]
         rng.randrange(len(ANSWERS))  # drawn as before, so that the stream is unchanged
         if rng.random() < 0.12:
             text = rng.choice(NON_ANSWERS)
@@ -120,13 +139,16 @@ def build_dataset(now: datetime | None = None, seed: int = 7) -> XDataset:
     for moment in builder.moments(first_month, 0.5):
         builder.tweet(maya.user_id, moment, builder.fill(rng.choice(PROGRESS), moment), popularity=30)
 
-    # Tomás: engages critics in replies and quotes, with reasons.
-    tomas = leader["tomas"]
+
+def _add_tomas(builder: _Builder, tomas: DemoLeader, first_month: datetime, public_post: _PublicPost,
+               usernames: dict[str, str]) -> None:
+    """Tomás engages critics in replies and quotes, with reasons."""
+    rng = builder.rng
     for moment in builder.moments(first_month, 3.0):
         before = timedelta(hours=rng.uniform(1, 20))
         said = rng.randrange(len(CRITICISMS))  # CRITICISMS[i] is rebutted by REBUTTALS[i]
         critique = public_post(moment - before, CRITICISMS[said], tomas.handle)
-        critic = next(u["username"] for u in users if u["id"] == critique["author_id"])
+        critic = usernames[critique["author_id"]]
         if rng.random() < 0.25:
             builder.tweet(tomas.user_id, moment, builder.fill(rng.choice(QUOTE_REBUTTALS), moment), quote=critique,
                           popularity=60)
@@ -137,41 +159,31 @@ def build_dataset(now: datetime | None = None, seed: int = 7) -> XDataset:
     for moment in builder.moments(first_month, 0.7):
         builder.tweet(tomas.user_id, moment, builder.fill(rng.choice(PROGRESS), moment), popularity=50)
 
-    # Priya: narrates the work, sometimes as a thread.
-    priya = leader["priya"]
+
+def _add_priya_company_and_james(builder: _Builder, priya: DemoLeader, james: DemoLeader,
+                                 first_month: datetime) -> None:
+    """Priya narrates the work, sometimes as a thread; James announces, reposts the company
+    account and now and then pats a colleague on the back."""
+    rng, now, minutes = builder.rng, builder.now, timedelta(minutes=1)
     for moment in builder.moments(first_month, 3.5):
         root = builder.tweet(priya.user_id, moment, builder.fill(rng.choice(PROGRESS), moment), popularity=80)
         if rng.random() < 0.3:
             builder.tweet(priya.user_id, moment + 2 * minutes, builder.fill(rng.choice(PROGRESS_THREAD), moment),
                           reply_to=root, popularity=30)
-
-    # The company account, which James reposts.
     company_posts = [builder.tweet(COMPANY[2], moment, builder.fill(rng.choice(COMPANY_POSTS), moment), popularity=200)
                      for moment in builder.moments(first_month, 2.0)]
-
-    # James: announcements, reposts of the company, the odd pat on the back for a colleague.
-    james = leader["james"]
     for moment in builder.moments(first_month, 2.5):
         builder.tweet(james.user_id, moment, rng.choice(ANNOUNCEMENTS), popularity=300)
     for post in company_posts:
         if rng.random() < 0.6:
             created = datetime.fromisoformat(post["created_at"].replace("Z", "+00:00")) + 30 * minutes
             if created < now:
-                author = COMPANY[0]
-                builder.tweet(james.user_id, created, f"RT @{author}: {post['text']}"[:140], repost=post)
+                builder.tweet(james.user_id, created, f"RT @{COMPANY[0]}: {post['text']}"[:140], repost=post)
     priya_posts = [t for t in builder.tweets if t["author_id"] == priya.user_id and "referenced_tweets" not in t]
     for post in rng.sample(priya_posts, k=min(12, len(priya_posts))):
         created = datetime.fromisoformat(post["created_at"].replace("Z", "+00:00")) + 45 * minutes
         if created < now:
             builder.tweet(james.user_id, created, f"@{priya.handle} " + rng.choice(COLLEAGUE_REPLIES), reply_to=post)
-
-    # Elena: a post every month or two.
-    elena = leader["elena"]
-    for moment in builder.moments(first_month, 0.2):
-        builder.tweet(elena.user_id, moment, rng.choice(ELENA_POSTS), popularity=40)
-
-    _add_peers(builder, users, public_ids, first_month, seed)
-    return XDataset(users=users, tweets=builder.tweets)
 
 
 def _add_peers(builder: _Builder, users: list[dict[str, Any]], public_ids: dict[str, str],
@@ -223,13 +235,8 @@ def config_text(api_base_url: str, database: str = "tracker.db", reports_dir: st
     """The demo organisation's config file, pointing at running emulators.
 
     ``platform_urls`` (``bluesky``, ``mastodon``, ``blog``: emulator base URLs) adds the
-    leaders' accounts on those platforms (issue 5).
+    leaders' accounts on those platforms.
     """
-    from tracker.demo.linkedin import EXPORTS_DIR as LINKEDIN_EXPORTS_DIR
-    from tracker.demo.linkedin import HANDLES as LINKEDIN_HANDLES
-    from tracker.demo.platforms import MASTODON_SERVER, extra_accounts
-
-    extra = extra_accounts(platform_urls["blog"]) if platform_urls else {}
     lines = [
         "# The demo organisation (written by `tracker demo`). The API URLs below were the",
         "# local emulators of that run; they are not running any more.",
@@ -269,6 +276,13 @@ def config_text(api_base_url: str, database: str = "tracker.db", reports_dir: st
             f'exports_dir = "{LINKEDIN_EXPORTS_DIR}"',
             "",
         ]
+    return "\n".join(lines + _people_lines(platform_urls))
+
+
+def _people_lines(platform_urls: dict[str, str] | None) -> list[str]:
+    """The ``[[leaders]]`` and ``[[peers]]`` tables of the demo's config."""
+    extra = extra_accounts(platform_urls["blog"]) if platform_urls else {}
+    lines: list[str] = []
     for entry in LEADERS:
         accounts = {"x": entry.handle, **extra.get(entry.id, {})}
         if platform_urls and entry.id in LINKEDIN_HANDLES:
@@ -294,7 +308,7 @@ def config_text(api_base_url: str, database: str = "tracker.db", reports_dir: st
             f'accounts = {{ x = "{peer.handle}" }}',
             "",
         ]
-    return "\n".join(lines)
+    return lines
 
 
 def write_config(folder: Path, api_base_url: str, platform_urls: dict[str, str] | None = None) -> Path:

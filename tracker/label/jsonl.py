@@ -13,9 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tracker.label.rules import POST_LABELS, normalize_handles
-from tracker.label.rules import _check as check_post
-from tracker.label.model import Labeller, Prediction, load_model
+import numpy as np
+
+from tracker.label import reading
+from tracker.label.reading import check_post, normalize_handles
+from tracker.label.rules import POST_LABELS
+from tracker.label.model import LABELS, Labeller, Prediction, file_digest, load_model
 from tracker.errors import InputError
 
 
@@ -113,8 +116,6 @@ class EvaluationReport:
 def evaluate(paths: Sequence[str | Path], org_handles: Collection[str] = (),
              model_path: str | Path | None = None) -> EvaluationReport:
     """Compare the model with hand-labelled JSONL files (each line has ``labels``)."""
-    from tracker.label.training import read_labelled
-
     model = load_model(model_path)
     data = read_labelled(paths)
     predictions = Labeller(model).predict(data.posts, org_handles, evidence=False)
@@ -140,3 +141,48 @@ def format_evaluation(report: EvaluationReport) -> str:
         rows.append(f"Not evidence: the model was trained on {', '.join(report.seen_in_training)}; "
                     "use --cv for figures on posts it did not see.")
     return "\n".join(rows)
+
+
+# --- labelled data ---------------------------------------------------------------------------
+
+@dataclass
+class LabelledSet:
+    posts: list[dict[str, Any]]
+    y: np.ndarray                 # (posts, labels) 0/1
+    sources: list[dict[str, Any]]  # file name, sha256 and number of posts (never the texts)
+
+    @property
+    def authors(self) -> np.ndarray:
+        return np.array([str(p.get("author") or "") for p in self.posts])
+
+
+def read_labelled(paths: Sequence[str | Path]) -> LabelledSet:
+    """Posts with their hand labels from JSON Lines files (the ``tracker label`` input plus ``labels``)."""
+    posts: list[dict[str, Any]] = []
+    rows: list[list[int]] = []
+    sources = []
+    for path in paths:
+        count = 0
+        try:
+            with open(path, encoding="utf-8") as handle:
+                for number, post in read_posts(handle):
+                    labels = post.get("labels")
+                    if not isinstance(labels, list) or any(label not in LABELS for label in labels):
+                        raise InputError(f"{path}: line {number}: 'labels' must be a list drawn from "
+                                         f"{', '.join(LABELS)}")
+                    try:
+                        reading.check_post(post)
+                    except InputError as error:
+                        raise InputError(f"{path}: line {number}: {error}") from None
+                    posts.append(post)
+                    rows.append([int(label in labels) for label in LABELS])
+                    count += 1
+        except OSError as error:
+            raise InputError(f"cannot read {path}: {error.strerror}") from None
+        except InputError as error:
+            message = str(error)
+            raise InputError(message if message.startswith(str(path)) else f"{path}: {message}") from None
+        sources.append({"file": Path(path).name, "sha256": file_digest(path), "posts": count})
+    if not posts:
+        raise InputError("no labelled posts in " + ", ".join(str(p) for p in paths))
+    return LabelledSet(posts, np.array(rows, dtype=np.int8).reshape(-1, len(LABELS)), sources)

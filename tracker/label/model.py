@@ -1,15 +1,6 @@
 """The learned labeller: calibrated probabilities for ``answer``, ``debate`` and ``progress``.
 
-One logistic regression per label over three kinds of features of a post and its context:
-
-- hashed words and word pairs of the post, of the post it replies to and of the post it
-  quotes (each with its own prefix, and the post's words also crossed with the context's
-  cues: "the parent asks a question", "the parent is critical", "the parent is unknown");
-- the hits of the ``rules-2`` rules (``tracker.label.rules``) and structural facts (kind, a reply
-  to oneself or a colleague, length, a link);
-- static word vectors (``tracker/data/word-vectors.npz``): the average vector of the post's
-  words, of the context's words and their product, which lets the model generalise to words
-  it never saw labelled ("docked", "cosponsor").
+One logistic regression per label over the features of ``tracker.label.features``.
 
 Hashing means the model file holds no vocabulary and no text: only weights, the Platt
 calibration of each label's score (fitted on held-out folds), the threshold chosen on
@@ -30,33 +21,25 @@ import json
 import math
 import re
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.feature_extraction import FeatureHasher
-from sklearn.utils import murmurhash3_32
 
 from tracker import atomicfile
-from tracker.label import rules
 from tracker.errors import ConfigError
+from tracker.label import reading, rules
+from tracker.label.features import (ENGLISH, LETTERS, DATA_DIR, N_HASH, WORD_VECTOR_DIM, Features, TokenizedText,
+                                    WordVectors, feature_blocks, featurize, hashed_column, load_word_vectors,
+                                    not_labelled_reason)
 
 LABELS = rules.POST_LABELS
 MODEL_FORMAT = "model-1"
-N_HASH = 2 ** 18
-DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 SHIPPED_MODEL = DATA_DIR / "labeller.npz"
-WORD_VECTORS = DATA_DIR / "word-vectors.npz"
 MAX_MODEL_BYTES = 10 * 1024 * 1024
-WORD_VECTOR_DIM = 384
-
-# Tokens of the prepared text (lowercase, URLs and leading @mentions blanked, same length as
-# the original, so a token's offsets index the original text).
-_TOKEN = re.compile(r"@\w+|[a-z0-9]+(?:'[a-z]+)?|[?!]")
-_LETTERS = re.compile(r"[^\W\d_]{2}")
 
 # Why a span was chosen, per label and text (worded for the report reader).
 _REASON = {
@@ -70,243 +53,6 @@ _REASON = {
     ("progress", "parent"): "in reply to",
     ("progress", "quoted"): "shares",
 }
-
-
-# --- language ---------------------------------------------------------------------------------
-
-# Lang tags that say nothing about the language (X: "und" undetermined, "zxx" no text,
-# "qme" media only, "qht" hashtags only, "art" emoji only).
-_NO_LANGUAGE = {"und", "zxx", "qme", "qht", "qam", "qct", "art", ""}
-_ENGLISH = frozenset(
-    "the a an and or but to of in on for with at by from is are was were be been it this that "
-    "we i you our my your they he she not no yes will can do does did have has had just so as "
-    "if what when how why who about more all up out".split())
-
-
-def not_labelled_reason(text: str | None, lang: str | None) -> str | None:
-    """"language" when the model cannot read the post (not English), else None (pure).
-
-    The platform's own tag decides when it names a language; without one, a post of five
-    words or more with no common English word, or mostly in a non-Latin script, is not English.
-    """
-    tag = (lang or "").lower().split("-")[0]
-    if tag and tag not in _NO_LANGUAGE:
-        return None if tag == "en" else "language"
-    letters = [ch for ch in (text or "") if ch.isalpha()]
-    if len(letters) >= 10 and sum(ch.isascii() for ch in letters) < 0.5 * len(letters):
-        return "language"
-    words = re.findall(r"[^\W\d_]+", (text or "").lower())
-    # English prose is about half function words; a few shared ones ("a", "in", "no") appear
-    # in French, Spanish or German too, so it takes a share, not one.
-    if len(words) >= 5 and sum(word in _ENGLISH for word in words) < 0.2 * len(words):
-        return "language"
-    return None
-
-
-# --- features ---------------------------------------------------------------------------------
-
-@dataclass
-class _Text:
-    """A text's tokens: (token, start, end) in the original text."""
-
-    text: str
-    tokens: list[tuple[str, int, int]]
-
-
-def _tokens(text: str | None) -> _Text:
-    if not text:
-        return _Text("", [])
-    work, _ = rules._prepare(text)
-    out = []
-    for match in _TOKEN.finditer(work):
-        token = match.group()
-        if token[0] == "@":
-            token = "@"
-        elif token[0].isdigit():
-            token = "#year" if len(token) == 4 and token[:2] in ("19", "20") else "#num"
-        out.append((token, match.start(), match.end()))
-    return _Text(text, out)
-
-
-@dataclass
-class Features:
-    """One post's features: hashed names with the span each came from, and its texts."""
-
-    names: list[str]
-    spans: list[tuple[str, int, int] | None]  # (source, start, end) or None (structure)
-    texts: dict[str, _Text] = field(default_factory=dict)
-    rule_hits: list[tuple[str, rules.Evidence]] = field(default_factory=list)
-
-
-def _length_bucket(n: int) -> int:
-    return min(6, int(math.log2(n + 1)))
-
-
-def featurize(post: Mapping[str, Any], org_handles: rules.OrgHandles, with_spans: bool = False) -> Features:
-    """The features of one post (pure). ``post`` has the shape ``tracker label`` reads.
-
-    The features are a set (binary), so their order does not matter; ``with_spans`` also
-    records where in which text each one came from, which only evidence needs.
-    """
-    kind = str(post.get("kind") or ("reply" if post.get("in_reply_to") else "original"))
-    author = rules._handle(post.get("author"))
-    parent = post.get("in_reply_to") if kind in ("reply", "thread") else None
-    quoted = post.get("quoted") if kind == "quote" else None
-    text = post.get("text") or ""
-    texts = {"post": _tokens(text)}
-    words = texts["post"].tokens
-    toks = [token for token, _, _ in words]
-    prefix = kind[0].upper()
-    bucket = _length_bucket(len(toks))
-    names = [f"k={kind}", f"len={bucket}", f"{prefix}len={bucket}",
-             *["w:" + t for t in toks], *[prefix + ":" + t for t in toks],
-             *[f"b{i}:{t}" for i, t in enumerate(toks[:3])], *[f"w:{a}_{b}" for a, b in zip(toks, toks[1:])]]
-    spans: list[tuple[str, int, int] | None] = []
-    post_spans: list[tuple[str, int, int] | None] = []
-    if with_spans:
-        post_spans = [("post", start, end) for _, start, end in words]
-        spans = [None, None, None, *post_spans, *post_spans, *post_spans[:3],
-                 *[("post", a[1], b[2]) for a, b in zip(words, words[1:])]]
-    extra = []
-    if "http" in text or "www." in text:
-        extra.append("has_url")
-    if text.rstrip().endswith("?"):
-        extra.append("ends_q")
-
-    # The rules' labels, and their reading of the replied-to or quoted post when they read it.
-    post_labels, counterpart_context = rules.label_post_and_context(post, org_handles)
-    cues: list[str] = []
-    counterpart = parent or quoted
-    if counterpart is not None:
-        source = "parent" if parent is not None else "quoted"
-        letter = source[0]
-        other = rules._handle(counterpart.get("author"))
-        if (parent is not None and parent.get("is_self")) or other == author:
-            cues.append("self")
-        elif other in org_handles:
-            cues.append("colleague")
-        context_text = counterpart.get("text")
-        if context_text is None:
-            cues.append(f"{letter}unknown")
-        else:
-            texts[source] = _tokens(context_text)
-            ctx = texts[source].tokens
-            ctx_toks = [token for token, _, _ in ctx]
-            names += [f"{letter}:{t}" for t in ctx_toks]
-            names += [f"{letter}:{a}_{b}" for a, b in zip(ctx_toks, ctx_toks[1:])]
-            if with_spans:
-                spans += [(source, start, end) for _, start, end in ctx]
-                spans += [(source, a[1], b[2]) for a, b in zip(ctx, ctx[1:])]
-            if counterpart_context is not None:  # the rules read it already: reuse that reading
-                question = [ev for label in counterpart_context if label.name == "question" for ev in label.evidence]
-                critical = [ev for label in counterpart_context if label.name == "critical" for ev in label.evidence]
-            else:
-                question, critical = rules._context(context_text, source)
-            for ev in question + critical:
-                names.append(f"{letter}r:{ev.rule}")
-                if with_spans:
-                    spans.append((source, ev.start, ev.end) if ev.start is not None and ev.end is not None else None)
-            if question:
-                cues.append(f"{letter}question")
-            if critical:
-                cues.append(f"{letter}critical")
-            if not question and not critical:
-                cues.append(f"{letter}plain")
-    for cue in cues:
-        extra += ["cue:" + cue, f"cue:{cue}&len={bucket}"]
-        names += [f"{cue}&{t}" for t in toks]
-        spans += post_spans
-
-    rule_hits: list[tuple[str, rules.Evidence]] = []
-    for label in post_labels:
-        extra.append("L:" + label.name)
-        for ev in label.evidence:
-            if ev.source == "structure" or ev.start is None:
-                extra.append("r:" + ev.rule)
-            else:
-                names.append("r:" + ev.rule)
-                if with_spans:
-                    spans.append((ev.source, ev.start, ev.end or ev.start))
-                rule_hits.append((label.name, ev))
-    names += extra
-    if with_spans:
-        spans += [None] * len(extra)
-    return Features(names, spans, texts, rule_hits)
-
-
-# --- word vectors -------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class WordVectors:
-    """Static word vectors: a row per word (float32, unit length) and the version tag."""
-
-    index: dict[str, int]
-    vectors: np.ndarray
-    version: str
-
-    @property
-    def dim(self) -> int:
-        return int(self.vectors.shape[1])
-
-
-@lru_cache(maxsize=2)
-def load_word_vectors(path: Path = WORD_VECTORS) -> WordVectors:
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            words = [str(w) for w in data["words"]]
-            vectors = data["vectors"].astype(np.float32) * data["scale"][:, None]
-            version = str(data["version"])
-    except (OSError, KeyError, ValueError) as error:
-        raise ConfigError(f"cannot read the word vectors {path}: {error}") from None
-    vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
-    return WordVectors({word: i for i, word in enumerate(words)}, vectors, version)
-
-
-def _bag(texts: Sequence[_Text | None], vectors: WordVectors) -> sp.csr_matrix:
-    """Rows of word weights (mean over a text's known words) to multiply with the vectors."""
-    indptr, indices, data = [0], [], []
-    for item in texts:
-        found = [] if item is None else [vectors.index.get(token) for token, _, _ in item.tokens]
-        known = [i for i in found if i is not None]
-        indices += known
-        if known:
-            data += [1.0 / len(known)] * len(known)
-        indptr.append(len(indices))
-    return sp.csr_matrix((np.asarray(data, np.float32), indices, indptr), shape=(len(texts), len(vectors.index)))
-
-
-def _unit(matrix: np.ndarray) -> np.ndarray:
-    return matrix / np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-9)
-
-
-_HASHER = FeatureHasher(N_HASH, input_type="string", alternate_sign=False)
-
-
-@lru_cache(maxsize=200_000)
-def _bucket(name: str) -> int:
-    """The column FeatureHasher gives ``name`` (murmurhash3, seed 0, absolute value)."""
-    return abs(murmurhash3_32(name, seed=0)) % N_HASH
-
-
-def design_matrix(features: Sequence[Features], vectors: WordVectors) -> sp.csr_matrix:
-    """The model's input: l2-normalised binary hashed features, then the dense vector block
-    [post, context x is-reply, context x is-quote, post * context] (each part unit length)."""
-    hashed, dense = _blocks(features, vectors)
-    return sp.hstack([hashed, sp.csr_matrix(dense)], format="csr")
-
-
-def _blocks(features: Sequence[Features], vectors: WordVectors) -> tuple[sp.csr_matrix, np.ndarray]:
-    hashed = _HASHER.transform(f.names for f in features).tocsr()
-    hashed.data[:] = 1.0
-    norms = np.sqrt(np.asarray(hashed.multiply(hashed).sum(axis=1)).ravel())
-    hashed = sp.diags(1.0 / np.maximum(norms, 1e-9)) @ hashed
-    post = _unit(np.asarray(_bag([f.texts["post"] for f in features], vectors) @ vectors.vectors))
-    context = _unit(np.asarray(_bag([f.texts.get("parent") or f.texts.get("quoted") for f in features], vectors)
-                               @ vectors.vectors))
-    is_reply = np.array([[("parent" in f.texts)] for f in features], np.float32)
-    is_quote = np.array([[("quoted" in f.texts)] for f in features], np.float32)
-    dense = np.hstack([post, context * is_reply, context * is_quote, post * context]).astype(np.float32)
-    return hashed, dense
 
 
 # --- the model file -----------------------------------------------------------------------------
@@ -338,7 +84,7 @@ class Model:
     def probabilities_of(self, features: Sequence[Features], vectors: WordVectors) -> np.ndarray:
         """``probabilities(design_matrix(features))`` without building the dense block as a
         sparse matrix (the hashed and the vector parts are scored apart: 10x faster)."""
-        hashed, dense = _blocks(features, vectors)
+        hashed, dense = feature_blocks(features, vectors)
         scores = np.asarray(hashed @ self.weights[:, :N_HASH].T) + dense @ self.weights[:, N_HASH:].T
         return self._calibrate(scores + self.intercept)
 
@@ -429,11 +175,11 @@ class Labeller:
     def predict(self, posts: Sequence[Mapping[str, Any]], org_handles: Collection[str] = (),
                 evidence: bool = True) -> list[Prediction]:
         """Label ``posts`` (each checked like ``tracker label`` input) in one batch."""
-        handles = rules.normalize_handles(org_handles)
+        handles = reading.normalize_handles(org_handles)
         out: list[Prediction | None] = [None] * len(posts)
         todo: list[int] = []
         for i, post in enumerate(posts):
-            kind = rules._check(post)
+            kind = reading.check_post(post)
             reason = "repost" if kind == "repost" else not_labelled_reason(post.get("text"), post.get("lang"))
             if reason:
                 out[i] = Prediction(None, (), {}, reason)
@@ -465,7 +211,7 @@ class Labeller:
         for name, span in zip(names, features.spans):
             if span is None:
                 continue
-            index = _bucket(name)
+            index = hashed_column(name)
             credit[span] = credit.get(span, 0.0) + float(weights[index]) / norm
         self._word_vector_credit(features, label_index, credit)
         label = LABELS[label_index]
@@ -482,7 +228,7 @@ class Labeller:
         context_source = "parent" if "parent" in features.texts else "quoted" if "quoted" in features.texts else None
         context_t = features.texts.get(context_source) if context_source else None
 
-        def mean_vector(item: _Text | None) -> tuple[np.ndarray, list[tuple[int, int, int]]]:
+        def mean_vector(item: TokenizedText | None) -> tuple[np.ndarray, list[tuple[int, int, int]]]:
             rows = [] if item is None else [(self.vectors.index[t], s, e) for t, s, e in item.tokens
                                              if t in self.vectors.index]
             if not rows:
@@ -509,7 +255,7 @@ class Labeller:
 
 
 def _evidence(features: Features, label: str, credit: dict[tuple[str, int, int], float],
-              rule_spans: Sequence[rules.Evidence], top: int) -> list[dict[str, Any]]:
+              rule_spans: Sequence[reading.Evidence], top: int) -> list[dict[str, Any]]:
     """Turn per-span credit into at most ``top`` readable phrases (adjacent words merged)."""
     by_token: dict[tuple[str, int, int], float] = {}
     starts = {source: {s: i for i, (_, s, _) in enumerate(item.tokens)} for source, item in features.texts.items()}
@@ -548,7 +294,7 @@ def _evidence(features: Features, label: str, credit: dict[tuple[str, int, int],
                 span_start, span_end = ev.start, ev.end  # the rule's whole phrase reads better
                 break
         phrase = text[span_start:span_end]
-        if not _LETTERS.search(phrase) or all(w in _ENGLISH for w in re.findall(r"[a-z']+", phrase.lower())):
+        if not LETTERS.search(phrase) or all(w in ENGLISH for w in re.findall(r"[a-z']+", phrase.lower())):
             continue  # a stray digit, mark or function word ("on", "the") is no reason a person can read
         if any(src == source and s < span_end and span_start < e for src, s, e in taken):
             continue  # the same words are already a reason
@@ -565,4 +311,4 @@ def _helps(by_token: Mapping[tuple[str, int, int], float], source: str, token: t
            value: float) -> bool:
     share = by_token.get((source, token[1], token[2]), 0.0)
     # "#num"/"#year" stand for a number: it joins its neighbour ("4,000 customers").
-    return share > 0.25 * value or (share >= 0 and (token[0].startswith("#") or not _LETTERS.search(token[0])))
+    return share > 0.25 * value or (share >= 0 and (token[0].startswith("#") or not LETTERS.search(token[0])))

@@ -23,7 +23,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from tracker import store
-from tracker.label import rules
+from tracker.label import reading, rules
 from tracker.config import Config
 from tracker.label.model import Labeller, Prediction, load_model
 
@@ -137,7 +137,7 @@ def _reading(post_id: str, prediction: Prediction) -> store.PostReading:
     return (post_id, p["answer"], p["debate"], p["progress"], None)
 
 
-def _label_rows(item_id: str, labels: Iterable[rules.Label]) -> list[store.LabelRow]:
+def _label_rows(item_id: str, labels: Iterable[reading.Label]) -> list[store.LabelRow]:
     return [(item_id, label.name, round(float(label.confidence), 4),
              _ENCODE([{"rule": ev.rule, "text": ev.text, "start": ev.start, "end": ev.end, "source": ev.source}
                       for ev in label.evidence]))
@@ -157,7 +157,7 @@ def label_stored_posts(db: Database, config: Config, *, created: tuple[str, str]
     labeller = labeller or labeller_for(config)
     stats = LabelStats(labels={name: 0 for name in (*rules.POST_LABELS, *rules.CONTEXT_LABELS)},
                        classifier_version=labeller.version)
-    handles = rules.normalize_handles(organisation_handles(db, config))
+    handles = reading.normalize_handles(organisation_handles(db, config))
 
     start, end = created or ("", "~")  # "~" sorts after every timestamp
     span = {"start": start, "end": end}
@@ -178,7 +178,7 @@ def label_stored_posts(db: Database, config: Config, *, created: tuple[str, str]
 class _Work:
     db: Database
     labeller: Labeller
-    handles: rules.OrgHandles
+    handles: reading.OrgHandles
     batch_size: int
     stats: LabelStats
 
@@ -203,7 +203,7 @@ class _Work:
                         continue
                     seen_context.add(context_id)
                     context_ids.append(context_id)
-                    context_labels += _label_rows(context_id, rules.label_context(context_text))
+                    context_labels += _label_rows(context_id, reading.label_context(context_text))
             store.save_context_labels(self.db, context_ids, context_labels, version)
             store.save_post_labels(self.db, [row[0] for row in unique], labels, version,
                                    readings=[_reading(row[0], p) for row, p in zip(unique, predictions)])
@@ -220,7 +220,7 @@ class _Work:
         for rows in self._pages(_CONTEXT_SQL.format(span=span_sql), params):
             labels: list[store.LabelRow] = []
             for context_id, text in rows:
-                labels += _label_rows(context_id, rules.label_context(text))
+                labels += _label_rows(context_id, reading.label_context(text))
             store.save_context_labels(self.db, [row[0] for row in rows], labels, version)
             for label in labels:
                 counts[label[1]] += 1

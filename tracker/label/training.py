@@ -16,9 +16,8 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -27,63 +26,16 @@ from scipy.optimize import minimize
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold, StratifiedKFold
 
-from tracker.label import rules
+from tracker.label import reading
 from tracker.errors import InputError
-from tracker.label.jsonl import LabelScore
-from tracker.label.model import (LABELS, MODEL_FORMAT, Model, WordVectors, design_matrix, featurize, file_digest,
-                           load_word_vectors, sigmoid)
+from tracker.label.jsonl import LabelledSet, LabelScore
+from tracker.label.features import WordVectors, design_matrix, featurize, load_word_vectors
+from tracker.label.model import LABELS, MODEL_FORMAT, Model, sigmoid
 
 SEED = 20261207
 C = 16.0
 INNER_FOLDS = 5
 Z95 = 1.96
-
-
-# --- labelled data ---------------------------------------------------------------------------
-
-@dataclass
-class LabelledSet:
-    posts: list[dict[str, Any]]
-    y: np.ndarray                 # (posts, labels) 0/1
-    sources: list[dict[str, Any]]  # file name, sha256 and number of posts (never the texts)
-
-    @property
-    def authors(self) -> np.ndarray:
-        return np.array([str(p.get("author") or "") for p in self.posts])
-
-
-def read_labelled(paths: Sequence[str | Path]) -> LabelledSet:
-    """Posts with their hand labels from JSON Lines files (the ``tracker label`` input plus ``labels``)."""
-    from tracker.label.jsonl import read_posts
-
-    posts: list[dict[str, Any]] = []
-    rows: list[list[int]] = []
-    sources = []
-    for path in paths:
-        count = 0
-        try:
-            with open(path, encoding="utf-8") as handle:
-                for number, post in read_posts(handle):
-                    labels = post.get("labels")
-                    if not isinstance(labels, list) or any(label not in LABELS for label in labels):
-                        raise InputError(f"{path}: line {number}: 'labels' must be a list drawn from "
-                                         f"{', '.join(LABELS)}")
-                    try:
-                        rules._check(post)
-                    except InputError as error:
-                        raise InputError(f"{path}: line {number}: {error}") from None
-                    posts.append(post)
-                    rows.append([int(label in labels) for label in LABELS])
-                    count += 1
-        except OSError as error:
-            raise InputError(f"cannot read {path}: {error.strerror}") from None
-        except InputError as error:
-            message = str(error)
-            raise InputError(message if message.startswith(str(path)) else f"{path}: {message}") from None
-        sources.append({"file": Path(path).name, "sha256": file_digest(path), "posts": count})
-    if not posts:
-        raise InputError("no labelled posts in " + ", ".join(str(p) for p in paths))
-    return LabelledSet(posts, np.array(rows, dtype=np.int8).reshape(-1, len(LABELS)), sources)
 
 
 def _strata(y: np.ndarray) -> np.ndarray:
@@ -137,7 +89,7 @@ def fit(data: LabelledSet, *, vectors: WordVectors | None = None, c: float = C, 
     """Fit the labeller on ``data``: weights on every post, calibration and thresholds on
     out-of-fold scores, and the cross-validated figures of those out-of-fold predictions."""
     vectors = vectors or load_word_vectors()
-    x = design_matrix([featurize(p, rules.OrgHandles()) for p in data.posts], vectors)
+    x = design_matrix([featurize(p, reading.OrgHandles()) for p in data.posts], vectors)
     return _fit_matrix(x, data.y, data.sources, vectors.version, c=c, seed=seed, inner_folds=inner_folds,
                        version=version, authors=data.authors)
 
@@ -308,7 +260,7 @@ def cross_validate(data: LabelledSet, k: int = 5, *, by_author: bool = False, ve
     """K-fold cross-validation with the whole model (inner folds, calibration, thresholds)
     retrained on each training part and scored on the held-out part only."""
     vectors = vectors or load_word_vectors()
-    x = design_matrix([featurize(p, rules.OrgHandles()) for p in data.posts], vectors)
+    x = design_matrix([featurize(p, reading.OrgHandles()) for p in data.posts], vectors)
     y = data.y
     authors = data.authors
     splits = folds(y, k, seed, groups=authors if by_author else None)
@@ -440,7 +392,7 @@ def adapt(base: Model, data: LabelledSet, *, strength: float = 1.0, k: int = 5, 
     texts needed), and measure by K-fold cross-validation on the corrections whether the
     adapted model is better than the base on them."""
     vectors = vectors or load_word_vectors()
-    x = design_matrix([featurize(p, rules.OrgHandles()) for p in data.posts], vectors)
+    x = design_matrix([featurize(p, reading.OrgHandles()) for p in data.posts], vectors)
     y = data.y
     base_w, base_b = _fold_in_calibration(base)
     k = max(2, min(k, len(y)))
