@@ -105,7 +105,7 @@ class BlogSource:
                  sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.time):
         self.settings = settings
         self.clock = clock
-        self.caller = Caller("blog", settings, max_rate_limit_wait=settings.max_rate_limit_wait,
+        self.caller = Caller("blog", settings, label="blog",
                              sleep=sleep, clock=clock)
         self.session = requests.Session()
         self.store_view: StoreView | None = None  # set by collect(); this source needs no reads

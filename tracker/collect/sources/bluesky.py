@@ -189,7 +189,7 @@ class BlueskySource:
         self.settings = settings
         self.backfill_days = backfill_days
         self.clock = clock
-        self.caller = Caller("Bluesky", settings, max_rate_limit_wait=settings.max_rate_limit_wait,
+        self.caller = Caller("bluesky", settings, label="Bluesky",
                              sleep=sleep, clock=clock)
         self.client = Client(base_url=settings.api_base_url, request=Request(timeout=settings.timeout))
         self.store_view: StoreView | None = None  # set by collect(); this source needs no reads

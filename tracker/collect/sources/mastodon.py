@@ -154,7 +154,7 @@ class MastodonSource:
         self.settings = settings
         self.backfill_days = backfill_days
         self.clock = clock
-        self.caller = Caller("Mastodon", settings, max_rate_limit_wait=settings.max_rate_limit_wait,
+        self.caller = Caller("mastodon", settings, label="Mastodon",
                              sleep=sleep, clock=clock)
         self.clients: dict[str, Mastodon] = {}
         self.store_view: StoreView | None = None
