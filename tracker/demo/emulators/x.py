@@ -8,7 +8,8 @@ suspended and protected users are HTTP 200 with an ``errors`` list, every answer
 the ``x-rate-limit-*`` headers, and pages are linked by ``meta.next_token``.
 
 Faults can be switched on for the next matching requests: 429 (rate limit or usage cap),
-5xx, a malformed body, a delay, or a dropped connection.
+5xx, a malformed body, a delay, or a dropped connection; ``expire_pagination_tokens``
+makes the tokens handed out so far stale (HTTP 400 ``invalid-request``).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ WINDOW_SECONDS = 15 * 60
 # Per-app limits per 15 minutes (docs.x.com rate limits; the recordings show 1500 and 300).
 RATE_LIMITS = {"tweets": 1500, "mentions": 450, "users": 300}
 TOKEN_PREFIX = "7140dibdnow9c7btw"
+TOKEN_ISSUES = 36  # token generations told apart (see expire_pagination_tokens)
 
 
 @dataclass
@@ -93,9 +95,10 @@ def _invalid_request(message: str, parameter: str, value: str) -> dict[str, Any]
             "type": PROBLEMS + "invalid-request"}
 
 
-def encode_token(tweet_id: str) -> str:
-    """An opaque pagination token: X's tokens are base-36 strings like these."""
-    number = int(tweet_id)
+def encode_token(tweet_id: str, issue: int = 0) -> str:
+    """An opaque pagination token: X's tokens are base-36 strings like these. ``issue`` tells
+    tokens handed out before ``XEmulator.expire_pagination_tokens`` from later ones."""
+    number = int(tweet_id) * TOKEN_ISSUES + issue % TOKEN_ISSUES
     digits = "0123456789abcdefghijklmnopqrstuvwxyz"
     out = ""
     while True:
@@ -107,9 +110,10 @@ def encode_token(tweet_id: str) -> str:
 
 
 def decode_token(token: str) -> str | None:
+    """The post id a token continues below, or None for a string that is no token."""
     if not token.startswith(TOKEN_PREFIX) or not re.fullmatch(r"[0-9a-z]+", token[len(TOKEN_PREFIX):]):
         return None
-    return str(int(token[len(TOKEN_PREFIX):], 36))
+    return str(int(token[len(TOKEN_PREFIX):], 36) // TOKEN_ISSUES)
 
 
 def _iso_to_epoch(value: str) -> float | None:
@@ -138,6 +142,9 @@ class XEmulator(EmulatorServer):
         self.bearer_token = bearer_token
         # X counts each endpoint family in its own 15-minute window (docs.x.com rate limits).
         self._windows = {family: RateWindow(limit, WINDOW_SECONDS) for family, limit in RATE_LIMITS.items()}
+        self._token_issue = 0
+        self._issued_tokens: set[str] = set()
+        self._expired_tokens: set[str] = set()
 
     @staticmethod
     def _family(path: str) -> str:
@@ -172,6 +179,17 @@ class XEmulator(EmulatorServer):
 
     def malformed(self, path: str) -> Answer:
         return 200, self._rate_headers(self._family(path)), self.malformed_body
+
+    def odd_body(self, body: bytes, path: str) -> Answer:
+        return 200, self._rate_headers(self._family(path)), body
+
+    def expire_pagination_tokens(self) -> None:
+        """Refuse every pagination token handed out so far, as X does once a token is stale:
+        HTTP 400 ``invalid-request`` naming the ``pagination_token`` parameter."""
+        with self.dataset._lock:
+            self._expired_tokens |= self._issued_tokens
+            self._issued_tokens.clear()
+            self._token_issue += 1  # the tokens handed out from now on differ from the stale ones
 
     def route(self, method: str, path: str, query: dict[str, str], headers: dict[str, str]) -> Answer:
         status, body = self._route(method, path, query)
@@ -299,7 +317,7 @@ class XEmulator(EmulatorServer):
         below: str | None = None
         if token is not None:
             below = decode_token(token)
-            if below is None:
+            if below is None or token in self._expired_tokens:
                 return 400, _invalid_request(
                     f"The `pagination_token` query parameter value [{token}] is not valid",
                     "pagination_token", token)
@@ -337,9 +355,10 @@ class XEmulator(EmulatorServer):
             meta["newest_id"] = str(page[0]["id"])
             meta["oldest_id"] = str(page[-1]["id"])
             if len(matching) > len(page):
-                meta["next_token"] = encode_token(str(page[-1]["id"]))
+                meta["next_token"] = encode_token(str(page[-1]["id"]), self._token_issue)
+                self._issued_tokens.add(meta["next_token"])
             if token is not None:
-                meta["previous_token"] = encode_token(str(int(page[0]["id"]) + 1))
+                meta["previous_token"] = encode_token(str(int(page[0]["id"]) + 1), self._token_issue)
         body["meta"] = meta
         return 200, body
 
