@@ -45,7 +45,7 @@ from tracker import store
 from tracker.collect.x_archive import save_in_batches
 from tracker.config import Config
 from tracker.errors import ConfigError, TrackerError
-from tracker.domain import Post
+from tracker.domain import Post, PostKind, RunStatus
 
 log = logging.getLogger(__name__)
 
@@ -387,7 +387,7 @@ def normalize_share(row: Sequence[str], ambiguous_urns: frozenset[str]) -> Post:
         created_at=_stored_date(date),
         text=text,
         # A reshare without text of its own is a repost; every other share is the leader's post.
-        kind="original" if text.strip() else "repost",
+        kind=PostKind.ORIGINAL if text.strip() else PostKind.REPOST,
         url=link or None,
     )
 
@@ -403,7 +403,7 @@ def normalize_comment(row: Sequence[str]) -> Post:
         native_id=f"comment:{_hash(date, link, text)}",
         created_at=_stored_date(date),
         text=text,
-        kind="reply",
+        kind=PostKind.REPLY,
         in_reply_to_id=parent,
         in_reply_to_user_id=counterpart_name(text),
         url=link or None,
@@ -669,12 +669,12 @@ def _import_dropped(db: Database, config: Config, account: store.AccountRow, pat
     except TrackerError as error:
         if progress is None:
             progress = store.start_run(db, run_id, account)
-        store.finish_run(db, progress, status="failed", error=str(error))
+        store.finish_run(db, progress, status=RunStatus.FAILED, error=str(error))
         log.error("%s", error)
         return DroppedExport(account.leader_id, path, "failed", error=str(error))
     progress.posts_read = result.rows_read
     progress.new_posts = result.new_posts + result.new_comments
-    store.finish_run(db, progress, status="ok")
+    store.finish_run(db, progress, status=RunStatus.OK)
     log.info("%s: imported into %s: %d new post(s), %d new comment(s)", path, account.id, result.new_posts,
              result.new_comments)
     return DroppedExport(account.leader_id, path, "imported", result)

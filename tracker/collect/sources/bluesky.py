@@ -25,7 +25,7 @@ from atproto_client.request import Request
 
 from tracker.config import BlueskySettings, Config
 from tracker.errors import AccountUnavailableError, AuthError, SourceError
-from tracker.domain import ContextPost, HistoryEnd, Identity, Page, Post, utc_iso
+from tracker.domain import AccountStatus, ContextPost, HistoryEnd, Identity, Page, Post, PostKind, utc_iso
 from tracker.collect.sources.base import StoreView
 from tracker.collect.sources.retry import Caller, RateLimited, Retry
 
@@ -124,7 +124,7 @@ def normalize_item(item: Mapping[str, Any], leader_did: str) -> tuple[Post, list
         post = Post(
             platform="bluesky", native_id=native_id, created_at=utc_iso(_parse(reason["indexedAt"])
                                                                         or datetime.now(timezone.utc)),
-            text=record.get("text") or "", kind="repost", reposted_id=f"bluesky:{view['uri']}",
+            text=record.get("text") or "", kind=PostKind.REPOST, reposted_id=f"bluesky:{view['uri']}",
             url=_web_url(view["uri"]), lang=langs[0] if langs else None, raw=dict(item),
         )
         return post, context
@@ -135,11 +135,11 @@ def normalize_item(item: Mapping[str, Any], leader_did: str) -> tuple[Post, list
     quoted = _quoted_view(view.get("embed") or {})
     if parent_uri:
         # The parent's author is in its URI even when the view is #notFoundPost/#blockedPost.
-        kind = "thread" if _did(parent_uri) == leader_did else "reply"
+        kind = PostKind.THREAD if _did(parent_uri) == leader_did else PostKind.REPLY
     elif quoted is not None:
-        kind = "quote"
+        kind = PostKind.QUOTE
     else:
-        kind = "original"
+        kind = PostKind.ORIGINAL
     parent_view = (item.get("reply") or {}).get("parent") or {}
     for candidate in (parent_view, quoted or {}):
         found = _context_from_view(candidate)
@@ -212,12 +212,12 @@ class BlueskySource:
             code = getattr(content, "error", None) or ""
             message = getattr(content, "message", None) or ""
             if code in ("BlockedActor", "BlockedByActor"):
-                raise AccountUnavailableError(f"Bluesky: {message or code}", reason="blocked",
+                raise AccountUnavailableError(f"Bluesky: {message or code}", reason=AccountStatus.BLOCKED,
                                               platform="bluesky") from None
             if "not found" in message.lower() or "unable to resolve" in message.lower():
-                raise AccountUnavailableError(f"Bluesky: {message}", reason="not_found", platform="bluesky") from None
+                raise AccountUnavailableError(f"Bluesky: {message}", reason=AccountStatus.NOT_FOUND, platform="bluesky") from None
             if "suspend" in message.lower() or "takedown" in (code + message).lower():
-                raise AccountUnavailableError(f"Bluesky: {message or code}", reason="suspended",
+                raise AccountUnavailableError(f"Bluesky: {message or code}", reason=AccountStatus.SUSPENDED,
                                               platform="bluesky") from None
             raise SourceError(f"Bluesky rejected the request (HTTP 400 {code}: {message})", platform="bluesky",
                               status=400) from None

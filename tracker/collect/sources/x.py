@@ -34,7 +34,7 @@ from tracker.collect.sources.x_normalize import (
     posts_read,
 )
 from tracker.config import Config, XSettings
-from tracker.domain import HistoryEnd, Identity, Page, utc_iso
+from tracker.domain import AccountStatus, HistoryEnd, Identity, Page, utc_iso
 from tracker.errors import AccountUnavailableError, AuthError, BudgetExceededError, ConfigError, SourceError
 from tracker.secrets import secret_problem
 
@@ -192,7 +192,7 @@ class XSource:
         user = body.get("data")
         if not isinstance(user, dict) or "id" not in user:
             problem = classify_user_errors(body.get("errors") or [])
-            reason, detail = problem or ("not_found", f"no user @{handle}")
+            reason, detail = problem or (AccountStatus.NOT_FOUND, f"no user @{handle}")
             raise AccountUnavailableError(f"@{handle}: {detail}", reason=reason, platform="x")
         return Identity(str(user["id"]), str(user.get("username") or handle), user.get("name"),
                         bool(user.get("protected")))

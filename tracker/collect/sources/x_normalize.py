@@ -11,10 +11,10 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from tracker.domain import ContextPost, Post, PostKind, utc_iso
+from tracker.domain import AccountStatus, ContextPost, Post, PostKind, utc_iso
 
 
-def classify_user_errors(errors: list[dict[str, Any]]) -> tuple[str, str] | None:
+def classify_user_errors(errors: list[dict[str, Any]]) -> tuple[AccountStatus, str] | None:
     """Tell an unknown, suspended or protected account from an X ``errors`` list.
 
     X answers these with HTTP 200 and an ``errors`` list instead of a 4xx (recorded:
@@ -26,10 +26,10 @@ def classify_user_errors(errors: list[dict[str, Any]]) -> tuple[str, str] | None
             continue
         detail = str(error.get("detail") or error.get("title") or "")
         if "suspended" in detail.lower():
-            return "suspended", detail
+            return AccountStatus.SUSPENDED, detail
         if str(error.get("type", "")).endswith("/not-authorized-for-resource"):
-            return "protected", detail
-        return "not_found", detail
+            return AccountStatus.PROTECTED, detail
+        return AccountStatus.NOT_FOUND, detail
     return None
 
 
