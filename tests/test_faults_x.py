@@ -139,3 +139,16 @@ def test_a_page_of_the_wrong_shape_is_retried_then_fails_only_that_account(tmp_p
     result = _run(config, Sleeps())
     assert _statuses(result) == {"alice:x": "failed", "bob:x": "ok", "carol:x": "ok"}
     assert "X sent a malformed answer" in result.accounts[0].error
+
+
+def test_only_failures_to_connect_in_a_row_count_towards_the_unreachable_stop(tmp_path, emulator):
+    # max_retries = 3: five connection failures in a row stop X. Any answer, even a 503, resets the count.
+    config = _config(tmp_path, emulator)
+    emulator.add_fault("drop", times=2)  # alice: two connection failures...
+    emulator.add_fault("503", times=2)  # ...then two answers (errors all the same): she gives up
+    emulator.add_fault("drop", times=4)  # bob: four failures in a row, one short of the stop
+    result = _run(config, Sleeps())
+    assert _statuses(result) == {"alice:x": "failed", "bob:x": "failed", "carol:x": "ok"}
+    assert "X server error (HTTP 503); gave up after 4 attempts" in result.accounts[0].error
+    assert "X request failed (ConnectionError); gave up after 4 attempts" in result.accounts[1].error
+    assert "unreachable" not in result.accounts[1].error
