@@ -279,6 +279,17 @@ class XEmulator(EmulatorServer):
             body["errors"] = errors
         return body
 
+    def _candidates(self, user: dict[str, Any], endpoint: str) -> list[dict[str, Any]]:
+        """The posts a timeline can serve, newest first: the user's own (the newest 3,200) or
+        the posts by others that name them (the newest 800)."""
+        user_id = str(user["id"])
+        if endpoint == "tweets":
+            return self.dataset.by_author.get(user_id, [])[:MOST_RECENT_LIMIT]
+        mention = "@" + str(user["username"]).lower()
+        return sorted((t for t in self.dataset.tweets
+                       if str(t.get("author_id")) != user_id and mention in str(t.get("text", "")).lower()),
+                      key=lambda t: int(t["id"]), reverse=True)[:800]
+
     def _timeline(self, user_id: str, endpoint: str, query: dict[str, str]) -> tuple[int, dict[str, Any]]:
         user = self.dataset.users_by_id.get(user_id)
         errors = self._user_errors(user_id, "id", user)
@@ -296,14 +307,7 @@ class XEmulator(EmulatorServer):
             return 400, _invalid_request(
                 f"The `max_results` query parameter value [{query.get('max_results')}] is not between 5 and 100",
                 "max_results", query.get("max_results", ""))
-        if endpoint == "tweets":
-            candidates = self.dataset.by_author.get(user_id, [])[:MOST_RECENT_LIMIT]
-        else:
-            mention = "@" + str(user["username"]).lower()
-            candidates = sorted(
-                (t for t in self.dataset.tweets
-                 if str(t.get("author_id")) != user_id and mention in str(t.get("text", "")).lower()),
-                key=lambda t: int(t["id"]), reverse=True)[:800]
+        candidates = self._candidates(user, endpoint)
         excluded = set(filter(None, query.get("exclude", "").split(",")))
         since_id = query.get("since_id")
         until_id = query.get("until_id")
@@ -341,6 +345,11 @@ class XEmulator(EmulatorServer):
             return True
 
         matching = [tweet for tweet in candidates if keep(tweet)]
+        return 200, self._page(matching, max_results, token, query)
+
+    def _page(self, matching: list[dict[str, Any]], max_results: int, token: str | None,
+              query: dict[str, str]) -> dict[str, Any]:
+        """One page of the matching posts, newest first, with its includes and ``meta``."""
         page = matching[:max_results]
         body: dict[str, Any] = {}
         if page:
@@ -360,7 +369,7 @@ class XEmulator(EmulatorServer):
             if token is not None:
                 meta["previous_token"] = encode_token(str(int(page[0]["id"]) + 1), self._token_issue)
         body["meta"] = meta
-        return 200, body
+        return body
 
     def _includes(self, page: list[dict[str, Any]], query: dict[str, str]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         expansions = self._fields(query, "expansions")
