@@ -152,3 +152,25 @@ def test_only_failures_to_connect_in_a_row_count_towards_the_unreachable_stop(tm
     assert "X server error (HTTP 503); gave up after 4 attempts" in result.accounts[0].error
     assert "X request failed (ConnectionError); gave up after 4 attempts" in result.accounts[1].error
     assert "unreachable" not in result.accounts[1].error
+
+
+def test_an_expired_token_in_the_mentions_walk_restarts_only_that_walk(tmp_path, emulator, dataset):
+    from tracker.collect.sources.x_cursor import mentions_collected_before
+
+    config = _config(tmp_path, emulator, mentions="true")
+    dataset.add_tweets(make_tweet(7_000_000 + n, "900", f"@alice question {n}") for n in range(150))
+    emulator.add_fault("429", path="/mentions", reset_after=3600, after=1)  # the second mentions page
+    [first] = _run(config, Sleeps(), leader_ids=["alice"]).accounts
+    assert first.status == "failed"
+    stored = cursor(config, "alice:x")
+    assert stored["since_id"] == "1000002" and stored["mentions"]["walk"]["token"]
+    assert rows(config, "SELECT count(*) FROM mentions") == [(100,)]
+    emulator.expire_pagination_tokens()
+    before = len(emulator.requests)
+    [second] = _run(config, Sleeps(), leader_ids=["alice"]).accounts
+    assert second.status == "ok", second.error
+    assert [r["path"] for r in emulator.requests[before:]] == ["/2/users/101/tweets"] + ["/2/users/101/mentions"] * 3
+    assert rows(config, "SELECT count(*), count(DISTINCT context_id) FROM mentions") == [(150, 150)]
+    assert cursor(config, "alice:x") == {"since_id": "1000002", "mentions": {"since_id": "7000149", "from": None}}
+    [(value,)] = rows(config, "SELECT value FROM cursors WHERE account_id = 'alice:x'")
+    assert mentions_collected_before(value, "2026-10-01T00:00:00Z")
