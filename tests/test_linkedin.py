@@ -429,7 +429,7 @@ def test_a_zipped_again_folder_with_desktop_litter_is_read(tmp_path):
 def test_a_long_line_is_refused_with_its_number(monkeypatch):
     import io as stdio
 
-    from tracker.collect import linkedin
+    from tracker.collect import linkedin_read as linkedin
 
     monkeypatch.setattr(linkedin, "MAX_LINE_CHARS", 10)
     lines = linkedin._lines(stdio.StringIO("short\r\nok\n" + "x" * 11 + "\nend\n", newline=""), "f")

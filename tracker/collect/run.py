@@ -29,13 +29,10 @@ from tracker.errors import (
 )
 from tracker.secrets import redact
 from tracker.collect.sources import SOURCE_FACTORIES, build_source
-from tracker.domain import Identity
+from tracker.domain import AccountStatus, Identity, RunStatus
 from tracker.collect.sources.base import Source, StoreView
 
 log = logging.getLogger(__name__)
-
-# The account's handle now names another user id: collection stops until a person confirms.
-IDENTITY_CHANGED = "identity_changed"
 
 # The account being collected, so that every source log line (a retry, a rate-limit wait)
 # names it: the sources themselves only know user ids.
@@ -61,7 +58,7 @@ class AccountResult:
     leader_id: str
     platform: str
     handle: str
-    status: str  # ok | failed
+    status: RunStatus  # ok or failed
     requests: int = 0
     posts_read: int = 0
     new_posts: int = 0
@@ -77,7 +74,7 @@ class CollectResult:
 
     @property
     def failed(self) -> list[AccountResult]:
-        return [result for result in self.accounts if result.status != "ok"]
+        return [result for result in self.accounts if result.status != RunStatus.OK]
 
 
 def lock_path(database: Path) -> Path:
@@ -160,7 +157,7 @@ def collect_account(db: Database, source: Source, account: store.AccountRow, run
 
 
 def _collect_account(db: Database, source: Source, account: store.AccountRow, run_id: str) -> AccountResult:
-    result = AccountResult(account.id, account.leader_id, account.platform, account.handle, "ok")
+    result = AccountResult(account.id, account.leader_id, account.platform, account.handle, RunStatus.OK)
     progress = store.start_run(db, run_id, account)
     started_at = store.now_iso()
     start_requests = source.requests
@@ -169,74 +166,91 @@ def _collect_account(db: Database, source: Source, account: store.AccountRow, ru
         progress.requests = source.requests - start_requests
 
     try:
-        if account.status == IDENTITY_CHANGED:
+        if account.status == AccountStatus.IDENTITY_CHANGED:
             # Stopped until a person confirms the handle's new owner: no request at all.
             detail = db.execute("SELECT status_detail FROM accounts WHERE id = ?", [account.id]).fetchone()[0]
             raise AccountUnavailableError(detail or f"@{account.handle} now names another account",
-                                          reason=IDENTITY_CHANGED, platform=account.platform)
-        resolved_now = False
-        if account.platform_user_id is None:
-            identity = source.resolve(account.handle)
-            store.save_identity(db, account.id, identity)
-            resolved_now = True
-        else:
-            identity = Identity(account.platform_user_id, account.handle, account.display_name)
-        while True:
-            try:
-                for page in source.fetch_pages(identity, store.get_cursor(db, account.id)):
-                    count_requests()
-                    store.save_page(db, account, page, progress)
-                    if page.history is not None and page.history.limit == "x_limit" \
-                            and store.get_history(db, account.id)[1] == "x_limit":  # no archive reaches further
-                        warn_history_limit(account, page.history.complete_since)
-                break
-            except AccountUnavailableError as error:
-                # The cached id may belong to a deleted account whose handle now names
-                # another id: look the handle up once before giving up.
-                if error.reason != "not_found" or resolved_now:
-                    raise
-                log.info("%s: user id %s not found; resolving @%s again", account.id, identity.user_id,
-                         account.handle)
-                current = source.resolve(account.handle)
-                if current.user_id != identity.user_id:
-                    # A recycled handle: another person's posts must never be stored
-                    # under this leader without a person saying so.
-                    raise AccountUnavailableError(
-                        f"@{account.handle} now belongs to user id {current.user_id}, not to the stored user "
-                        f"id {identity.user_id}, which no longer exists; nothing was collected. If @"
-                        f"{account.handle} is still {account.leader_id}'s account, run `tracker accept-identity "
-                        f"--leader {account.leader_id} --source {account.platform}`",
-                        reason=IDENTITY_CHANGED, platform=account.platform) from None
-                store.save_identity(db, account.id, current)
-                identity = current
-                resolved_now = True
-        store.save_account_status(db, account.id, "ok")
+                                          reason=AccountStatus.IDENTITY_CHANGED, platform=account.platform)
+        _save_pages(db, source, account, progress, count_requests)
+        store.save_account_status(db, account.id, AccountStatus.OK)
         store.save_history_from_posts(db, account, started_at)
-    except AccountUnavailableError as error:
-        result.status, result.error = "failed", redact(f"account {error.reason.replace('_', ' ')}: {error}")
-        store.save_account_status(db, account.id, error.reason, redact(str(error)))
-    except RateLimitedError as error:
-        result.status, result.error = "failed", redact(f"{error}; what was read is saved, the rest follows next run")
-    except AuthError as error:
-        result.status, result.error = "failed", redact(str(error))
-        result.credentials_rejected = True
     except PlatformUnreachableError as error:
         count_requests()
-        store.finish_run(db, progress, status="failed", error=redact(str(error)))
+        store.finish_run(db, progress, status=RunStatus.FAILED, error=redact(str(error)))
         raise
-    except SourceError as error:
-        result.status, result.error = "failed", redact(str(error))
     except Exception as error:  # noqa: BLE001 - one account's surprise must not stop the others
-        log.exception("%s: unexpected error", account.id)
-        result.status, result.error = "failed", redact(f"unexpected error: {error!r}")
+        result.status = RunStatus.FAILED
+        message, result.credentials_rejected = _failure(db, account, error)
+        result.error = redact(message)
     finally:
         count_requests()
         result.requests = progress.requests
         result.posts_read, result.new_posts = progress.posts_read, progress.new_posts
-    if result.status != "ok":
+    if result.status != RunStatus.OK:
         log.error("%s (@%s): %s", account.id, account.handle, result.error)
     store.finish_run(db, progress, status=result.status, error=result.error)
     return result
+
+
+def _failure(db: Database, account: store.AccountRow, error: Exception) -> tuple[str, bool]:
+    """What a failed account run records (not yet redacted), and whether the platform rejected
+    the credentials. An unavailable account's status is saved here."""
+    if isinstance(error, AccountUnavailableError):
+        store.save_account_status(db, account.id, error.reason, redact(str(error)))
+        return f"account {error.reason.replace('_', ' ')}: {error}", False
+    if isinstance(error, RateLimitedError):
+        return f"{error}; what was read is saved, the rest follows next run", False
+    if isinstance(error, AuthError):
+        return str(error), True
+    if isinstance(error, SourceError):
+        return str(error), False
+    log.exception("%s: unexpected error", account.id)
+    return f"unexpected error: {error!r}", False
+
+
+def _save_pages(db: Database, source: Source, account: store.AccountRow, progress: store.RunProgress,
+                count_requests: Callable[[], None]) -> None:
+    """Resolve the account if need be, then save every page the source yields, each with its
+    cursor in one transaction (``store.save_page``), so a killed run resumes after the last page."""
+    resolved_now = False
+    if account.platform_user_id is None:
+        identity = source.resolve(account.handle)
+        store.save_identity(db, account.id, identity)
+        resolved_now = True
+    else:
+        identity = Identity(account.platform_user_id, account.handle, account.display_name)
+    while True:
+        try:
+            for page in source.fetch_pages(identity, store.get_cursor(db, account.id)):
+                count_requests()
+                store.save_page(db, account, page, progress)
+                if page.history is not None and page.history.limit == "x_limit" \
+                        and store.get_history(db, account.id)[1] == "x_limit":  # no archive reaches further
+                    warn_history_limit(account, page.history.complete_since)
+            return
+        except AccountUnavailableError as error:
+            # The cached id may belong to a deleted account whose handle now names
+            # another id: look the handle up once before giving up.
+            if error.reason != AccountStatus.NOT_FOUND or resolved_now:
+                raise
+            identity = _resolve_again(db, source, account, identity)
+            resolved_now = True
+
+
+def _resolve_again(db: Database, source: Source, account: store.AccountRow, identity: Identity) -> Identity:
+    """Look the handle up again; raise when it now names another user id (a recycled handle)."""
+    log.info("%s: user id %s not found; resolving @%s again", account.id, identity.user_id, account.handle)
+    current = source.resolve(account.handle)
+    if current.user_id != identity.user_id:
+        # Another person's posts must never be stored under this leader without a person saying so.
+        raise AccountUnavailableError(
+            f"@{account.handle} now belongs to user id {current.user_id}, not to the stored user "
+            f"id {identity.user_id}, which no longer exists; nothing was collected. If @"
+            f"{account.handle} is still {account.leader_id}'s account, run `tracker accept-identity "
+            f"--leader {account.leader_id} --source {account.platform}`",
+            reason=AccountStatus.IDENTITY_CHANGED, platform=account.platform) from None
+    store.save_identity(db, account.id, current)
+    return current
 
 
 def collect(config: Config, *, leader_ids: Sequence[str] = (), platforms: Sequence[str] = (),
@@ -271,34 +285,40 @@ def collect(config: Config, *, leader_ids: Sequence[str] = (), platforms: Sequen
             result = CollectResult(run_id=uuid.uuid4().hex)
             if on_start is not None:
                 on_start(len(accounts))
-            rejected: dict[str, str] = {}
-            unreachable: set[str] = set()
-            for account in accounts:
-                if account.platform in rejected:
-                    # One token serves every account of a platform: it is not tried again, and
-                    # each account records the failed run, so `status` shows it for every one.
-                    account_result = AccountResult(account.id, account.leader_id, account.platform,
-                                                   account.handle, "failed", error=rejected[account.platform],
-                                                   credentials_rejected=account.platform not in unreachable)
-                    store.finish_run(db, store.start_run(db, result.run_id, account), status="failed",
-                                     error=account_result.error)
-                else:
-                    try:
-                        account_result = collect_account(db, sources[account.platform], account, result.run_id)
-                    except PlatformUnreachableError as error:
-                        # A dead API will not answer the next account either: stop asking.
-                        message = redact(str(error))
-                        rejected[account.platform] = f"not tried: {account.platform} was unreachable earlier " \
-                                                     "in this run"
-                        unreachable.add(account.platform)
-                        log.error("%s", message)
-                        account_result = AccountResult(account.id, account.leader_id, account.platform,
-                                                       account.handle, "failed", error=message)
-                    if account_result.credentials_rejected:
-                        rejected[account.platform] = account_result.error or "credentials rejected"
-                result.accounts.append(account_result)
-                if on_account is not None:
-                    on_account(account_result)
+            _collect_accounts(db, sources, accounts, result, on_account)
             return result
         finally:
             db.close()
+
+
+def _collect_accounts(db: Database, sources: Mapping[str, Source], accounts: Sequence[store.AccountRow],
+                      result: CollectResult, on_account: Callable[[AccountResult], None] | None) -> None:
+    """Collect each account in turn; a platform whose credentials were rejected or that was
+    unreachable is not asked again in this run."""
+    skipped: dict[str, str] = {}  # platform -> why its remaining accounts are not tried
+    unreachable: set[str] = set()
+    for account in accounts:
+        if account.platform in skipped:
+            # One token serves every account of a platform: it is not tried again, and
+            # each account records the failed run, so `status` shows it for every one.
+            account_result = AccountResult(account.id, account.leader_id, account.platform, account.handle,
+                                           RunStatus.FAILED, error=skipped[account.platform],
+                                           credentials_rejected=account.platform not in unreachable)
+            store.finish_run(db, store.start_run(db, result.run_id, account), status=RunStatus.FAILED,
+                             error=account_result.error)
+        else:
+            try:
+                account_result = collect_account(db, sources[account.platform], account, result.run_id)
+            except PlatformUnreachableError as error:
+                # A dead API will not answer the next account either: stop asking.
+                message = redact(str(error))
+                skipped[account.platform] = f"not tried: {account.platform} was unreachable earlier in this run"
+                unreachable.add(account.platform)
+                log.error("%s", message)
+                account_result = AccountResult(account.id, account.leader_id, account.platform, account.handle,
+                                               RunStatus.FAILED, error=message)
+            if account_result.credentials_rejected:
+                skipped[account.platform] = account_result.error or "credentials rejected"
+        result.accounts.append(account_result)
+        if on_account is not None:
+            on_account(account_result)

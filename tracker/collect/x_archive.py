@@ -30,7 +30,7 @@ from sqlite_utils import Database
 from tracker import store
 from tracker.config import Config
 from tracker.errors import ConfigError, TrackerError
-from tracker.domain import HistoryEnd, Post, utc_iso
+from tracker.domain import HistoryEnd, Post, PostKind, utc_iso
 from tracker.collect.sources.x import unescape_x_text
 
 CHUNK_CHARS = 1 << 16
@@ -214,14 +214,14 @@ def normalize_archive_tweet(tweet: Mapping[str, Any], user_id: str | None, scree
     reply_name = str(tweet.get("in_reply_to_screen_name") or "")
     quoted = quoted_id(tweet)
     if text.startswith("RT @"):
-        kind = "repost"  # the archive keeps no retweeted_status: the "RT @" text tells it
+        kind = PostKind.REPOST  # the archive keeps no retweeted_status: the "RT @" text tells it
     elif reply_to:
         own = (reply_user == user_id) if user_id and reply_user else reply_name.lower() == screen_name.lower()
-        kind = "thread" if own else "reply"
+        kind = PostKind.THREAD if own else PostKind.REPLY
     elif quoted:
-        kind = "quote"
+        kind = PostKind.QUOTE
     else:
-        kind = "original"
+        kind = PostKind.ORIGINAL
     return Post(
         platform="x",
         native_id=native_id,
@@ -230,7 +230,7 @@ def normalize_archive_tweet(tweet: Mapping[str, Any], user_id: str | None, scree
         kind=kind,
         in_reply_to_id=f"x:{reply_to}" if reply_to else None,
         in_reply_to_user_id=str(reply_user) if reply_user else None,
-        quoted_id=f"x:{quoted}" if quoted and kind != "repost" else None,
+        quoted_id=f"x:{quoted}" if quoted and kind != PostKind.REPOST else None,
         url=f"https://x.com/{screen_name}/status/{native_id}",
         lang=tweet.get("lang"),
         like_count=_count(tweet.get("favorite_count")),

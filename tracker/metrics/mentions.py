@@ -15,6 +15,7 @@ from datetime import datetime
 
 from sqlite_utils import Database
 
+from tracker.collect.sources.x_cursor import mentions_collected_before
 from tracker.config import Config
 from tracker.domain import utc_iso
 
@@ -47,22 +48,15 @@ def _mentions_enabled(config: Config, platform: str) -> bool:
 def collected_accounts(db: Database, config: Config, accounts: Sequence[str], end: datetime) -> list[str]:
     """The accounts among ``accounts`` whose mentions were collected for a month ending at ``end``.
 
-    Collected means: the source has mentions switched on, a mentions page has been saved
-    (the cursor holds a ``mentions`` object) and the first mentions walk reached back before
-    the month ended (``from``; None when it read all the API serves).
+    Collected means: the source has mentions switched on and, by the X source's cursor, a
+    mentions page has been saved and the first mentions walk reached back before the month ended.
     """
     out = []
     marks = ", ".join("?" for _ in accounts)
     rows = db.execute(f"SELECT a.id, a.platform, c.value FROM accounts a LEFT JOIN cursors c ON c.account_id = a.id "
                       f"WHERE a.id IN ({marks})", list(accounts)).fetchall() if accounts else []
     for account_id, platform, cursor in rows:
-        if not _mentions_enabled(config, platform) or cursor is None:
-            continue
-        state = json.loads(cursor).get("mentions")
-        if not isinstance(state, dict):
-            continue
-        start_from = state.get("from")
-        if start_from is None or start_from < utc_iso(end):
+        if _mentions_enabled(config, platform) and mentions_collected_before(cursor, utc_iso(end)):
             out.append(account_id)
     return sorted(out)
 

@@ -8,12 +8,6 @@ from typing import Any, Protocol
 
 from tracker.domain import Identity, Page
 
-def unreachable_limit(max_retries: int) -> int:
-    """Connection failures or timeouts in a row (counted across accounts) that stop a
-    platform for the run: one account's every attempt, plus the next account's first."""
-    return max_retries + 2
-
-
 
 @dataclass(frozen=True)
 class StoreView:

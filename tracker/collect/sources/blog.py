@@ -29,7 +29,7 @@ import requests
 
 from tracker.config import BlogSettings, Config
 from tracker.errors import AccountUnavailableError, SourceError
-from tracker.domain import Identity, Page, Post, utc_iso
+from tracker.domain import AccountStatus, Identity, Page, Post, PostKind, utc_iso
 from tracker.collect.sources.base import StoreView
 from tracker.collect.sources.html_text import html_to_text
 from tracker.collect.sources.retry import Caller, RateLimited, Retry
@@ -78,7 +78,7 @@ def normalize_entry(entry: Mapping[str, Any], feed_url: str, fetched_at: str) ->
         native_id=entry_id(feed_url, entry),
         created_at=_when(entry, "published", "updated", "created") or fetched_at,
         text=text,
-        kind="original",
+        kind=PostKind.ORIGINAL,
         url=entry.get("link"),
         lang=language,
         raw=raw,
@@ -105,7 +105,7 @@ class BlogSource:
                  sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.time):
         self.settings = settings
         self.clock = clock
-        self.caller = Caller("blog", settings, max_rate_limit_wait=settings.max_rate_limit_wait,
+        self.caller = Caller("blog", settings, label="blog",
                              sleep=sleep, clock=clock)
         self.session = requests.Session()
         self.store_view: StoreView | None = None  # set by collect(); this source needs no reads
@@ -137,7 +137,7 @@ class BlogSource:
                 if status >= 500:
                     return Retry(f"{url} answered HTTP {status}")
                 if status in (404, 410):
-                    raise AccountUnavailableError(f"no feed at {url} (HTTP {status})", reason="not_found",
+                    raise AccountUnavailableError(f"no feed at {url} (HTTP {status})", reason=AccountStatus.NOT_FOUND,
                                                   platform="blog") from None
                 raise SourceError(f"{url} answered HTTP {status}", platform="blog", status=status) from None
             return None

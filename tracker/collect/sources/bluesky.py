@@ -25,7 +25,7 @@ from atproto_client.request import Request
 
 from tracker.config import BlueskySettings, Config
 from tracker.errors import AccountUnavailableError, AuthError, SourceError
-from tracker.domain import ContextPost, HistoryEnd, Identity, Page, Post, utc_iso
+from tracker.domain import AccountStatus, ContextPost, HistoryEnd, Identity, Page, Post, PostKind, utc_iso
 from tracker.collect.sources.base import StoreView
 from tracker.collect.sources.retry import Caller, RateLimited, Retry
 
@@ -124,7 +124,7 @@ def normalize_item(item: Mapping[str, Any], leader_did: str) -> tuple[Post, list
         post = Post(
             platform="bluesky", native_id=native_id, created_at=utc_iso(_parse(reason["indexedAt"])
                                                                         or datetime.now(timezone.utc)),
-            text=record.get("text") or "", kind="repost", reposted_id=f"bluesky:{view['uri']}",
+            text=record.get("text") or "", kind=PostKind.REPOST, reposted_id=f"bluesky:{view['uri']}",
             url=_web_url(view["uri"]), lang=langs[0] if langs else None, raw=dict(item),
         )
         return post, context
@@ -135,11 +135,11 @@ def normalize_item(item: Mapping[str, Any], leader_did: str) -> tuple[Post, list
     quoted = _quoted_view(view.get("embed") or {})
     if parent_uri:
         # The parent's author is in its URI even when the view is #notFoundPost/#blockedPost.
-        kind = "thread" if _did(parent_uri) == leader_did else "reply"
+        kind = PostKind.THREAD if _did(parent_uri) == leader_did else PostKind.REPLY
     elif quoted is not None:
-        kind = "quote"
+        kind = PostKind.QUOTE
     else:
-        kind = "original"
+        kind = PostKind.ORIGINAL
     parent_view = (item.get("reply") or {}).get("parent") or {}
     for candidate in (parent_view, quoted or {}):
         found = _context_from_view(candidate)
@@ -189,10 +189,11 @@ class BlueskySource:
         self.settings = settings
         self.backfill_days = backfill_days
         self.clock = clock
-        self.caller = Caller("Bluesky", settings, max_rate_limit_wait=settings.max_rate_limit_wait,
+        self.caller = Caller("bluesky", settings, label="Bluesky",
                              sleep=sleep, clock=clock)
         self.client = Client(base_url=settings.api_base_url, request=Request(timeout=settings.timeout))
         self.store_view: StoreView | None = None  # set by collect(); this source needs no reads
+        self._said_renamed: set[str] = set()
 
     @classmethod
     def from_config(cls, config: Config, env: Mapping[str, str], **options: Any) -> BlueskySource:
@@ -211,12 +212,12 @@ class BlueskySource:
             code = getattr(content, "error", None) or ""
             message = getattr(content, "message", None) or ""
             if code in ("BlockedActor", "BlockedByActor"):
-                raise AccountUnavailableError(f"Bluesky: {message or code}", reason="blocked",
+                raise AccountUnavailableError(f"Bluesky: {message or code}", reason=AccountStatus.BLOCKED,
                                               platform="bluesky") from None
             if "not found" in message.lower() or "unable to resolve" in message.lower():
-                raise AccountUnavailableError(f"Bluesky: {message}", reason="not_found", platform="bluesky") from None
+                raise AccountUnavailableError(f"Bluesky: {message}", reason=AccountStatus.NOT_FOUND, platform="bluesky") from None
             if "suspend" in message.lower() or "takedown" in (code + message).lower():
-                raise AccountUnavailableError(f"Bluesky: {message or code}", reason="suspended",
+                raise AccountUnavailableError(f"Bluesky: {message or code}", reason=AccountStatus.SUSPENDED,
                                               platform="bluesky") from None
             raise SourceError(f"Bluesky rejected the request (HTTP 400 {code}: {message})", platform="bluesky",
                               status=400) from None
@@ -263,53 +264,72 @@ class BlueskySource:
 
         The cursor keeps ``newest`` (the sort key of the newest stored item) and, during a
         walk, the walk's own top item and the AppView cursor of the next page, so a killed
-        run resumes on the next page.
+        run resumes on the next page. A saved AppView cursor the AppView refuses (HTTP 400)
+        begins the walk again from the newest item: it still stops at ``newest``, and the
+        items saved already are upserted again, so none is lost or doubled.
         """
         cursor = cursor or {}
         mark = cursor.get("newest")
         walk = cursor.get("walk") or {}
         top = walk.get("top")
-        page_cursor = walk.get("cursor")
+        page_cursor = saved_cursor = walk.get("cursor")
         start = walk.get("start")
-        renamed = False
         if not walk and not mark and self.backfill_days > 0:
             start = utc_iso(datetime.fromtimestamp(self.clock(), timezone.utc) - timedelta(days=self.backfill_days))
         while True:
-            body = self._fetch(identity.user_id, page_cursor)
+            try:
+                body = self._fetch(identity.user_id, page_cursor)
+            except SourceError as error:
+                if error.status != 400 or saved_cursor is None or page_cursor != saved_cursor:
+                    raise
+                log.warning("Bluesky refused the saved feed cursor (%s); restarting the walk from the newest post",
+                            error)
+                page_cursor = saved_cursor = top = None
+                continue
             items = body.get("feed") or []
-            fresh: list[Mapping[str, Any]] = []
-            done = False
-            for item in items:
-                key = item_key(item)
-                if _is_stored(key, mark) or (start and _is_stored(key, {"at": start, "uri": ""})):
-                    done = True
-                    break
-                fresh.append(item)
+            fresh, done = _fresh_items(items, mark, start)
             if items and top is None:
                 top = item_key(items[0])
-            posts: list[Post] = []
-            context: dict[str, ContextPost] = {}
-            for item in fresh:
-                if item["post"]["author"].get("did") != identity.user_id and "reason" not in item:
-                    continue  # a pinned or foreign item: never the leader's own post
-                try:
-                    post, found = normalize_item(item, identity.user_id)
-                except (KeyError, TypeError, ValueError) as error:
-                    raise SourceError(f"Bluesky sent a post that cannot be read: {error!r}",
-                                      platform="bluesky") from None
-                posts.append(post)
-                context.update((ctx.id, ctx) for ctx in found)
-                handle = item["post"]["author"].get("handle") if "reason" not in item else None
-                if handle and handle != identity.handle and not identity.handle.startswith("did:") and not renamed:
-                    renamed = True
-                    log.info("bluesky %s now posts as @%s (configured: @%s); collected by DID",
-                             identity.user_id, handle, identity.handle)
+            posts, context = self._normalize(identity, fresh)
             page_cursor = body.get("cursor")
             if done or not page_cursor or not items:
                 # The first walk read everything back to the backfill window's start (without
                 # a window, collect records the oldest post read).
                 history = HistoryEnd(start, "backfill") if start and not mark else None
-                yield Page(posts, list(context.values()), {"newest": top or mark}, len(fresh), history=history)
+                yield Page(posts, context, {"newest": top or mark}, len(fresh), history=history)
                 return
-            yield Page(posts, list(context.values()),
-                       {"newest": mark, "walk": {"top": top, "cursor": page_cursor, "start": start}}, len(fresh))
+            yield Page(posts, context, {"newest": mark, "walk": {"top": top, "cursor": page_cursor, "start": start}},
+                       len(fresh))
+
+    def _normalize(self, identity: Identity, fresh: list[Mapping[str, Any]]) -> tuple[list[Post], list[ContextPost]]:
+        """The leader's posts and the others' context posts of one page's new items."""
+        posts: list[Post] = []
+        context: dict[str, ContextPost] = {}
+        for item in fresh:
+            if item["post"]["author"].get("did") != identity.user_id and "reason" not in item:
+                continue  # a pinned or foreign item: never the leader's own post
+            try:
+                post, found = normalize_item(item, identity.user_id)
+            except (KeyError, TypeError, ValueError) as error:
+                raise SourceError(f"Bluesky sent a post that cannot be read: {error!r}", platform="bluesky") from None
+            posts.append(post)
+            context.update((ctx.id, ctx) for ctx in found)
+            handle = item["post"]["author"].get("handle") if "reason" not in item else None
+            if handle and handle != identity.handle and not identity.handle.startswith("did:") \
+                    and identity.user_id not in self._said_renamed:
+                self._said_renamed.add(identity.user_id)  # said once per run
+                log.info("bluesky %s now posts as @%s (configured: @%s); collected by DID",
+                         identity.user_id, handle, identity.handle)
+        return posts, list(context.values())
+
+
+def _fresh_items(items: list[Mapping[str, Any]], mark: Mapping[str, str] | None,
+                 start: str | None) -> tuple[list[Mapping[str, Any]], bool]:
+    """The items above the stored mark and the backfill start, and whether the walk reached either."""
+    fresh: list[Mapping[str, Any]] = []
+    for item in items:
+        key = item_key(item)
+        if _is_stored(key, mark) or (start and _is_stored(key, {"at": start, "uri": ""})):
+            return fresh, True
+        fresh.append(item)
+    return fresh, False

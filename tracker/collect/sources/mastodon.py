@@ -35,7 +35,7 @@ from mastodon import (
 
 from tracker.config import Config, MastodonSettings
 from tracker.errors import AccountUnavailableError, SourceError
-from tracker.domain import ContextPost, HistoryEnd, Identity, Page, Post, utc_iso
+from tracker.domain import AccountStatus, ContextPost, HistoryEnd, Identity, Page, Post, PostKind, utc_iso
 from tracker.collect.sources.base import StoreView
 from tracker.collect.sources.html_text import html_to_text
 from tracker.collect.sources.retry import Caller, RateLimited, Retry
@@ -112,14 +112,14 @@ def normalize_status(entity: Mapping[str, Any], server: str) -> tuple[Post, list
     reply_to = entity.get("in_reply_to_id")
     reply_account = entity.get("in_reply_to_account_id")
     if reblog:
-        kind = "repost"
+        kind = PostKind.REPOST
         context.append(normalize_context(reblog, server))
     elif reply_to is not None:
-        kind = "thread" if str(reply_account) == account_id else "reply"
+        kind = PostKind.THREAD if str(reply_account) == account_id else PostKind.REPLY
     elif quoted:
-        kind = "quote"
+        kind = PostKind.QUOTE
     else:
-        kind = "original"
+        kind = PostKind.ORIGINAL
     if quoted and not reblog:
         context.append(normalize_context(quoted, server))
     shown = reblog or entity  # a boost's own content is empty; its text is the original's
@@ -154,7 +154,7 @@ class MastodonSource:
         self.settings = settings
         self.backfill_days = backfill_days
         self.clock = clock
-        self.caller = Caller("Mastodon", settings, max_rate_limit_wait=settings.max_rate_limit_wait,
+        self.caller = Caller("mastodon", settings, label="Mastodon",
                              sleep=sleep, clock=clock)
         self.clients: dict[str, Mastodon] = {}
         self.store_view: StoreView | None = None
@@ -183,7 +183,7 @@ class MastodonSource:
             if isinstance(error, MastodonRatelimitError):
                 return RateLimited(client.ratelimit_reset)
             if isinstance(error, MastodonNotFoundError):
-                raise AccountUnavailableError(not_found, reason="not_found", platform="mastodon") from None
+                raise AccountUnavailableError(not_found, reason=AccountStatus.NOT_FOUND, platform="mastodon") from None
             if isinstance(error, MastodonServerError):
                 return Retry(f"Mastodon server error on {server} (HTTP {error.args[1]})")
             if isinstance(error, MastodonNetworkError):
@@ -192,7 +192,7 @@ class MastodonSource:
                 if len(error.args) >= 2 and isinstance(error.args[1], int):
                     status = error.args[1]
                     if status == 410:
-                        raise AccountUnavailableError(f"{not_found} (gone)", reason="suspended",
+                        raise AccountUnavailableError(f"{not_found} (gone)", reason=AccountStatus.SUSPENDED,
                                                       platform="mastodon") from None
                     raise SourceError(f"{server} refused the request (HTTP {status}: {error.args[-1]})",
                                       platform="mastodon", status=status) from None

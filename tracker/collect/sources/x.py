@@ -5,12 +5,13 @@ a run with nothing new is one timeline request per account; k new posts cost cei
 requests; user ids are looked up once and cached by the caller. With ``[sources.x]
 mentions`` on, each account costs one more request (``GET /2/users/:id/mentions``) and at
 most ``mentions_max_reads_per_run`` post reads per run.
+
+Answers become posts in ``x_normalize`` (pure); the cursor's shape lives in ``x_cursor``.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timedelta, timezone
@@ -20,20 +21,25 @@ import requests
 import tweepy
 from requests.adapters import HTTPAdapter
 
-from tracker.config import Config, XSettings
-from tracker.errors import (
-    AccountUnavailableError,
-    AuthError,
-    PlatformUnreachableError,
-    BudgetExceededError,
-    ConfigError,
-    RateLimitedError,
-    SourceError,
-    TransientError,
+from tracker.collect.sources.base import StoreView
+from tracker.collect.sources.retry import Caller, Outcome, RateLimited, Retry
+from tracker.collect.sources.x_cursor import Walk, XCursor
+from tracker.collect.sources.x_normalize import (
+    check_object,
+    check_page_shape,
+    classify_user_errors,
+    count_walk,
+    normalize_mentions_page,
+    normalize_page,
+    posts_read,
 )
+from tracker.config import Config, XSettings
+from tracker.domain import AccountStatus, HistoryEnd, Identity, Page, utc_iso
+from tracker.errors import AccountUnavailableError, AuthError, BudgetExceededError, ConfigError, SourceError
 from tracker.secrets import secret_problem
-from tracker.domain import ContextPost, HistoryEnd, Identity, Page, Post, utc_iso
-from tracker.collect.sources.base import StoreView, unreachable_limit
+
+# Kept importable from here: the archive import and the tests name them by the source.
+from tracker.collect.sources.x_normalize import normalize_tweet, unescape_x_text  # noqa: F401
 
 log = logging.getLogger(__name__)
 
@@ -47,12 +53,11 @@ PAGE_SIZE = 100  # the maximum max_results of GET /2/users/:id/tweets
 MIN_PAGE_SIZE = 5  # the minimum max_results X accepts (HTTP 400 below it)
 # A page of k posts reads at most 3k posts: each post may bring a replied-to and a quoted
 # post along in includes.tweets (expansion referenced_tweets.id). The budget check sizes
-# pages by this worst case so that a page can never pass the cap (issue 6).
+# pages by this worst case so that a page can never pass the cap.
 MAX_READS_PER_POST = 3
 # GET /2/users/:id/tweets serves only a timeline's 3,200 newest posts (docs.x.com, "User
 # Posts timeline"): a walk that read that many may have been cut short by X, not by history.
 TIMELINE_LIMIT = 3200
-MAX_RATE_LIMIT_WAITS = 3  # 429s in a row before giving the account up for this run
 
 # Replied-to and quoted posts come back in `includes.tweets`, their authors in
 # `includes.users` (docs.x.com, "Fields and expansions").
@@ -88,166 +93,30 @@ def _api_error_text(error: tweepy.HTTPException) -> str:
     return "; ".join(messages) or (error.response.reason if error.response is not None else "")
 
 
-def classify_user_errors(errors: list[dict[str, Any]]) -> tuple[str, str] | None:
-    """Tell an unknown, suspended or protected account from an X ``errors`` list.
-
-    X answers these with HTTP 200 and an ``errors`` list instead of a 4xx (recorded:
-    users_1405327120163872777_tweets__user_not_found_200, users_45648666_mentions__user_suspended_200).
-    Returns ``(reason, detail)`` or None when no error is about the account itself.
-    """
-    for error in errors:
-        if error.get("resource_type") != "user" or error.get("parameter") not in ("id", "username"):
-            continue
-        detail = str(error.get("detail") or error.get("title") or "")
-        if "suspended" in detail.lower():
-            return "suspended", detail
-        if str(error.get("type", "")).endswith("/not-authorized-for-resource"):
-            return "protected", detail
-        return "not_found", detail
+def classify(error: Exception) -> Outcome:
+    """tweepy's and requests' exceptions under the retry policy (see ``retry``)."""
+    if isinstance(error, tweepy.TooManyRequests):
+        # tweepy reads x-rate-limit-reset (epoch seconds) into reset_time.
+        return RateLimited(float(error.reset_time) if error.reset_time else None)
+    status = error.response.status_code if isinstance(error, tweepy.HTTPException) and error.response is not None \
+        else None
+    if isinstance(error, (tweepy.Unauthorized, tweepy.Forbidden)):
+        assert isinstance(error, tweepy.HTTPException)
+        raise AuthError(
+            f"X rejected the credentials (HTTP {status}: {_api_error_text(error)}): check that "
+            f"{TOKEN_ENV_VAR} holds a valid bearer token of an app with access to the X API v2",
+            platform="x", status=status,
+        ) from None
+    if isinstance(error, tweepy.TwitterServerError):
+        return Retry(f"X server error (HTTP {status})")
+    if isinstance(error, (requests.Timeout, requests.ConnectionError)):
+        return Retry(f"X request failed ({type(error).__name__})", unreachable=True)
+    if isinstance(error, ValueError):  # requests.JSONDecodeError, or a body of the wrong shape
+        return Retry(f"X sent a malformed answer ({error})")
+    if isinstance(error, tweepy.HTTPException):
+        raise SourceError(f"X rejected the request (HTTP {status}: {_api_error_text(error)})",
+                          platform="x", status=status) from None
     return None
-
-
-# X escapes exactly these three characters in post text, in API v2 answers (`text` and
-# `note_tweet.text`) and in the archive's `full_text`; every `&` a person wrote arrives as
-# `&amp;`, so one left-to-right pass over these three entities gives back what they wrote.
-# Only these three: html.unescape would also decode entities X never writes (`&copy`,
-# `&#38;`...) should any text reach us unescaped.
-_X_ENTITIES = re.compile(r"&(amp|lt|gt);")
-_X_CHARACTERS = {"amp": "&", "lt": "<", "gt": ">"}
-
-
-def unescape_x_text(text: str) -> str:
-    """Post text as its author wrote it: X's ``&amp;``, ``&lt;`` and ``&gt;`` undone (pure)."""
-    return _X_ENTITIES.sub(lambda match: _X_CHARACTERS[match.group(1)], text)
-
-
-def _metric(metrics: Mapping[str, Any], key: str) -> int | None:
-    value = metrics.get(key)
-    return value if isinstance(value, int) else None
-
-
-def _iso(created_at: Any) -> str:
-    # X sends "2021-06-02T20:30:10.000Z"; store whole seconds like every other platform.
-    text = str(created_at)
-    return utc_iso(datetime.fromisoformat(text.replace("Z", "+00:00")))
-
-
-def normalize_tweet(tweet: Mapping[str, Any], users: Mapping[str, Mapping[str, Any]]) -> Post:
-    """Turn one tweet object from ``data`` into a Post (pure)."""
-    native_id = str(tweet["id"])
-    author_id = str(tweet.get("author_id") or "")
-    refs = {ref.get("type"): str(ref.get("id")) for ref in tweet.get("referenced_tweets") or []}
-    in_reply_to_user_id = tweet.get("in_reply_to_user_id")
-    if "retweeted" in refs:
-        kind = "repost"
-    elif "replied_to" in refs:
-        kind = "thread" if in_reply_to_user_id and str(in_reply_to_user_id) == author_id else "reply"
-    elif "quoted" in refs:
-        kind = "quote"
-    else:
-        kind = "original"
-    # Posts over 280 characters arrive truncated in `text`, whole in `note_tweet.text`.
-    note = tweet.get("note_tweet") or {}
-    text = unescape_x_text(note.get("text") or tweet.get("text") or "")
-    metrics = tweet.get("public_metrics") or {}
-    username = (users.get(author_id) or {}).get("username")
-    url = f"https://x.com/{username or 'i'}/status/{native_id}"
-    conversation_id = tweet.get("conversation_id")
-    return Post(
-        platform="x",
-        native_id=native_id,
-        created_at=_iso(tweet["created_at"]),
-        text=text,
-        kind=kind,
-        in_reply_to_id=f"x:{refs['replied_to']}" if "replied_to" in refs else None,
-        in_reply_to_user_id=str(in_reply_to_user_id) if in_reply_to_user_id else None,
-        quoted_id=f"x:{refs['quoted']}" if "quoted" in refs else None,
-        reposted_id=f"x:{refs['retweeted']}" if "retweeted" in refs else None,
-        conversation_id=f"x:{conversation_id}" if conversation_id else None,
-        url=url,
-        lang=tweet.get("lang"),
-        like_count=_metric(metrics, "like_count"),
-        reply_count=_metric(metrics, "reply_count"),
-        repost_count=_metric(metrics, "retweet_count"),
-        quote_count=_metric(metrics, "quote_count"),
-        raw=dict(tweet),
-    )
-
-
-def normalize_context(tweet: Mapping[str, Any], users: Mapping[str, Mapping[str, Any]]) -> ContextPost:
-    """Turn one tweet from ``includes.tweets`` into a ContextPost (pure)."""
-    native_id = str(tweet["id"])
-    author_id = str(tweet.get("author_id") or "") or None
-    author = users.get(author_id or "") or {}
-    note = tweet.get("note_tweet") or {}
-    text = note.get("text") or tweet.get("text")
-    username = author.get("username")
-    conversation_id = tweet.get("conversation_id")
-    return ContextPost(
-        platform="x",
-        native_id=native_id,
-        author_user_id=author_id,
-        author_handle=username,
-        author_name=author.get("name"),
-        created_at=_iso(tweet["created_at"]) if tweet.get("created_at") else None,
-        text=unescape_x_text(text) if text is not None else None,
-        lang=tweet.get("lang"),
-        in_reply_to_user_id=str(tweet["in_reply_to_user_id"]) if tweet.get("in_reply_to_user_id") else None,
-        conversation_id=f"x:{conversation_id}" if conversation_id else None,
-        url=f"https://x.com/{username or 'i'}/status/{native_id}",
-        raw=dict(tweet),
-    )
-
-
-def normalize_page(body: Mapping[str, Any], leader_user_id: str) -> tuple[list[Post], list[ContextPost]]:
-    """Split one timeline page into the leader's posts and the others' context posts (pure)."""
-    includes = body.get("includes") or {}
-    users = {str(user["id"]): user for user in includes.get("users") or []}
-    posts = [normalize_tweet(tweet, users) for tweet in body.get("data") or []]
-    context = [
-        normalize_context(tweet, users)
-        for tweet in includes.get("tweets") or []
-        # A leader's own earlier posts belong in `posts`, never in the context table.
-        if str(tweet.get("author_id")) != leader_user_id
-    ]
-    return posts, context
-
-
-def normalize_mentions_page(body: Mapping[str, Any], leader_user_id: str) -> tuple[list[ContextPost], tuple[str, ...]]:
-    """Split one mentions page into context posts and the ids of those that mention the leader (pure).
-
-    A mention is someone else's post, so it is a context post, never the leader's. The
-    posts it replies to or quotes come along in ``includes.tweets`` (billed too) and are kept
-    as context as well, except the leader's own, which the timeline stores in ``posts``.
-    """
-    includes = body.get("includes") or {}
-    users = {str(user["id"]): user for user in includes.get("users") or []}
-    mentions = [normalize_context(tweet, users) for tweet in body.get("data") or []
-                if str(tweet.get("author_id")) != leader_user_id]
-    context = {post.id: post for post in mentions}
-    for tweet in includes.get("tweets") or []:
-        if str(tweet.get("author_id")) != leader_user_id and f"x:{tweet['id']}" not in context:
-            post = normalize_context(tweet, users)
-            context[post.id] = post
-    return list(context.values()), tuple(post.id for post in mentions)
-
-
-def _check_object(body: Any) -> None:
-    """Raise ValueError when a 200 body is not a JSON object (a malformed answer)."""
-    if not isinstance(body, dict):
-        raise ValueError(f"expected a JSON object, got {type(body).__name__}")
-
-
-def _check_page_shape(body: Any) -> None:
-    """Raise ValueError when a 200 body is not a timeline page (a malformed answer)."""
-    _check_object(body)
-    if not isinstance(body.get("data", []), list) or not isinstance(body.get("meta", {}), dict):
-        raise ValueError("`data` is not a list or `meta` is not an object")
-    if not isinstance(body.get("includes", {}), dict):
-        raise ValueError("`includes` is not an object")
-    for tweet in body.get("data", []):
-        if not isinstance(tweet, dict) or "id" not in tweet or "created_at" not in tweet:
-            raise ValueError("a post has no `id` or `created_at`")
 
 
 class XSource:
@@ -262,10 +131,8 @@ class XSource:
         # every timeline page (tracker.collect.budget.budget_remaining_reader).
         self.store_view: StoreView | None = None
         self.backfill_days = backfill_days
-        self.sleep = sleep
         self.clock = clock
-        self.requests = 0
-        self.unreachable_in_a_row = 0  # across accounts: see unreachable_limit
+        self.caller = Caller("x", settings, label="X API", sleep=sleep, clock=clock)
         self.client = tweepy.Client(bearer_token=bearer_token, return_type=dict, wait_on_rate_limit=False)
         self.client.session.mount(TWEEPY_HOST + "/", _Redirect(settings.api_base_url, settings.timeout))
 
@@ -283,76 +150,25 @@ class XSource:
                               "export it again as one line without spaces")
         return cls(config.x, token, backfill_days=config.backfill_days, **options)
 
+    @property
+    def requests(self) -> int:
+        return self.caller.requests
+
     # --- requests ------------------------------------------------------------------------
 
-    def _call(self, method: Callable[..., Any], check: Callable[[Any], None] = _check_object,
+    def _call(self, method: Callable[..., Any], check: Callable[[Any], None] = check_object,
               **params: Any) -> dict[str, Any]:
-        """One API call with bounded retries; raises the project's SourceErrors.
+        """One API call under the retry policy; raises the project's SourceErrors.
 
         ``check`` raises ValueError for a body of the wrong shape, which is retried like
         a 5xx: proxies and overloaded servers sometimes cut answers short.
         """
-        retries = 0
-        rate_waits = 0
-        while True:
-            self.requests += 1
-            try:
-                try:
-                    body = method(**params)
-                except (requests.Timeout, requests.ConnectionError):
-                    raise
-                except Exception:
-                    self.unreachable_in_a_row = 0  # the server answered, however badly
-                    raise
-                self.unreachable_in_a_row = 0
-                check(body)
-                return body
-            except tweepy.TooManyRequests as error:
-                reset_at = error.reset_time
-                wait = (reset_at - self.clock() + 1) if reset_at else self.settings.retry_backoff
-                if wait > self.settings.max_rate_limit_wait or rate_waits >= MAX_RATE_LIMIT_WAITS:
-                    raise RateLimitedError(
-                        "X rate limit reached; the reset is "
-                        + (f"{wait:.0f} s away" if reset_at else "unknown")
-                        + f" (max_rate_limit_wait is {self.settings.max_rate_limit_wait:g} s)",
-                        reset_at=reset_at, platform="x",
-                    ) from None
-                rate_waits += 1
-                log.warning("X rate limit reached: waiting %.0f s for the reset", wait)
-                self.sleep(max(wait, 0.0))
-            except (tweepy.Unauthorized, tweepy.Forbidden) as error:
-                status = error.response.status_code if error.response is not None else None
-                raise AuthError(
-                    f"X rejected the credentials (HTTP {status}: {_api_error_text(error)}): check that "
-                    f"{TOKEN_ENV_VAR} holds a valid bearer token of an app with access to the X API v2",
-                    platform="x", status=status,
-                ) from None
-            except tweepy.TwitterServerError as error:
-                status = error.response.status_code if error.response is not None else None
-                retries = self._backoff(retries, f"X server error (HTTP {status})")
-            except (requests.Timeout, requests.ConnectionError) as error:
-                self.unreachable_in_a_row += 1
-                problem = f"X request failed ({type(error).__name__})"
-                if self.unreachable_in_a_row >= unreachable_limit(self.settings.max_retries):
-                    raise PlatformUnreachableError(
-                        f"X API unreachable: {self.unreachable_in_a_row} requests in a row failed to connect or "
-                        f"timed out (last: {type(error).__name__}); X is skipped for the rest of this run, what "
-                        f"was saved is kept (check [sources.x] api_base_url and the network)", platform="x") from None
-                retries = self._backoff(retries, problem)
-            except ValueError as error:  # requests.JSONDecodeError is a ValueError too
-                retries = self._backoff(retries, f"X sent a malformed answer ({error})")
-            except tweepy.HTTPException as error:
-                status = error.response.status_code if error.response is not None else None
-                raise SourceError(f"X rejected the request (HTTP {status}: {_api_error_text(error)})",
-                                  platform="x", status=status) from None
+        def request() -> dict[str, Any]:
+            body = method(**params)
+            check(body)
+            return body
 
-    def _backoff(self, retries: int, problem: str) -> int:
-        if retries >= self.settings.max_retries:
-            raise TransientError(f"{problem}; gave up after {retries + 1} attempts", platform="x")
-        delay = self.settings.retry_backoff * (2 ** retries)
-        log.warning("%s; retrying in %.1f s", problem, delay)
-        self.sleep(delay)
-        return retries + 1
+        return self.caller.call(request, classify)
 
     def _page_size(self) -> int:
         """max_results for the next page: 100, or what the read budget still allows."""
@@ -376,7 +192,7 @@ class XSource:
         user = body.get("data")
         if not isinstance(user, dict) or "id" not in user:
             problem = classify_user_errors(body.get("errors") or [])
-            reason, detail = problem or ("not_found", f"no user @{handle}")
+            reason, detail = problem or (AccountStatus.NOT_FOUND, f"no user @{handle}")
             raise AccountUnavailableError(f"@{handle}: {detail}", reason=reason, platform="x")
         return Identity(str(user["id"]), str(user.get("username") or handle), user.get("name"),
                         bool(user.get("protected")))
@@ -387,29 +203,21 @@ class XSource:
 
         The cursor keeps an unfinished walk (its newest id and next pagination token), so a
         killed run resumes on the next page instead of reading the saved pages again. The
-        mentions walk keeps its own cursor in the ``mentions`` sub-object.
+        mentions walk keeps its own cursor (see ``x_cursor``).
         """
-        cursor = cursor or {}
-        mentions_cursor = cursor.get("mentions")
-        timeline_cursor = {key: value for key, value in cursor.items() if key != "mentions"}
-
-        def with_mentions(timeline: dict[str, Any], mentions: dict[str, Any] | None) -> dict[str, Any]:
-            return {**timeline, "mentions": mentions} if mentions is not None else timeline
-
-        for body, next_cursor, history in self._walk(self.client.get_users_tweets, identity, timeline_cursor,
-                                                     self._page_size):
+        state = XCursor.load(cursor)
+        for body, walk, history in self._walk(self.client.get_users_tweets, identity, Walk.load(state.timeline),
+                                              self._page_size):
             try:
                 posts, context = normalize_page(body, identity.user_id)
             except (KeyError, TypeError, ValueError) as error:
                 raise SourceError(f"X sent a post that cannot be read: {error!r}", platform="x") from None
-            timeline_cursor = next_cursor
-            yield Page(posts, context, with_mentions(next_cursor, mentions_cursor), _posts_read(body),
-                       history=history)
+            state = state.with_timeline(walk)
+            yield Page(posts, context, state.dump(), posts_read(body), history=history)
         if self.settings.mentions:
-            yield from self._fetch_mentions(identity, timeline_cursor, mentions_cursor)
+            yield from self._fetch_mentions(identity, state)
 
-    def _fetch_mentions(self, identity: Identity, timeline_cursor: dict[str, Any],
-                        mentions_cursor: dict[str, Any] | None) -> Iterator[Page]:
+    def _fetch_mentions(self, identity: Identity, state: XCursor) -> Iterator[Page]:
         """Walk ``GET /2/users/:id/mentions`` until ``mentions_max_reads_per_run`` would be passed.
 
         Pages are sized like the budget check (MAX_READS_PER_POST reads per post at worst),
@@ -426,111 +234,82 @@ class XSource:
                 return None
             return min(size, self._page_size())
 
-        state = dict(mentions_cursor or {})
         # Where the first mentions walk began (None: all the API serves): months before it
-        # have no mentions data, so their mention metrics are null, not 0 (tracker.mentions).
-        start_from = state.pop("from", None) if mentions_cursor is not None else self._backfill_start()
-        for body, next_cursor, _ in self._walk(self.client.get_users_mentions, identity, state, page_size):
+        # have no mentions data, so their mention metrics are null, not 0.
+        start_from = state.mentions_from(self._backfill_start())
+        for body, walk, _ in self._walk(self.client.get_users_mentions, identity, state.mentions_walk(), page_size):
             try:
                 context, mention_ids = normalize_mentions_page(body, identity.user_id)
             except (KeyError, TypeError, ValueError) as error:
                 raise SourceError(f"X sent a mention that cannot be read: {error!r}", platform="x") from None
-            read += _posts_read(body)
-            yield Page([], context, {**timeline_cursor, "mentions": {**next_cursor, "from": start_from}},
-                       _posts_read(body), mention_ids)
+            read += posts_read(body)
+            state = state.with_mentions(walk, start_from)
+            yield Page([], context, state.dump(), posts_read(body), mention_ids)
 
     def _backfill_start(self) -> str | None:
         if self.backfill_days <= 0:
             return None
         return utc_iso(datetime.fromtimestamp(self.clock(), timezone.utc) - timedelta(days=self.backfill_days))
 
-    def _history_end(self, walked: int, oldest: str | None, start_time: str | None) -> HistoryEnd:
+    def _history_end(self, walk: Walk) -> HistoryEnd:
         """What a finished walk back through the history can vouch for (see HistoryEnd)."""
-        if walked >= TIMELINE_LIMIT and oldest:
-            return HistoryEnd(oldest, "x_limit")
-        if start_time:
-            return HistoryEnd(start_time, "backfill")
-        if oldest:
-            return HistoryEnd(oldest, "first_post")
+        if walk.posts >= TIMELINE_LIMIT and walk.oldest:
+            return HistoryEnd(walk.oldest, "x_limit")
+        if walk.start_time:
+            return HistoryEnd(walk.start_time, "backfill")
+        if walk.oldest:
+            return HistoryEnd(walk.oldest, "first_post")
         return HistoryEnd(utc_iso(datetime.fromtimestamp(self.clock(), timezone.utc)), "no_posts")
 
-    def _walk(self, method: Callable[..., Any], identity: Identity, cursor: dict[str, Any],
-              page_size: Callable[[], int | None]
-              ) -> Iterator[tuple[dict[str, Any], dict[str, Any], HistoryEnd | None]]:
-        """Walk one user timeline newest first; yield each page's body, the cursor after it and,
+    def _params(self, identity: Identity, walk: Walk, size: int) -> dict[str, Any]:
+        params: dict[str, Any] = {
+            "id": identity.user_id, "max_results": size, "tweet_fields": TWEET_FIELDS,
+            "expansions": EXPANSIONS, "user_fields": USER_FIELDS,
+        }
+        if walk.since_id:
+            params["since_id"] = walk.since_id
+        if walk.start_time:
+            params["start_time"] = walk.start_time
+        if walk.token:
+            params["pagination_token"] = walk.token
+        return params
+
+    def _walk(self, method: Callable[..., Any], identity: Identity, walk: Walk,
+              page_size: Callable[[], int | None]) -> Iterator[tuple[dict[str, Any], Walk, HistoryEnd | None]]:
+        """Walk one user timeline newest first; yield each page's body, the walk after it and,
         on the last page of a walk back through the history (no ``since_id``), its HistoryEnd.
 
         ``page_size`` gives max_results for the next page, or None to stop before it. The
         walk's post count and oldest post travel in the cursor, so a resumed walk still knows
         whether X's 3,200-post limit ended it.
         """
-        since_id = cursor.get("since_id")
-        walk = cursor.get("walk") or {}
-        walked = int(walk.get("posts") or 0)
-        oldest: str | None = walk.get("oldest")
-        start_time = walk.get("start_time")
-        if not walk and since_id is None:
-            start_time = self._backfill_start()
-        newest_id = walk.get("newest_id")
-        token = walk.get("token")
+        if not walk.resumed and walk.since_id is None:
+            walk = Walk(start_time=self._backfill_start())
+        back_through_history = walk.since_id is None
+        saved_token = walk.token
         while True:
             size = page_size()
             if size is None:
                 return
-            params: dict[str, Any] = {
-                "id": identity.user_id, "max_results": size, "tweet_fields": TWEET_FIELDS,
-                "expansions": EXPANSIONS, "user_fields": USER_FIELDS,
-            }
-            if since_id:
-                params["since_id"] = since_id
-            if start_time:
-                params["start_time"] = start_time
-            if token:
-                params["pagination_token"] = token
             try:
-                body = self._call(method, _check_page_shape, **params)
+                body = self._call(method, check_page_shape, **self._params(identity, walk, size))
             except SourceError as error:
-                if error.status == 400 and token and token == walk.get("token"):
-                    # A stored pagination token can expire between runs: restart the walk
-                    # from since_id. Saved posts are upserted again, nothing is skipped.
-                    log.warning("X refused the saved pagination token; restarting from since_id")
-                    walk, token, newest_id, walked, oldest = {}, None, None, 0, None
-                    continue
-                raise
+                if error.status != 400 or saved_token is None or walk.token != saved_token:
+                    raise
+                # A saved pagination token can expire between runs: begin the walk again from
+                # since_id. Posts saved already are upserted again, so none is lost or doubled.
+                log.warning("X refused the saved pagination token (%s); restarting the walk from %s",
+                            error, f"post {walk.since_id}" if walk.since_id else "its start")
+                walk, saved_token = walk.restarted(), None
+                continue
             if "data" not in body:
                 problem = classify_user_errors(body.get("errors") or [])
                 if problem:
                     reason, detail = problem
                     raise AccountUnavailableError(f"@{identity.handle}: {detail}", reason=reason, platform="x")
             meta = body.get("meta") or {}
-            newest_id = newest_id or meta.get("newest_id")
-            token = meta.get("next_token")
-            walked, oldest = _count_walk(body, walked, oldest)
-            if token:
-                next_cursor = {"since_id": since_id,
-                               "walk": {"newest_id": newest_id, "token": token, "start_time": start_time,
-                                        "posts": walked, "oldest": oldest}}
-            else:
-                next_cursor = {"since_id": newest_id or since_id}
-            history = self._history_end(walked, oldest, start_time) if since_id is None and not token else None
-            yield body, next_cursor, history
-            if not token:
+            read, oldest = count_walk(body, walk.oldest)
+            walk = walk.after_page(meta.get("newest_id"), meta.get("next_token"), read, oldest)
+            yield body, walk, self._history_end(walk) if back_through_history and not walk.token else None
+            if not walk.token:
                 return
-
-
-def _count_walk(body: Mapping[str, Any], walked: int, oldest: str | None) -> tuple[int, str | None]:
-    """The walk's post count and oldest post time after one more page."""
-    data = body.get("data") or []
-    for tweet in data:
-        try:
-            created = _iso(tweet["created_at"])
-        except (KeyError, TypeError, ValueError):
-            continue  # normalize_page reports the unreadable post
-        oldest = created if oldest is None or created < oldest else oldest
-    return walked + len(data), oldest
-
-
-def _posts_read(body: Mapping[str, Any]) -> int:
-    """Billed post reads of one page: its posts and the referenced posts in ``includes``."""
-    includes = body.get("includes") or {}
-    return len(body.get("data") or []) + len(includes.get("tweets") or [])

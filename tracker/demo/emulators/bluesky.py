@@ -12,7 +12,14 @@ tests/test_emulator_conformance_bluesky.py):
   ``posts_and_author_threads`` as the AppView's getAuthorFeed.ts defines them;
 - an unknown actor is HTTP 400 ``{"error":"InvalidRequest","message":"Profile not found"}``
   and an unknown handle 400 ``"Unable to resolve handle"`` (guide, platforms.md 2.1, 2.4);
-- every answer carries ``RateLimit-*`` headers (epoch reset, IETF draft style, no ``X-``).
+- every answer carries ``RateLimit-*`` headers (epoch reset, IETF draft style, no ``X-``);
+- a taken-down actor (``BlueskyDataset.suspended``) is HTTP 400 ``AccountTakedown``
+  "Account has been suspended", an actor that blocks the requester (``blocked_by``) 400
+  ``BlockedByActor`` (the lexicon's error names), in the XRPC error shape
+  ``{"error", "message"}``;
+- a cursor the AppView cannot read is 400 ``InvalidRequest`` "Malformed cursor";
+  ``expire_cursors`` makes the cursors handed out so far unreadable, as a cursor saved
+  under an older AppView's cursor format would be.
 """
 
 from __future__ import annotations
@@ -93,6 +100,8 @@ class BlueskyDataset:
 
     actors: list[dict[str, Any]] = field(default_factory=list)
     feeds: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # did -> items
+    suspended: set[str] = field(default_factory=set)  # dids taken down
+    blocked_by: set[str] = field(default_factory=set)  # dids that block the requester
 
     def __post_init__(self) -> None:
         self.lock = threading.Lock()
@@ -141,6 +150,16 @@ class BlueskyEmulator(EmulatorServer):
         super().__init__(**options)
         self.dataset = dataset
         self._window = RateWindow(RATE_LIMIT, WINDOW_SECONDS)
+        self._cursor_issue = 0
+        self._issued_cursors: set[str] = set()
+        self._expired_cursors: set[str] = set()
+
+    def expire_cursors(self) -> None:
+        """Refuse every cursor handed out so far (400 InvalidRequest "Malformed cursor")."""
+        with self.dataset.lock:
+            self._expired_cursors |= self._issued_cursors
+            self._issued_cursors.clear()
+            self._cursor_issue += 1  # the cursors handed out from now on differ from the stale ones
 
     def rate_headers(self, exhausted: bool = False, reset_after: float | None = None) -> dict[str, str]:
         remaining, reset = self._window.hit(exhausted, reset_after)
@@ -162,6 +181,8 @@ class BlueskyEmulator(EmulatorServer):
                 found = self._actor(query.get("actor", ""))
                 if found is None:
                     return 400, rate, _error("Profile not found")
+                if found["did"] in self.dataset.suspended:
+                    return 400, rate, _error("Account has been suspended", "AccountTakedown")
                 feed = self.dataset.feeds.get(found["did"], [])
                 posts = sum(1 for item in feed if "reason" not in item)
                 profile = {**found, "followersCount": 0, "followsCount": 0, "postsCount": posts,
@@ -178,6 +199,10 @@ class BlueskyEmulator(EmulatorServer):
         found = self._actor(query.get("actor", ""))
         if found is None:
             return 400, rate, _error("Profile not found")
+        if found["did"] in self.dataset.suspended:
+            return 400, rate, _error("Account has been suspended", "AccountTakedown")
+        if found["did"] in self.dataset.blocked_by:
+            return 400, rate, _error("Requester is blocked by actor", "BlockedByActor")
         try:
             limit = int(query.get("limit", "50"))
         except ValueError:
@@ -200,11 +225,17 @@ class BlueskyEmulator(EmulatorServer):
         items = [item for item in self.dataset.feeds.get(did, []) if keep(item)]
         cursor = query.get("cursor")
         if cursor:
-            # The cursor is the sort key of the last item served: "<indexedAt>::<uri>".
-            at, _, uri = cursor.partition("::")
+            # The cursor is the sort key of the last item served: "<indexedAt>::<uri>", and
+            # "::v<n>" after the n-th expire_cursors().
+            parts = cursor.split("::")
+            if len(parts) not in (2, 3) or not all(parts) or cursor in self._expired_cursors:
+                return 400, rate, _error("Malformed cursor")
+            at, uri = parts[:2]
             items = [item for item in items if (sort_at(item), item["post"]["uri"]) < (at, uri)]
         page = items[:limit]
         body: dict[str, Any] = {"feed": page}
         if len(items) > len(page):
-            body["cursor"] = f"{sort_at(page[-1])}::{page[-1]['post']['uri']}"
+            body["cursor"] = f"{sort_at(page[-1])}::{page[-1]['post']['uri']}" \
+                + (f"::v{self._cursor_issue}" if self._cursor_issue else "")
+            self._issued_cursors.add(body["cursor"])
         return 200, rate, json.dumps(body, ensure_ascii=False).encode()

@@ -1,7 +1,7 @@
 """The HTTP plumbing shared by the X, Bluesky, Mastodon and blog emulators.
 
 A real ``ThreadingHTTPServer`` on 127.0.0.1, a log of every request, and faults switched on for the next matching requests
-(``Fault`` kinds: 429, 500/502/503, malformed, delay, drop, and ``hang``: hold the
+(``Fault`` kinds: 429, 500/502/503, malformed, body, delay, drop, and ``hang``: hold the
 request until ``release()`` or ``stop()``, for tests that kill a client mid-request). A
 subclass answers
 ``route(method, path, query, headers)`` and says how its platform spells a rate limit.
@@ -26,7 +26,8 @@ class Fault:
     """Answer the next ``times`` requests whose path contains ``path`` with a fault.
 
     kind: ``429`` (rate limit, reset ``reset_after`` s ahead), ``500``/``502``/``503``,
-    ``malformed`` (200 with a truncated body), ``delay`` (sleep ``seconds`` then answer
+    ``malformed`` (200 with a truncated body), ``body`` (200 with ``body``: well-formed
+    JSON of a shape the platform never sends), ``delay`` (sleep ``seconds`` then answer
     normally), ``drop`` (close the connection without an answer), ``hang`` (hold the
     request until ``release()``), or a kind of the platform's own (``fault_answer``). The
     first ``after`` matching requests are answered normally.
@@ -38,6 +39,7 @@ class Fault:
     reset_after: float = 1.0
     seconds: float = 0.0
     after: int = 0
+    body: bytes = b"{}"
 
 
 class _Server(ThreadingHTTPServer):
@@ -158,6 +160,10 @@ class EmulatorServer:
         """A 200 whose body is cut short (``malformed_body``)."""
         return 200, {"content-type": "application/json; charset=utf-8", **self.rate_headers()}, self.malformed_body
 
+    def odd_body(self, body: bytes, path: str) -> Answer:
+        """A 200 with well-formed JSON of an unexpected shape (the ``body`` fault)."""
+        return 200, {"content-type": "application/json; charset=utf-8", **self.rate_headers()}, body
+
     def rate_headers(self) -> dict[str, str]:
         """Rate-limit headers sent with every answer."""
         return {}
@@ -202,6 +208,8 @@ class EmulatorServer:
                 return self.server_error(int(fault.kind), parts.path)
             elif fault.kind == "malformed":
                 return self.malformed(parts.path)
+            elif fault.kind == "body":
+                return self.odd_body(fault.body, parts.path)
             else:
                 return self.fault_answer(fault, parts.path)
         return self.route(method, parts.path, query, headers)

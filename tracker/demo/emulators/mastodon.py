@@ -11,7 +11,10 @@ responses recorded by Mastodon.py (checked by tests/test_emulator_conformance_ma
   emulator's own host (the recordings point at localhost:3000);
 - ``GET /api/v1/statuses/:id`` -> Status, or 404 ``{"error":"Not Found"}``;
 - ``X-RateLimit-Limit/Remaining/Reset`` on every answer, the reset as an ISO-8601
-  timestamp; a 429 has the body ``{"error":"Too many requests"}`` (rack_attack.rb).
+  timestamp; a 429 has the body ``{"error":"Too many requests"}`` (rack_attack.rb);
+- an account in ``MastodonDataset.gone`` (suspended for good) is ``410``
+  ``{"error":"Gone"}`` on lookup and on its statuses (Mastodon's ``respond_with_error``
+  body: the status code's reason phrase).
 """
 
 from __future__ import annotations
@@ -97,6 +100,7 @@ class MastodonDataset:
     domain: str
     accounts: list[dict[str, Any]] = field(default_factory=list)
     statuses: list[dict[str, Any]] = field(default_factory=list)
+    gone: set[str] = field(default_factory=set)  # account ids suspended for good: 410
 
     def __post_init__(self) -> None:
         self.lock = threading.Lock()
@@ -159,6 +163,8 @@ class MastodonEmulator(EmulatorServer):
         with self.dataset.lock:
             if path == "/api/v1/accounts/lookup":
                 found = self.dataset.lookup(query.get("acct", ""))
+                if found and found["id"] in self.dataset.gone:
+                    return 410, rate, _json({"error": "Gone"})
                 return (200, rate, _json(found)) if found else (404, rate, _json({"error": "Record not found"}))
             if len(parts) == 5 and parts[:3] == ["api", "v1", "accounts"] and parts[4] == "statuses":
                 return self._statuses(parts[3], query, rate)
@@ -170,6 +176,8 @@ class MastodonEmulator(EmulatorServer):
     def _statuses(self, account_id: str, query: dict[str, str], rate: dict[str, str]) -> Answer:
         if account_id not in self.dataset.accounts_by_id:
             return 404, rate, _json({"error": "Record not found"})
+        if account_id in self.dataset.gone:
+            return 410, rate, _json({"error": "Gone"})
         try:
             limit = min(int(query.get("limit", "20")), MAX_LIMIT)
             bounds = {name: int(query[name]) for name in ("max_id", "since_id", "min_id") if query.get(name)}

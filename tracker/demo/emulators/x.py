@@ -8,7 +8,8 @@ suspended and protected users are HTTP 200 with an ``errors`` list, every answer
 the ``x-rate-limit-*`` headers, and pages are linked by ``meta.next_token``.
 
 Faults can be switched on for the next matching requests: 429 (rate limit or usage cap),
-5xx, a malformed body, a delay, or a dropped connection.
+5xx, a malformed body, a delay, or a dropped connection; ``expire_pagination_tokens``
+makes the tokens handed out so far stale (HTTP 400 ``invalid-request``).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ WINDOW_SECONDS = 15 * 60
 # Per-app limits per 15 minutes (docs.x.com rate limits; the recordings show 1500 and 300).
 RATE_LIMITS = {"tweets": 1500, "mentions": 450, "users": 300}
 TOKEN_PREFIX = "7140dibdnow9c7btw"
+TOKEN_ISSUES = 36  # token generations told apart (see expire_pagination_tokens)
 
 
 @dataclass
@@ -93,9 +95,10 @@ def _invalid_request(message: str, parameter: str, value: str) -> dict[str, Any]
             "type": PROBLEMS + "invalid-request"}
 
 
-def encode_token(tweet_id: str) -> str:
-    """An opaque pagination token: X's tokens are base-36 strings like these."""
-    number = int(tweet_id)
+def encode_token(tweet_id: str, issue: int = 0) -> str:
+    """An opaque pagination token: X's tokens are base-36 strings like these. ``issue`` tells
+    tokens handed out before ``XEmulator.expire_pagination_tokens`` from later ones."""
+    number = int(tweet_id) * TOKEN_ISSUES + issue % TOKEN_ISSUES
     digits = "0123456789abcdefghijklmnopqrstuvwxyz"
     out = ""
     while True:
@@ -107,9 +110,10 @@ def encode_token(tweet_id: str) -> str:
 
 
 def decode_token(token: str) -> str | None:
+    """The post id a token continues below, or None for a string that is no token."""
     if not token.startswith(TOKEN_PREFIX) or not re.fullmatch(r"[0-9a-z]+", token[len(TOKEN_PREFIX):]):
         return None
-    return str(int(token[len(TOKEN_PREFIX):], 36))
+    return str(int(token[len(TOKEN_PREFIX):], 36) // TOKEN_ISSUES)
 
 
 def _iso_to_epoch(value: str) -> float | None:
@@ -138,6 +142,9 @@ class XEmulator(EmulatorServer):
         self.bearer_token = bearer_token
         # X counts each endpoint family in its own 15-minute window (docs.x.com rate limits).
         self._windows = {family: RateWindow(limit, WINDOW_SECONDS) for family, limit in RATE_LIMITS.items()}
+        self._token_issue = 0
+        self._issued_tokens: set[str] = set()
+        self._expired_tokens: set[str] = set()
 
     @staticmethod
     def _family(path: str) -> str:
@@ -172,6 +179,17 @@ class XEmulator(EmulatorServer):
 
     def malformed(self, path: str) -> Answer:
         return 200, self._rate_headers(self._family(path)), self.malformed_body
+
+    def odd_body(self, body: bytes, path: str) -> Answer:
+        return 200, self._rate_headers(self._family(path)), body
+
+    def expire_pagination_tokens(self) -> None:
+        """Refuse every pagination token handed out so far, as X does once a token is stale:
+        HTTP 400 ``invalid-request`` naming the ``pagination_token`` parameter."""
+        with self.dataset._lock:
+            self._expired_tokens |= self._issued_tokens
+            self._issued_tokens.clear()
+            self._token_issue += 1  # the tokens handed out from now on differ from the stale ones
 
     def route(self, method: str, path: str, query: dict[str, str], headers: dict[str, str]) -> Answer:
         status, body = self._route(method, path, query)
@@ -261,6 +279,17 @@ class XEmulator(EmulatorServer):
             body["errors"] = errors
         return body
 
+    def _candidates(self, user: dict[str, Any], endpoint: str) -> list[dict[str, Any]]:
+        """The posts a timeline can serve, newest first: the user's own (the newest 3,200) or
+        the posts by others that name them (the newest 800)."""
+        user_id = str(user["id"])
+        if endpoint == "tweets":
+            return self.dataset.by_author.get(user_id, [])[:MOST_RECENT_LIMIT]
+        mention = "@" + str(user["username"]).lower()
+        return sorted((t for t in self.dataset.tweets
+                       if str(t.get("author_id")) != user_id and mention in str(t.get("text", "")).lower()),
+                      key=lambda t: int(t["id"]), reverse=True)[:800]
+
     def _timeline(self, user_id: str, endpoint: str, query: dict[str, str]) -> tuple[int, dict[str, Any]]:
         user = self.dataset.users_by_id.get(user_id)
         errors = self._user_errors(user_id, "id", user)
@@ -278,14 +307,7 @@ class XEmulator(EmulatorServer):
             return 400, _invalid_request(
                 f"The `max_results` query parameter value [{query.get('max_results')}] is not between 5 and 100",
                 "max_results", query.get("max_results", ""))
-        if endpoint == "tweets":
-            candidates = self.dataset.by_author.get(user_id, [])[:MOST_RECENT_LIMIT]
-        else:
-            mention = "@" + str(user["username"]).lower()
-            candidates = sorted(
-                (t for t in self.dataset.tweets
-                 if str(t.get("author_id")) != user_id and mention in str(t.get("text", "")).lower()),
-                key=lambda t: int(t["id"]), reverse=True)[:800]
+        candidates = self._candidates(user, endpoint)
         excluded = set(filter(None, query.get("exclude", "").split(",")))
         since_id = query.get("since_id")
         until_id = query.get("until_id")
@@ -299,7 +321,7 @@ class XEmulator(EmulatorServer):
         below: str | None = None
         if token is not None:
             below = decode_token(token)
-            if below is None:
+            if below is None or token in self._expired_tokens:
                 return 400, _invalid_request(
                     f"The `pagination_token` query parameter value [{token}] is not valid",
                     "pagination_token", token)
@@ -323,6 +345,11 @@ class XEmulator(EmulatorServer):
             return True
 
         matching = [tweet for tweet in candidates if keep(tweet)]
+        return 200, self._page(matching, max_results, token, query)
+
+    def _page(self, matching: list[dict[str, Any]], max_results: int, token: str | None,
+              query: dict[str, str]) -> dict[str, Any]:
+        """One page of the matching posts, newest first, with its includes and ``meta``."""
         page = matching[:max_results]
         body: dict[str, Any] = {}
         if page:
@@ -337,11 +364,12 @@ class XEmulator(EmulatorServer):
             meta["newest_id"] = str(page[0]["id"])
             meta["oldest_id"] = str(page[-1]["id"])
             if len(matching) > len(page):
-                meta["next_token"] = encode_token(str(page[-1]["id"]))
+                meta["next_token"] = encode_token(str(page[-1]["id"]), self._token_issue)
+                self._issued_tokens.add(meta["next_token"])
             if token is not None:
-                meta["previous_token"] = encode_token(str(int(page[0]["id"]) + 1))
+                meta["previous_token"] = encode_token(str(int(page[0]["id"]) + 1), self._token_issue)
         body["meta"] = meta
-        return 200, body
+        return body
 
     def _includes(self, page: list[dict[str, Any]], query: dict[str, str]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         expansions = self._fields(query, "expansions")
