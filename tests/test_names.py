@@ -15,7 +15,7 @@ from click.testing import CliRunner  # noqa: E402
 from report_fixture import build_sample  # noqa: E402
 from tracker.report import pdf as report  # noqa: E402
 from tracker.cli import cli  # noqa: E402
-from tracker.report.data import build_report_data  # noqa: E402
+from tracker.ops.report_job import build_report_data  # noqa: E402
 from tracker.store import open_db  # noqa: E402
 
 HOSTILE_NAME = "Maya \u202eakofO\u202c Okafor\u2066"  # a right-to-left override and an isolate

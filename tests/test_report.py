@@ -20,11 +20,13 @@ from report_fixture import HOSTILE_TEXTS, build_sample  # noqa: E402
 
 from tracker.cli import cli  # noqa: E402
 from tracker.metrics.csv_export import metrics_to_csv  # noqa: E402
-from tracker.metrics.monthly import KEYS, load_metrics  # noqa: E402
+from tracker.metrics.declarations import KEYS  # noqa: E402
+from tracker.metrics.monthly import load_metrics  # noqa: E402
 from tracker.errors import ConfigError  # noqa: E402
 from tracker.report.pdf import render_report  # noqa: E402
-from tracker.report.data import (build_report_data, last_complete_month,  # noqa: E402
-                                month_bounds_utc, month_weeks, rank_leaders, shift_month)
+from tracker.months import last_complete_month, month_bounds_utc, month_weeks, shift_month  # noqa: E402
+from tracker.ops.report_job import build_report_data  # noqa: E402
+from tracker.report.data import rank_leaders  # noqa: E402
 from tracker.report.text import MISSING_GLYPH, printable, wrap  # noqa: E402
 from tracker.store import open_db  # noqa: E402
 

@@ -34,12 +34,13 @@ from matplotlib.transforms import Bbox
 
 from tracker import __version__, atomicfile
 from tracker.metrics.csv_export import metrics_to_csv
-from tracker.metrics.monthly import (FAST_HOURS, GOAL_ACTIVE_WEEKS, GOAL_ANSWERED_SHARE, GOAL_ANSWERS, GOAL_CRITICS,
+from tracker.metrics.index import (FAST_HOURS, GOAL_ACTIVE_WEEKS, GOAL_ANSWERED_SHARE, GOAL_ANSWERS, GOAL_CRITICS,
                              GOAL_DEBATES, GOAL_PROGRESS, SLOW_HOURS, WEIGHTS,
                              index_interval_is_degenerate)
 from tracker.report.charts import (OKABE_ITO, plot_behaviours, plot_index_trend, plot_peer_comparison,
                                   plot_posts_by_kind, plot_weekly_activity)
-from tracker.report.data import BEHAVIOURS, LeaderReport, ReportData, SamplePost, month_weeks, shift_month
+from tracker.months import month_weeks, shift_month
+from tracker.report.data import BEHAVIOURS, LeaderReport, ReportData, SamplePost
 from tracker.report.summary import EMAIL_CHART, email_html, email_text, executive_summary
 from tracker.report.text import FONT_FAMILY, printable, text_width, truncate, wrap
 
