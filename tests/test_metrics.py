@@ -313,3 +313,14 @@ def test_the_index_lies_inside_its_interval_whatever_the_month():
                    median_response_hours=rng.choice([None, 0.5, 10, 100]))
         out = _finish(dict(row), {"answer": 0.1, "debate": 0.2, "progress": 0.1})
         assert out["openness_index_low"] <= out["openness_index"] <= out["openness_index_high"], out
+
+
+def test_aggregates_are_read_by_name_not_by_position(built, monkeypatch):
+    from tracker.metrics import declarations
+
+    db, config, _ = built
+    expected = compute_metrics(db, config, "2025-01")
+    assert by_key(expected)[("ada", "x")]["posts"] == 10
+    # Declaring the aggregates in another order changes the query's columns, not the figures.
+    monkeypatch.setattr(declarations, "AGGREGATES", tuple(reversed(declarations.AGGREGATES)))
+    assert compute_metrics(db, config, "2025-01") == expected
