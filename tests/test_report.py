@@ -324,7 +324,7 @@ def test_cli_report_usage_errors(own_sample, tmp_path):
 
 
 def test_the_cover_contents_fit_above_the_cover_note_for_any_number_of_leaders():
-    from tracker.report.pdf import COVER_NOTE_TOP, contents_layout
+    from tracker.report.board import COVER_NOTE_TOP, contents_layout
 
     for leaders in (1, 5, 20, 60, 200):
         names = {f"Leader {n}" for n in range(leaders)}

@@ -221,7 +221,8 @@ def _month_counts(db: Database, config: Config, start: datetime, end: datetime, 
         found[(leader_id, platform)] = counted
     for (leader_id, platform), counted in found.items():
         if platform == "all":  # the copies left out of "all" are counted on their own platforms
-            counted["cross_posts"] = sum(r["cross_posts"] for (l, p), r in found.items() if l == leader_id and p != "all")
+            counted["cross_posts"] = sum(r["cross_posts"] for (one, p), r in found.items()
+                                         if one == leader_id and p != "all")
     return found
 
 

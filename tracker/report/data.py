@@ -219,7 +219,8 @@ def _local_minute(stamp: str | None, tz: str) -> str:
     return local_time_text(stamp, tz, "%Y-%m-%d %H:%M") or ""
 
 
-def samples(rows: Sequence[tuple[Any, ...]], ids: Sequence[str], tz: str) -> dict[str, dict[str, tuple[SamplePost, ...]]]:
+def samples(rows: Sequence[tuple[Any, ...]], ids: Sequence[str],
+            tz: str) -> dict[str, dict[str, tuple[SamplePost, ...]]]:
     """The most representative posts, in the order read; a text already shown for the leader's
     behaviour (links, mentions and case aside) is skipped."""
     found: dict[str, dict[str, list[SamplePost]]] = defaultdict(lambda: defaultdict(list))
@@ -257,7 +258,8 @@ def _status_warning(platform: str, handle: str, status: str, detail: str | None)
     except ValueError:
         pass
     reason = status.replace("_", " ")
-    return f"{platform} account @{handle} is {reason}: its posts cannot be collected" + (f" ({detail})" if detail else "")
+    return (f"{platform} account @{handle} is {reason}: its posts cannot be collected"
+            + (f" ({detail})" if detail else ""))
 
 
 def warnings(rows: ReportRows, ids: Sequence[str], trend_rows: dict[str, dict[str, dict[str, Any]]],

@@ -19,7 +19,8 @@ def _marks(values: Sequence[Any]) -> str:
 
 # --- metrics -----------------------------------------------------------------------------------
 
-def select_metrics(db: Database, month: str, keys: Sequence[str], leader_ids: Sequence[str] = ()) -> list[dict[str, Any]]:
+def select_metrics(db: Database, month: str, keys: Sequence[str],
+                   leader_ids: Sequence[str] = ()) -> list[dict[str, Any]]:
     """Stored metric rows of ``month`` with the columns ``keys``, by leader then platform ("all" last)."""
     sql = f"SELECT {', '.join(keys)} FROM metrics WHERE month = ?"
     params: list[Any] = [month]
