@@ -516,8 +516,8 @@ def _parse_formats(ctx: click.Context, param: click.Parameter, value: str) -> tu
 def report(obj: Context, month, group, leader_ids, out_dir, formats, send) -> None:
     """Write the monthly report: an A4 PDF, a PNG of every chart and the month's metrics as CSV.
 
-    Reads only the database (metrics come from `tracker metrics`); the same database gives
-    a byte-identical PDF.
+    First labels new posts and computes the month's metrics (as `tracker metrics` does);
+    the same database gives a byte-identical PDF.
 
     \b
     Example:

@@ -19,7 +19,7 @@ from sqlite_utils import Database
 
 from tracker.collect.linkedin import colleague_counterparts
 from tracker.config import IMPORT_ONLY_PLATFORMS, Config
-from tracker.domain import utc_iso
+from tracker.domain import RunStatus, utc_iso
 from tracker.errors import ConfigError
 from tracker.label.model import LABELS
 from tracker.label.stored import labeller_for
@@ -65,13 +65,7 @@ def account_coverage(db: Database, config: Config, start: datetime, end: datetim
     item to the newest export's date (``accounts.covered_from``/``covered_until``, see
     ``export_coverage``).
     """
-    rows = db.execute("""
-        SELECT a.id, a.leader_id, a.platform, a.complete_since,
-            (SELECT min(started_at) FROM runs r WHERE r.account_id = a.id AND r.status = 'ok'),
-            (SELECT max(finished_at) FROM runs r WHERE r.account_id = a.id AND r.status = 'ok'),
-            a.covered_from, a.covered_until
-        FROM accounts a WHERE a.in_config = 1 ORDER BY a.leader_id, a.platform
-    """).fetchall()
+    rows = queries.select_account_spans(db, RunStatus.OK)
     start_iso, end_iso = utc_iso(start), utc_iso(end)
     out = {}
     for account, leader_id, platform, complete_since, first_ok, last_ok, covered_from, covered_until in rows:
@@ -188,16 +182,10 @@ def _organisation_users(db: Database, config: Config) -> list[str]:
     for its leaders: a peer answering a colleague is no more talking to the public than
     one of ours is.
     """
-    users = {f"{org or ''}|{platform}:{user}" for org, platform, user in db.execute(
-        "SELECT l.organisation, a.platform, a.platform_user_id FROM accounts a LEFT JOIN leaders l "
-        "ON l.id = a.leader_id WHERE a.platform_user_id IS NOT NULL")}
+    users = {f"{org or ''}|{platform}:{user}" for org, platform, user in queries.select_account_users(db)}
     for platform, handles in config.organisation_handles.items():
         if handles:
-            marks = ", ".join("?" for _ in handles)
-            users |= {f"|{platform}:{user}" for (user,) in db.execute(
-                f"SELECT DISTINCT author_user_id FROM context_posts WHERE platform = ? "
-                f"AND author_user_id IS NOT NULL AND lower(author_handle) IN ({marks})",
-                [platform, *(h.lower() for h in handles)])}
+            users |= {f"|{platform}:{user}" for user in queries.select_user_ids_of_handles(db, platform, handles)}
     users |= colleague_counterparts(config)  # LinkedIn comments name the person answered
     return sorted(users)
 

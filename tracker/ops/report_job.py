@@ -16,6 +16,7 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from tracker.config import Config
+from tracker.domain import RunStatus
 from tracker.errors import ConfigError, DeliveryError, TrackerError
 from tracker.months import check_requested_month, last_complete_month, month_bounds_utc, parse_month, shift_month
 from tracker.report.data import (BEHAVIOURS, FAILED_RUN_STATUSES, SAMPLE_CANDIDATES, TREND_MONTHS, ReportData,
@@ -65,7 +66,7 @@ def build_report_data(db: Database, config: Config, month: str, group: str | Non
     start, end = month_bounds_utc(month, config.timezone)
     metrics = {one: load_metrics(db, one, tuple(ids + [peer[0] for peer in peers])) if ids else []
                for one in metric_months(month)}
-    runs_ok, runs_failed = queries.count_runs_since(db, ids, start, "ok", FAILED_RUN_STATUSES) if ids else (0, 0)
+    runs_ok, runs_failed = queries.count_runs_since(db, ids, start, RunStatus.OK, FAILED_RUN_STATUSES) if ids else (0, 0)
     rows = ReportRows(
         organisation=config.organisation_name, month=month, timezone=config.timezone, group=group,
         leaders=leaders, peers=peers, metrics=metrics,

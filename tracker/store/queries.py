@@ -39,6 +39,34 @@ def select_metric_months(db: Database, months: Sequence[str]) -> set[str]:
                                          list(months))}
 
 
+def select_account_spans(db: Database, ok: str) -> list[tuple[Any, ...]]:
+    """Per configured account, what its coverage rests on: (id, leader id, platform,
+    complete_since, first successful run's start, last successful run's end, covered_from,
+    covered_until); ``ok`` is the status of a successful run."""
+    return [tuple(row) for row in db.execute("""
+        SELECT a.id, a.leader_id, a.platform, a.complete_since,
+            (SELECT min(started_at) FROM runs r WHERE r.account_id = a.id AND r.status = ?),
+            (SELECT max(finished_at) FROM runs r WHERE r.account_id = a.id AND r.status = ?),
+            a.covered_from, a.covered_until
+        FROM accounts a WHERE a.in_config = 1 ORDER BY a.leader_id, a.platform
+    """, [ok, ok])]
+
+
+def select_account_users(db: Database) -> list[tuple[str | None, str, str]]:
+    """(organisation of the leader, platform, platform user id) of every resolved account."""
+    return [tuple(row) for row in db.execute(  # type: ignore[misc]
+        "SELECT l.organisation, a.platform, a.platform_user_id FROM accounts a LEFT JOIN leaders l "
+        "ON l.id = a.leader_id WHERE a.platform_user_id IS NOT NULL")]
+
+
+def select_user_ids_of_handles(db: Database, platform: str, handles: Sequence[str]) -> set[str]:
+    """The user ids stored context posts show for ``handles`` (case-insensitive) on ``platform``."""
+    return {row[0] for row in db.execute(
+        f"SELECT DISTINCT author_user_id FROM context_posts WHERE platform = ? "
+        f"AND author_user_id IS NOT NULL AND lower(author_handle) IN ({_marks(handles)})",
+        [platform, *(handle.lower() for handle in handles)])}
+
+
 def select_cross_post_candidates(db: Database, since: str, end: str,
                                  kinds: Sequence[str]) -> list[tuple[str, str, str, str, str | None]]:
     """(id, leader id, platform, created_at, text) of the posts of ``kinds`` in [since, end) of
