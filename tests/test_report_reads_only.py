@@ -91,3 +91,19 @@ def test_each_unavailable_status_has_its_warning():
         assert (warning is not None) == status.unavailable, status
     assert _status_warning("bluesky", "ana", "blocked", None) == (
         "bluesky account @ana is blocked: its posts cannot be collected")
+
+
+def test_metrics_and_report_modules_and_functions_stay_small():
+    # House style: no module over 500 lines, no function over 60 (SQL text and data tables aside).
+    found = []
+    for folder in ("metrics", "report"):
+        for path in sorted((REPORT_DIR.parent / folder).rglob("*.py")):
+            text = path.read_text(encoding="utf-8")
+            if text.count("\n") > 500:
+                found.append((path.name, "module", text.count("\n")))
+            for node in ast.walk(ast.parse(text)):
+                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    length = (node.end_lineno or node.lineno) - node.lineno + 1
+                    if length > 60:
+                        found.append((path.name, node.name, length))
+    assert found == []
