@@ -74,6 +74,7 @@ def test_a_post_late_on_the_last_utc_day_is_next_month_and_week_east_of_utc_in_m
         store.save_posts(db, account, [
             Post("x", "late", "2026-05-31T23:30:00Z", "Late on 31 May in UTC: 1 June, 08:30 in Tokyo.", "original"),
             Post("x", "may", "2026-05-31T14:00:00Z", "Sunday 31 May, 23:00 in Tokyo.", "original"),
+            Post("x", "june", "2026-06-01T12:00:00Z", "Monday 1 June, 21:00 in Tokyo: the late post's week.", "original"),
         ])
         store.finish_run(db, store.start_run(db, "run-1", account), status="ok")
         store.save_history_end(db, account, HistoryEnd("2025-01-01T00:00:00Z", "first_post"))
@@ -82,9 +83,9 @@ def test_a_post_late_on_the_last_utc_day_is_next_month_and_week_east_of_utc_in_m
         reports = {month: build_report_data(db, config, month) for month in ("2026-05", "2026-06")}
     finally:
         db.close()
-    assert metrics["2026-05"]["all"]["posts"] == 1 and metrics["2026-06"]["all"]["posts"] == 1
+    assert metrics["2026-05"]["all"]["posts"] == 1 and metrics["2026-06"]["all"]["posts"] == 2
     assert metrics["2026-05"]["all"]["active_weeks"] == 1 and metrics["2026-06"]["all"]["active_weeks"] == 1
     # The report's weeks put each post in the month and the week the metrics do.
     weeks = {month: {week.week: week.posts for week in reports[month].leaders[0].weeks if week.posts}
              for month in ("2026-05", "2026-06")}
-    assert weeks == {"2026-05": {"2026-W22": 1}, "2026-06": {"2026-W23": 1}}
+    assert weeks == {"2026-05": {"2026-W22": 1}, "2026-06": {"2026-W23": 2}}
