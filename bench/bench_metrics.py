@@ -21,7 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tracker import store  # noqa: E402
-from tracker.demo import run as demo  # noqa: E402
+from tracker.demo import people as demo  # noqa: E402
 from tracker.config import parse_config  # noqa: E402
 from tracker.label.stored import label_stored_posts  # noqa: E402
 from tracker.metrics.monthly import compute_metrics  # noqa: E402

@@ -19,7 +19,7 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from tracker.config import Config, Leader
-from tracker.report.data import month_bounds_utc, shift_month
+from tracker.months import month_bounds_utc, shift_month
 from tracker.store import open_db, save_config
 
 LABELS_METRICS_SQL = """

@@ -20,7 +20,7 @@ from tracker.cli import cli
 from tracker.config import load_config
 from tracker.demo.emulators.x import XDataset, XEmulator
 from tracker.demo.emulators.x_archive import write_archive
-from tracker.report.data import build_report_data
+from tracker.ops.report_job import build_report_data
 from tracker.ops.report_job import refresh_report_metrics
 
 START = datetime(2024, 1, 1, tzinfo=timezone.utc)

@@ -289,7 +289,7 @@ def test_report_send_writes_then_mails_the_report_with_its_summary(tmp_path, smt
     # The summary is the body, in plain text and in HTML with the leaderboard chart inline.
     from html import escape
 
-    from tracker.report.data import build_report_data
+    from tracker.ops.report_job import build_report_data
     from tracker.store import open_db
     from tracker.report.summary import executive_summary
 
@@ -353,7 +353,7 @@ def test_send_report_refuses_a_pdf_that_is_not_whole(tmp_path, smtp, damage):
 def test_the_html_body_escapes_what_it_shows(tmp_path):
     from report_fixture import build_sample
 
-    from tracker.report.data import build_report_data
+    from tracker.ops.report_job import build_report_data
     from tracker.store import open_db
     from tracker.report.summary import email_html
 

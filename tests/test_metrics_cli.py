@@ -10,7 +10,8 @@ from click.testing import CliRunner
 
 from tracker.cli import cli
 from tracker.demo.run import ORGANISATION, PEERS, run_demo
-from tracker.metrics.monthly import KEYS, load_metrics
+from tracker.metrics.declarations import KEYS
+from tracker.metrics.monthly import load_metrics
 from tracker.store import open_db
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=timezone.utc)
@@ -126,7 +127,7 @@ def test_peers_are_collected_measured_and_placed_but_never_ranked(demo):
     import statistics
 
     from tracker.config import load_config
-    from tracker.report.data import build_report_data
+    from tracker.ops.report_job import build_report_data
 
     outcome, rows = demo
     db = open_db(outcome.database)
@@ -234,8 +235,8 @@ def test_examples_come_with_their_context_distinct_texts_and_reasons(demo):
     import pypdf
 
     from tracker.config import load_config
-    from tracker.metrics.monthly import normalize_cross_text
-    from tracker.report.data import build_report_data
+    from tracker.metrics.cross_posts import normalize_cross_text
+    from tracker.ops.report_job import build_report_data
 
     outcome, _ = demo
     db = open_db(outcome.database)

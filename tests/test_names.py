@@ -14,8 +14,10 @@ from click.testing import CliRunner  # noqa: E402
 
 from report_fixture import build_sample  # noqa: E402
 from tracker.report import pdf as report  # noqa: E402
+from tracker.report.board import _leaderboard  # noqa: E402
+from tracker.report.page import A4, MARGIN, Page  # noqa: E402
 from tracker.cli import cli  # noqa: E402
-from tracker.report.data import build_report_data  # noqa: E402
+from tracker.ops.report_job import build_report_data  # noqa: E402
 from tracker.store import open_db  # noqa: E402
 
 HOSTILE_NAME = "Maya \u202eakofO\u202c Okafor\u2066"  # a right-to-left override and an isolate
@@ -89,10 +91,10 @@ def test_a_long_name_stops_before_the_index_column(tmp_path):
         db.close()
     leaders = tuple(dataclasses.replace(leader, name=LONG_NAME) for leader in data.leaders)
     data = dataclasses.replace(data, leaders=leaders)
-    page = report._Page("footer", 2, 2)
-    report._leaderboard(page, data, leaders, True)
+    page = Page("footer", 2, 2)
+    _leaderboard(page, data, leaders, True)
     renderer = page.fig.canvas.get_renderer()
-    index_x = (report.MARGIN + 2.45) / report.A4[0]
+    index_x = (MARGIN + 2.45) / A4[0]
     names = [t for t in page.fig.texts if t.get_text().startswith("Maximiliane")]
     assert len(names) == 2 and all(t.get_text().endswith("\u2026") for t in names)
     for name in names:

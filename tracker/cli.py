@@ -516,14 +516,14 @@ def _parse_formats(ctx: click.Context, param: click.Parameter, value: str) -> tu
 def report(obj: Context, month, group, leader_ids, out_dir, formats, send) -> None:
     """Write the monthly report: an A4 PDF, a PNG of every chart and the month's metrics as CSV.
 
-    Reads only the database (metrics come from `tracker metrics`); the same database gives
-    a byte-identical PDF.
+    First labels new posts and computes the month's metrics (as `tracker metrics` does);
+    the same database gives a byte-identical PDF.
 
     \b
     Example:
         tracker report --month 2026-03 --group Engineering --format pdf
     """
-    from tracker.ops.report_job import write_report
+    from tracker.ops.report_job import send_report, write_report
 
     config = obj.config()
     try:
@@ -535,18 +535,11 @@ def report(obj: Context, month, group, leader_ids, out_dir, formats, send) -> No
         if path is not None:
             click.echo(str(path))
     if send:
-        from tracker.ops.delivery import deliver_report
-
-        if files.pdf is None:
-            raise ConfigProblem("--send needs the pdf format")
-        if not config.email.enabled:
-            raise ConfigProblem(f"{config.path}: delivery.email.host: expected an SMTP host to send the report")
-        summary = files.summary.read_text(encoding="utf-8") if files.summary else None
         try:
-            deliver_report(config, files.month, files.pdf, summary)
+            pdf = send_report(config, files)
         except TrackerError as error:
-            raise click.ClickException(f"{redact(str(error))} (the report is kept at {files.pdf})") from None
-        click.echo(f"Sent {files.pdf.name} to {', '.join(config.email.recipients)}")
+            raise _fail(error) from None
+        click.echo(f"Sent {pdf.name} to {', '.join(config.email.recipients)}")
 
 
 # --- metrics commands (issue 3) ---
@@ -750,7 +743,8 @@ def metrics(obj: Context, month: str | None, leader_ids, platforms, fmt: str) ->
         tracker metrics --month 2026-01 --leader maya --format json
     """
     from tracker.metrics.csv_export import metrics_to_csv
-    from tracker.metrics.monthly import format_table, refresh_metrics
+    from tracker.metrics.monthly import refresh_metrics
+    from tracker.metrics.table import format_table
 
     config = obj.config()
     try:

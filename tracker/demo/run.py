@@ -405,7 +405,8 @@ def run_demo(folder: Path, now: datetime | None = None) -> DemoOutcome:
 
 def metrics_lines(config: Any, now: datetime | None) -> list[str]:
     """Label the demo's posts, compute the last complete month and describe it (issue 3)."""
-    from tracker.metrics.monthly import last_complete_month, refresh_metrics
+    from tracker.metrics.monthly import refresh_metrics
+    from tracker.months import last_complete_month
 
     month = last_complete_month(config.timezone, now)
     rows = [row for row in refresh_metrics(config, month, platforms=["all"], now=now)]

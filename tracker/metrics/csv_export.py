@@ -10,7 +10,7 @@ import io
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from tracker.metrics.monthly import KEYS
+from tracker.metrics.declarations import KEYS
 
 
 def _cell(value: Any) -> str:
@@ -26,9 +26,9 @@ def _cell(value: Any) -> str:
 
 
 def metrics_to_csv(rows: Iterable[Mapping[str, Any]]) -> str:
-    """Metrics rows (dicts keyed as ``tracker.metrics.monthly.KEYS``) as CSV text with a header line.
+    """Metrics rows (dicts keyed as ``tracker.metrics.declarations.KEYS``) as CSV text with a header line.
 
-    Columns are exactly ``tracker.metrics.monthly.KEYS`` in that order; keys a row lacks are empty
+    Columns are exactly ``tracker.metrics.declarations.KEYS`` in that order; keys a row lacks are empty
     cells and others (``computed_at``: the wall-clock time of the computation, which would
     make the same data give a different file) are not written. Lines end with ``\\n``.
     """

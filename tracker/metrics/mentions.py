@@ -19,8 +19,6 @@ from tracker.collect.sources.x_cursor import mentions_collected_before
 from tracker.config import Config
 from tracker.domain import utc_iso
 
-KEYS = ("mentions_questions", "mentions_questions_answered",
-        "mentions_answer_share", "mentions_answer_share_low", "mentions_answer_share_high")
 MENTION_PLATFORMS = ("x",)  # the sources that can collect mentions
 
 # Mentions from inside the organisation (its handles, the tracked leaders) are kept in the

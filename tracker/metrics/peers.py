@@ -16,14 +16,11 @@ import statistics
 from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
-from tracker.store.migrations import PEER_MEASURES
-
-STATS = ("q1", "median", "q3", "percentile")
+from tracker.metrics.declarations import PEER_MEASURES
+from tracker.metrics.declarations import PEER_STATS as STATS
 # The metrics row key each measure reads.
 SOURCE_KEYS = {"index": "openness_index", "answer": "component_answer", "debate": "component_debate",
                "progress": "component_progress", "presence": "component_presence"}
-KEYS = ("organisation", "peer_count",
-        *(f"peer_{measure}_{stat}" for measure in PEER_MEASURES for stat in STATS))
 
 
 def quartiles(values: Sequence[float]) -> tuple[float, float, float]:
@@ -55,7 +52,7 @@ def _has_data(row: dict[str, Any]) -> bool:
 
 
 def add_peer_positions(rows: list[dict[str, Any]], peer_ids: Collection[str]) -> list[dict[str, Any]]:
-    """Fill ``KEYS`` (except ``organisation``) of every row from the peers' rows among ``rows``.
+    """Fill ``declarations.PEER_KEYS`` (except ``organisation``) of every row from the peers' rows among ``rows``.
 
     Rows without data get a null percentile (there is nothing to place) but the cohort's
     figures all the same. Returns ``rows``, changed in place.

@@ -82,19 +82,13 @@ def previous_month(config: Config, now: datetime | None = None) -> str:
 
 
 def report_job(config: Config) -> None:
-    """Write last month's report and, when ``[delivery.email]`` is set, mail it."""
+    """Write last month's report and, when ``[delivery.email]`` is set, mail it
+    (``tracker.ops.report_job.monthly_report_job``, the job ``tracker report --send`` runs too)."""
     # Imported when the job runs: matplotlib is slow to import and the daemon's other
     # jobs never need it.
-    from tracker.ops.delivery import deliver_report
-    from tracker.ops.report_job import write_report
+    from tracker.ops.report_job import monthly_report_job
 
-    month = previous_month(config)
-    files = write_report(config, month)
-    log.info("report for %s written to %s", month, files.folder)
-    if config.email.enabled and files.pdf is not None:
-        summary = files.summary.read_text(encoding="utf-8") if files.summary else None
-        deliver_report(config, month, files.pdf, summary)
-        log.info("report for %s mailed to %d recipient(s)", month, len(config.email.recipients))
+    monthly_report_job(config, previous_month(config))
 
 
 def purge_job(config: Config) -> None:
