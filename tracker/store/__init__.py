@@ -42,6 +42,7 @@ from tracker.store.accounts import (
 from tracker.store.runs import (
     RunProgress as RunProgress,
     start_run as start_run,
+    save_run_progress as save_run_progress,
     finish_run as finish_run,
     close_interrupted_runs as close_interrupted_runs,
 )
@@ -51,15 +52,12 @@ from tracker.store.posts import (
     CONTEXT_COLUMNS as CONTEXT_COLUMNS,
     CONTEXT_UPDATED as CONTEXT_UPDATED,
     POST_FILLED as POST_FILLED,
-    POSTS_UPSERT as POSTS_UPSERT,
-    CONTEXT_UPSERT as CONTEXT_UPSERT,
     save_posts as save_posts,
     save_context_posts as save_context_posts,
     get_cursor as get_cursor,
     save_page as save_page,
     save_context_purge as save_context_purge,
     stored_post_ids as stored_post_ids,
-    ARCHIVE_INSERT as ARCHIVE_INSERT,
     save_archive_posts as save_archive_posts,
     save_mentions as save_mentions,
     save_export as save_export,

@@ -33,17 +33,15 @@ def save_config(db: Database, config: Config) -> None:
     with write_transaction(db):
         db.execute("UPDATE leaders SET in_config = 0")
         db.execute("UPDATE accounts SET in_config = 0")
+        db.table("leaders").upsert_all(
+            [("id", "name", "role", "group_name", "in_config", "organisation"),
+             *[(leader.id, leader.name, leader.role, leader.group, 1, leader.organisation) for leader in config.tracked]],
+            pk="id")
         for leader in config.tracked:
-            db.execute(
-                "INSERT INTO leaders (id, name, role, group_name, in_config, organisation) "
-                "VALUES (?, ?, ?, ?, 1, ?) "
-                "ON CONFLICT (id) DO UPDATE SET name = excluded.name, role = excluded.role, "
-                "group_name = excluded.group_name, in_config = 1, organisation = excluded.organisation",
-                [leader.id, leader.name, leader.role, leader.group, leader.organisation],
-            )
             for platform, handle in leader.accounts.items():
                 # A changed handle forgets the cached user id: the new handle is resolved
-                # on the next collection (a rename with the same handle keeps the id).
+                # on the next collection (a rename with the same handle keeps the id). A rule
+                # on the stored row that sqlite-utils' upsert cannot state, so this stays SQL.
                 db.execute(
                     "INSERT INTO accounts (id, leader_id, platform, handle, in_config) VALUES (?, ?, ?, ?, 1) "
                     "ON CONFLICT (id) DO UPDATE SET in_config = 1, "

@@ -14,27 +14,24 @@ LabelRow = tuple[str, str, float, str]
 PostReading = tuple[str, float | None, float | None, float | None, str | None]
 
 
+READING_COLUMNS = ("p_answer", "p_debate", "p_progress", "not_labelled")
+
+
 def _save_labels(db: Database, table: str, done_table: str, id_column: str, ids: Sequence[str],
                  labels: Iterable[LabelRow], classifier_version: str, labelled_at: str | None,
                  readings: Sequence[PostReading] = ()) -> None:
     labelled_at = labelled_at or now_iso()
+    read = {reading[0]: reading[1:] for reading in readings}
+    # Ids with a reading get its columns too; the others keep the reading they have.
+    done = [(i, classifier_version, labelled_at) for i in ids if i not in read]
+    done_read = [(i, classifier_version, labelled_at, *read[i]) for i in ids if i in read]
     with write_transaction(db):
         db.conn.executemany(f"DELETE FROM {table} WHERE {id_column} = ?", [(i,) for i in ids])
-        db.conn.executemany(
-            f"INSERT INTO {table} ({id_column}, label, confidence, evidence, classifier_version, labelled_at) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            [(*row, classifier_version, labelled_at) for row in labels],
-        )
-        db.conn.executemany(
-            f"INSERT INTO {done_table} ({id_column}, classifier_version, labelled_at) VALUES (?, ?, ?) "
-            f"ON CONFLICT ({id_column}) DO UPDATE SET classifier_version = excluded.classifier_version, "
-            "labelled_at = excluded.labelled_at",
-            [(i, classifier_version, labelled_at) for i in ids],
-        )
-        if readings:
-            db.conn.executemany(
-                f"UPDATE {done_table} SET p_answer = ?, p_debate = ?, p_progress = ?, not_labelled = ? "
-                f"WHERE {id_column} = ?", [(*reading[1:], reading[0]) for reading in readings])
+        db.table(table).insert_all([(id_column, "label", "confidence", "evidence", "classifier_version",
+                                     "labelled_at"), *[(*row, classifier_version, labelled_at) for row in labels]])
+        columns = (id_column, "classifier_version", "labelled_at")
+        db.table(done_table).upsert_all([columns, *done], pk=id_column)
+        db.table(done_table).upsert_all([(*columns, *READING_COLUMNS), *done_read], pk=id_column)
 
 
 def save_post_labels(db: Database, post_ids: Sequence[str], labels: Iterable[LabelRow],
@@ -59,17 +56,15 @@ def save_context_labels(db: Database, context_ids: Sequence[str], labels: Iterab
 
 
 def save_metrics(db: Database, rows: Iterable[dict[str, Any]], computed_at: str | None = None) -> int:
-    """Upsert metric rows (the dicts ``tracker.metrics.monthly.compute_metrics`` returns); return how many."""
+    """Upsert metric rows (the dicts ``tracker.metrics.monthly.compute_metrics`` returns); return how many.
+
+    Every column of the table is set; one a row does not name becomes NULL."""
     computed_at = computed_at or now_iso()
-    columns = [row[1] for row in db.execute("PRAGMA table_info(metrics)").fetchall()]
-    keys = ("leader_id", "month", "platform")
-    sql = (f"INSERT INTO metrics ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)}) "
-           f"ON CONFLICT (leader_id, month, platform) DO UPDATE SET "
-           + ", ".join(f"{c} = excluded.{c}" for c in columns if c not in keys))
+    columns = tuple(db.table("metrics").columns_dict)
     values = []
     for row in rows:
         record = {**row, "computed_at": computed_at}
         values.append([int(record[c]) if isinstance(record.get(c), bool) else record.get(c) for c in columns])
     with write_transaction(db):
-        db.conn.executemany(sql, values)
+        db.table("metrics").upsert_all([columns, *values], pk=("leader_id", "month", "platform"))
     return len(values)

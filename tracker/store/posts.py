@@ -15,7 +15,7 @@ from sqlite_utils import Database
 from tracker.domain import ContextPost, Page, Post
 from tracker.store.accounts import AccountRow, save_history_end
 from tracker.store.db import now_iso, write_transaction
-from tracker.store.runs import RunProgress
+from tracker.store.runs import RunProgress, save_run_progress
 
 # --- posts, context and cursors --------------------------------------------------------------
 
@@ -41,17 +41,17 @@ CONTEXT_UPDATED = ("author_handle", "author_name", "text", "raw", "last_seen")
 POST_FILLED = ("conversation_id", "reposted_id", "quoted_id", "in_reply_to_user_id")
 
 
-def _upsert_sql(table: str, columns: Sequence[str], updated: Sequence[str], filled: Sequence[str] = ()) -> str:
-    assignments = [f"{c} = excluded.{c}" for c in updated]
-    assignments += [f"{c} = coalesce({table}.{c}, excluded.{c})" for c in filled]
-    return (
-        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)}) "
-        f"ON CONFLICT (id) DO UPDATE SET {', '.join(assignments)}"
-    )
+def _reread_sql(table: str, updated: Sequence[str], filled: Sequence[str] = ()) -> str:
+    # A re-read overwrites some columns, fills others only when empty and keeps the rest
+    # (first_seen above all): sqlite-utils' upsert sets every column it is given, and its
+    # INSERT half would need the NOT NULL columns that a partial record leaves out (SQLite
+    # checks NOT NULL before the conflict), so this one statement stays SQL.
+    assignments = [f"{c} = ?" for c in updated] + [f"{c} = coalesce({c}, ?)" for c in filled]
+    return f"UPDATE {table} SET {', '.join(assignments)} WHERE id = ?"
 
 
-POSTS_UPSERT = _upsert_sql("posts", POST_COLUMNS, POST_UPDATED, POST_FILLED)
-CONTEXT_UPSERT = _upsert_sql("context_posts", CONTEXT_COLUMNS, CONTEXT_UPDATED)
+POSTS_REREAD = _reread_sql("posts", POST_UPDATED, POST_FILLED)
+CONTEXT_REREAD = _reread_sql("context_posts", CONTEXT_UPDATED)
 
 
 def _json(value: dict[str, Any]) -> str:
@@ -67,21 +67,46 @@ def _existing_ids(db: Database, table: str, ids: Sequence[str]) -> set[str]:
     return found
 
 
+Row = tuple[Any, ...]
+
+
+def _new_and_stored(db: Database, table: str, rows: Sequence[Row]) -> tuple[list[Row], list[Row]]:
+    """Split rows (id first) into those to insert and re-reads of stored ones; a second copy
+    of an id in the same batch is a re-read of the first. Call inside the write transaction."""
+    known = _existing_ids(db, table, [row[0] for row in rows])
+    new: list[Row] = []
+    stored: list[Row] = []
+    for row in rows:
+        (stored if row[0] in known else new).append(row)
+        known.add(row[0])
+    return new, stored
+
+
+def _save_rows(db: Database, table: str, columns: Sequence[str], rows: Sequence[Row], reread_sql: str,
+               updated: Sequence[str], filled: Sequence[str] = ()) -> int:
+    """Insert the new rows with the table API, update the re-read ones; return how many were new."""
+    index = {column: number for number, column in enumerate(columns)}
+    positions = [index[c] for c in (*updated, *filled)]
+    with write_transaction(db):
+        new, stored = _new_and_stored(db, table, rows)
+        db.table(table).insert_all([tuple(columns), *new])
+        if stored:
+            db.conn.executemany(reread_sql, [[row[i] for i in positions] + [row[0]] for row in stored])
+    return len(new)
+
+
+def _post_row(account: AccountRow, post: Post, raw: str, seen_at: str) -> Row:
+    return (post.id, post.platform, post.native_id, account.leader_id, account.id, post.created_at,
+            post.text, post.kind, post.in_reply_to_id, post.in_reply_to_user_id, post.quoted_id,
+            post.reposted_id, post.conversation_id, post.url, post.lang, post.like_count,
+            post.reply_count, post.repost_count, post.quote_count, raw, seen_at, seen_at)
+
+
 def save_posts(db: Database, account: AccountRow, posts: Iterable[Post], seen_at: str | None = None) -> int:
     """Upsert a leader's posts; return how many were new. Call inside ``write_transaction`` for batches."""
     seen_at = seen_at or now_iso()
-    posts = list(posts)
-    existing = _existing_ids(db, "posts", [post.id for post in posts])
-    rows = [
-        (post.id, post.platform, post.native_id, account.leader_id, account.id, post.created_at,
-         post.text, post.kind, post.in_reply_to_id, post.in_reply_to_user_id, post.quoted_id,
-         post.reposted_id, post.conversation_id, post.url, post.lang, post.like_count,
-         post.reply_count, post.repost_count, post.quote_count, _json(post.raw), seen_at, seen_at)
-        for post in posts
-    ]
-    with write_transaction(db):
-        db.conn.executemany(POSTS_UPSERT, rows)
-    return len({post.id for post in posts} - existing)
+    rows = [_post_row(account, post, _json(post.raw), seen_at) for post in posts]
+    return _save_rows(db, "posts", POST_COLUMNS, rows, POSTS_REREAD, POST_UPDATED, POST_FILLED)
 
 
 def save_context_posts(db: Database, posts: Iterable[ContextPost], seen_at: str | None = None) -> None:
@@ -92,8 +117,7 @@ def save_context_posts(db: Database, posts: Iterable[ContextPost], seen_at: str 
          post.conversation_id, post.url, _json(post.raw), seen_at, seen_at)
         for post in posts
     ]
-    with write_transaction(db):
-        db.conn.executemany(CONTEXT_UPSERT, rows)
+    _save_rows(db, "context_posts", CONTEXT_COLUMNS, rows, CONTEXT_REREAD, CONTEXT_UPDATED)
 
 
 def get_cursor(db: Database, account_id: str) -> dict[str, Any] | None:
@@ -110,20 +134,15 @@ def save_page(db: Database, account: AccountRow, page: Page, progress: RunProgre
         save_context_posts(db, page.context, seen_at)
         if page.mentions:
             save_mentions(db, account, [post for post in page.context if post.id in set(page.mentions)])
-        db.execute(
-            "INSERT INTO cursors (account_id, value, updated_at) VALUES (?, ?, ?) "
-            "ON CONFLICT (account_id) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-            [account.id, _json(page.cursor), seen_at],
-        )
+        db.table("cursors").upsert({"account_id": account.id, "value": _json(page.cursor), "updated_at": seen_at},
+                                   pk="account_id")
         if page.history is not None:
             save_history_end(db, account, page.history)
         if progress is not None:
             progress.posts_read += page.posts_read
             progress.new_posts += new_posts
-            db.execute("UPDATE runs SET requests = ?, posts_read = ?, new_posts = ? WHERE id = ?",
-                       [progress.requests, progress.posts_read, progress.new_posts, progress.row_id])
+            save_run_progress(db, progress)
     return new_posts
-
 
 
 # --- retention: purging others' text ---------------------------------------------------------
@@ -146,7 +165,6 @@ def save_context_purge(db: Database, first_seen_before: str, purged_at: str | No
     return cursor.rowcount
 
 
-
 # --- lookups for the sources, the X archive import -------------------------------------------
 
 def stored_post_ids(db: Database, ids: Sequence[str]) -> set[str]:
@@ -155,12 +173,15 @@ def stored_post_ids(db: Database, ids: Sequence[str]) -> set[str]:
 
 
 # Only new ids are inserted: a post the API already collected keeps its richer API row
-# (reply counts, conversation id), and re-importing an archive changes nothing.
+# (reply counts, conversation id), and re-importing an archive changes nothing. A bulk
+# load, so plain SQL: sqlite-utils' insert_all passes every value through its JSON check
+# in Python, which made a 96,000-post import take 2.2 times as long (bench_archive.py).
+# ON CONFLICT DO NOTHING, unlike insert_all(ignore=True)'s INSERT OR IGNORE, still fails
+# on a row that breaks a NOT NULL or CHECK constraint instead of dropping it silently.
 ARCHIVE_INSERT = (
     f"INSERT INTO posts ({', '.join(POST_COLUMNS)}) VALUES ({', '.join('?' for _ in POST_COLUMNS)}) "
     "ON CONFLICT (id) DO NOTHING"
 )
-
 
 
 def save_archive_posts(db: Database, account: AccountRow, posts: Sequence[Post],
@@ -174,13 +195,7 @@ def save_archive_posts(db: Database, account: AccountRow, posts: Sequence[Post],
     """
     seen_at = seen_at or now_iso()
     raws = raw_json if raw_json is not None else [_json(post.raw) for post in posts]
-    rows = [
-        (post.id, post.platform, post.native_id, account.leader_id, account.id, post.created_at,
-         post.text, post.kind, post.in_reply_to_id, post.in_reply_to_user_id, post.quoted_id,
-         post.reposted_id, post.conversation_id, post.url, post.lang, post.like_count,
-         post.reply_count, post.repost_count, post.quote_count, raw, seen_at, seen_at)
-        for post, raw in zip(posts, raws, strict=True)
-    ]
+    rows = [_post_row(account, post, raw, seen_at) for post, raw in zip(posts, raws, strict=True)]
     with write_transaction(db):
         trigger = db.execute("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'posts_ai'").fetchone()
         last_rowid = db.execute("SELECT coalesce(max(rowid), 0) FROM posts").fetchone()[0]
@@ -189,6 +204,7 @@ def save_archive_posts(db: Database, account: AccountRow, posts: Sequence[Post],
         cursor = db.conn.executemany(ARCHIVE_INSERT, rows)
         inserted = max(cursor.rowcount, 0)
         if trigger:
+            # Only the rows just inserted (sqlite-utils' populate_fts would index every row again).
             db.execute("INSERT INTO posts_fts (rowid, text) SELECT rowid, text FROM posts WHERE rowid > ?",
                        [last_rowid])
             db.execute(trigger[0])
@@ -205,11 +221,8 @@ def save_mentions(db: Database, account: AccountRow, mentions: Iterable[ContextP
     """
     rows = [(post.id, account.id, account.leader_id, post.created_at) for post in mentions]
     with write_transaction(db):
-        db.conn.executemany(
-            "INSERT INTO mentions (context_id, account_id, leader_id, created_at) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (context_id, account_id) DO NOTHING",
-            rows,
-        )
+        db.table("mentions").insert_all([("context_id", "account_id", "leader_id", "created_at"), *rows],
+                                        ignore=True)
 
 
 # --- file exports without an API (LinkedIn) --------------------------------------------------
@@ -225,6 +238,7 @@ def save_export(db: Database, account: AccountRow, *, source: str, fingerprint: 
     """
     imported_at = imported_at or now_iso()
     with write_transaction(db):
+        # SQL, not the table API: a re-import adds its new posts to the stored count.
         db.execute(
             "INSERT INTO exports (account_id, leader_id, platform, source, fingerprint, exported_at, first_item_at, "
             "last_item_at, rows_read, new_posts, imported_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "

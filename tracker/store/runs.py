@@ -20,25 +20,26 @@ class RunProgress:
     new_posts: int = 0
 
 
-
 def start_run(db: Database, run_id: str, account: AccountRow) -> RunProgress:
     with write_transaction(db):
-        cursor = db.execute(
-            "INSERT INTO runs (run_id, account_id, platform, started_at, status) VALUES (?, ?, ?, ?, 'running')",
-            [run_id, account.id, account.platform, now_iso()],
-        )
-    assert cursor.lastrowid is not None
-    return RunProgress(cursor.lastrowid)
+        runs = db.table("runs").insert({"run_id": run_id, "account_id": account.id, "platform": account.platform,
+                                        "started_at": now_iso(), "status": "running"})
+    assert runs.last_rowid is not None
+    return RunProgress(runs.last_rowid)
+
+
+def save_run_progress(db: Database, progress: RunProgress) -> None:
+    """The run's totals so far (``save_page`` calls it in the page's transaction)."""
+    with write_transaction(db):
+        db.table("runs").update(progress.row_id, {"requests": progress.requests, "posts_read": progress.posts_read,
+                                                  "new_posts": progress.new_posts})
 
 
 def finish_run(db: Database, progress: RunProgress, *, status: str, error: str | None = None) -> None:
     with write_transaction(db):
-        db.execute(
-            "UPDATE runs SET finished_at = ?, status = ?, requests = ?, posts_read = ?, new_posts = ?, "
-            "error = ? WHERE id = ?",
-            [now_iso(), status, progress.requests, progress.posts_read, progress.new_posts, error,
-             progress.row_id],
-        )
+        db.table("runs").update(progress.row_id, {
+            "finished_at": now_iso(), "status": status, "requests": progress.requests,
+            "posts_read": progress.posts_read, "new_posts": progress.new_posts, "error": error})
 
 
 def close_interrupted_runs(db: Database) -> int:
