@@ -33,10 +33,10 @@ def save_config(db: Database, config: Config) -> None:
     with write_transaction(db):
         db.execute("UPDATE leaders SET in_config = 0")
         db.execute("UPDATE accounts SET in_config = 0")
-        db.table("leaders").upsert_all(
-            [("id", "name", "role", "group_name", "in_config", "organisation"),
-             *[(leader.id, leader.name, leader.role, leader.group, 1, leader.organisation) for leader in config.tracked]],
-            pk="id")
+        leaders = [(leader.id, leader.name, leader.role, leader.group, 1, leader.organisation)
+                   for leader in config.tracked]
+        db.table("leaders").upsert_all([("id", "name", "role", "group_name", "in_config", "organisation"), *leaders],
+                                       pk="id")
         for leader in config.tracked:
             for platform, handle in leader.accounts.items():
                 # A changed handle forgets the cached user id: the new handle is resolved
