@@ -68,3 +68,28 @@ def test_a_page_whose_cursor_cannot_be_written_stores_none_of_its_posts(db):
     assert [row[0] for row in db.execute("SELECT id FROM posts")] == ["x:1"]
     assert store.get_cursor(db, account.id) == {"since_id": "1"}
     assert db.execute("SELECT posts_read, new_posts FROM runs").fetchone() == (1, 1)
+
+
+def test_a_read_only_database_saves_config_labels_and_metrics_in_its_temporary_copies(tmp_path):
+    path = tmp_path / "t.db"
+    db = store.open_db(path)
+    store.save_config(db, CONFIG)
+    store.save_posts(db, store.get_accounts(db)[0], [post("1")])
+    db.execute("PRAGMA journal_mode = DELETE")  # one file, as a read-only copy would be
+    db.close()
+    before = path.read_bytes()
+    # Opened as open_db does for a read-only file or folder (root could write to it anyway).
+    read_only = store.db._open_read_only(path, "the file is read-only")
+    try:
+        store.save_config(read_only, CONFIG)
+        store.save_post_labels(read_only, ["x:1"], [("x:1", "progress", 0.9, "[]")], "v1",
+                               readings=[("x:1", 0.1, 0.2, 0.9, None)])
+        store.save_metrics(read_only, [{"leader_id": "ada", "month": "2026-01", "platform": "x", "posts": 1,
+                                        "coverage": "full", "low_sample": True}])
+        assert read_only.execute("SELECT post_id, label FROM post_labels").fetchall() == [("x:1", "progress")]
+        assert read_only.execute("SELECT p_progress FROM labelled_posts").fetchall() == [(0.9,)]
+        assert read_only.execute("SELECT leader_id, posts, low_sample FROM metrics").fetchall() == [("ada", 1, 1)]
+        assert read_only.execute("SELECT count(*) FROM main.metrics").fetchone()[0] == 0
+    finally:
+        read_only.close()
+    assert path.read_bytes() == before

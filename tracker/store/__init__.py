@@ -15,6 +15,7 @@ One module per concern; this package re-exports their public names, so callers w
 from tracker.store.db import (
     BUSY_TIMEOUT_MS as BUSY_TIMEOUT_MS,
     now_iso as now_iso,
+    StoreDatabase as StoreDatabase,
     ReadOnlyDatabase as ReadOnlyDatabase,
     check_database_path as check_database_path,
     describe_database_error as describe_database_error,

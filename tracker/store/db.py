@@ -30,7 +30,22 @@ def now_iso() -> str:
     return utc_iso(datetime.now(timezone.utc))
 
 
-class ReadOnlyDatabase(Database):
+class StoreDatabase(Database):
+    """The database as ``open_db`` returns it: sqlite-utils' ``Database``, told that SQLite
+    has UPSERT (3.24 and later; the schema's own statements use it) instead of finding out.
+
+    sqlite-utils finds out by creating and dropping a table in the main database. A
+    read-only database cannot, and sqlite-utils then falls back to INSERT OR IGNORE plus
+    UPDATE, which silently drops a new row that has NOT NULL columns besides its key: a
+    metrics row saved on a read-only database vanished without an error.
+    """
+
+    @property
+    def supports_on_conflict(self) -> bool:
+        return True
+
+
+class ReadOnlyDatabase(StoreDatabase):
     """A database opened read-only; ``reason`` says why (the file or its folder is read-only).
 
     Tables derived from the collected data (labels, metrics, the config mirror) are shadowed
@@ -125,7 +140,7 @@ def open_db(path: str | os.PathLike[str], *, create: bool = True, read_only_ok: 
     if new:
         log.warning("starting a new database at %s (there was none)", path)
     try:
-        db = Database(path)
+        db = StoreDatabase(path)
         db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         # Any statement that writes outside ``write_transaction`` takes the lock up front too.
         db.conn.isolation_level = "IMMEDIATE"
