@@ -143,7 +143,7 @@ def main() -> None:
         # What `tracker metrics` and `tracker report` do on a read-only database: the derived
         # tables (labels, metrics) are copied to memory first.
         began = time.perf_counter()
-        read_only = store._open_read_only(config.database, "benchmark")
+        read_only = store.db._open_read_only(config.database, "benchmark")
         opened = time.perf_counter() - began
         began = time.perf_counter()
         compute_metrics(read_only, config, args.month)

@@ -20,7 +20,7 @@ from tracker.metrics.declarations import KEYS
 from tracker.metrics.index import IndexInputs, openness, wilson_interval
 from tracker.metrics.monthly import compute_metrics, find_cross_posts, load_metrics
 from tracker.months import last_complete_month, month_bounds
-from tracker.domain import ContextPost, HistoryEnd, Post
+from tracker.domain import ContextPost, HistoryEnd, Identity, Post
 
 CONFIG = """
 [tracker]
@@ -74,7 +74,7 @@ def built(tmp_path: Path):
     store.save_config(db, config)
     accounts = {a.leader_id: a for a in store.get_accounts(db)}
     for leader_id, account in accounts.items():
-        store.save_identity(db, account.id, store.Identity(USER_IDS[leader_id], account.handle))
+        store.save_identity(db, account.id, Identity(USER_IDS[leader_id], account.handle))
     accounts = {a.leader_id: a for a in store.get_accounts(db)}
     store.save_context_posts(db, [
         context("c1", "300", "asker1", "2025-01-08T10:00:00Z"),

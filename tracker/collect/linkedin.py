@@ -122,7 +122,7 @@ def import_linkedin_export(config: Config, leader_id: str, paths: Sequence[str |
     someone else, raises ExportError and stores nothing. Like the X archive import, this may
     start a new database (announced on stderr), but only in a folder that exists.
     """
-    from tracker.collect.run import collection_lock
+    from tracker.store.lock import collection_lock
 
     _linkedin_account_check(config, leader_id)
     with open_export(paths) as found:
@@ -211,7 +211,7 @@ def import_dropped_exports(config: Config, leader_ids: Sequence[str] = (),
     It runs after ``collect`` (which starts the database when there is none) and never
     starts a database itself.
     """
-    from tracker.collect.run import collection_lock
+    from tracker.store.lock import collection_lock
 
     folder = config.linkedin.exports_dir
     if folder is None:

@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import contextvars
-import fcntl
 import logging
-import os
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from sqlite_utils import Database
@@ -21,13 +17,12 @@ from tracker.errors import (
     AccountUnavailableError,
     AuthError,
     ConfigError,
-    DatabaseError,
-    LockedError,
     PlatformUnreachableError,
     RateLimitedError,
     SourceError,
 )
 from tracker.secrets import redact
+from tracker.store.lock import collection_lock
 from tracker.collect.sources import SOURCE_FACTORIES, build_source
 from tracker.domain import AccountStatus, Identity, RunStatus
 from tracker.collect.sources.base import Source, StoreView
@@ -75,45 +70,6 @@ class CollectResult:
     @property
     def failed(self) -> list[AccountResult]:
         return [result for result in self.accounts if result.status != RunStatus.OK]
-
-
-def lock_path(database: Path) -> Path:
-    return database.with_name(database.name + ".lock")
-
-
-@contextmanager
-def collection_lock(database: Path) -> Iterator[None]:
-    """Hold an exclusive lock beside the database so that runs never overlap.
-
-    flock is released by the kernel when the process dies, so a killed run never leaves a
-    stale lock behind.
-    """
-    store.check_database_path(database, create=True)
-    path = lock_path(database)
-    # The folder exists (store.check_database_path): a missing one is a typo or an unmounted
-    # disk, never created here.
-    try:
-        handle = open(path, "a+")
-    except OSError as error:
-        raise DatabaseError(f"cannot write the collection lock {path}: {error.strerror}; the database's "
-                            "folder must be writable (or set [tracker] database to a writable path)") from None
-    try:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "another process"
-            raise LockedError(
-                f"another collection is already running on {database} (lock {path} held by pid {holder}); "
-                "this run did nothing"
-            ) from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(str(os.getpid()))
-        handle.flush()
-        yield
-    finally:
-        handle.close()
 
 
 def _needed_platforms(config: Config, leader_ids: Sequence[str], platforms: Sequence[str]) -> list[str]:

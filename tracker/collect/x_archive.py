@@ -291,7 +291,7 @@ def import_x_archive(config: Config, leader_id: str, path: str | Path, batch_siz
     account's user id (stored, or resolved through the API when a token is in ``env``),
     else its username with the config's handle. Another person's archive stores nothing.
     """
-    from tracker.collect.run import collection_lock
+    from tracker.store.lock import collection_lock
 
     path = Path(path)
     leader = config.leader(leader_id)

@@ -344,3 +344,16 @@ CREATE TABLE exports (
 ALTER TABLE accounts ADD COLUMN covered_from TEXT;
 ALTER TABLE accounts ADD COLUMN covered_until TEXT;
 """)
+
+
+# The full-text index of posts.text as sqlite-utils sets it up (`enable_fts` with its
+# triggers) instead of triggers written by hand: the same table (posts_fts) and column,
+# rebuilt from every stored post. sqlite-utils' update trigger fires on any change to a
+# post, not only to its text; `disable_fts` would miss the old triggers (it finds them by
+# sqlite-utils' own quoting), so they are dropped by name.
+@migrations(name="m010_fts_by_sqlite_utils")
+def m010_fts_by_sqlite_utils(db: Database) -> None:
+    for trigger in ("posts_ai", "posts_ad", "posts_au"):
+        db.execute(f"DROP TRIGGER IF EXISTS {trigger}")
+    db.execute("DROP TABLE IF EXISTS posts_fts")
+    db.table("posts").enable_fts(["text"], create_triggers=True)
