@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
 from sqlite_utils import Database
 
@@ -64,7 +66,7 @@ def test_a_page_and_its_cursor_commit_together_or_not_at_all(db):
     store.save_page(db, acc, Page([post("1")], [], {"since_id": "1"}, 1))
     assert store.get_cursor(db, acc.id) == {"since_id": "1"}
     broken = Post("x", "2", "2026-01-01T00:00:00Z", "x", "not-a-kind")  # violates the kind CHECK
-    with pytest.raises(Exception):
+    with pytest.raises(sqlite3.IntegrityError, match="CHECK constraint failed"):
         store.save_page(db, acc, Page([post("3"), broken], [], {"since_id": "3"}, 2))
     assert store.get_cursor(db, acc.id) == {"since_id": "1"}
     assert [r[0] for r in db.execute("SELECT id FROM posts")] == ["x:1"]
