@@ -44,7 +44,7 @@ from sqlite_utils import Database
 from tracker import store
 from tracker.collect.x_archive import save_in_batches
 from tracker.config import Config
-from tracker.errors import ConfigError, TrackerError
+from tracker.errors import ConfigError, InputError, TrackerError
 from tracker.domain import Post
 
 log = logging.getLogger(__name__)
@@ -72,7 +72,7 @@ US_DATE_IN_NAME = re.compile(r"(?<!\d)(\d{2})-(\d{2})-(\d{4})(?!\d)")
 ISO_DATE_IN_NAME = re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?!\d)")
 
 
-class ExportError(TrackerError):
+class ExportError(InputError):
     """The files are not a readable LinkedIn export (bad quoting, header, size, zip members)."""
 
 
