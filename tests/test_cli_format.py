@@ -16,7 +16,7 @@ from ops_helpers import write_demo_config
 from tracker.cli import cli
 from tracker.output import render_csv, render_table
 
-DATA_COMMANDS = ("status", "budget", "metrics", "evaluate")
+DATA_COMMANDS = ("status", "budget", "metrics", "evaluate", "schedule")
 
 
 def run(*args: str):
@@ -90,3 +90,20 @@ def test_evaluate_as_csv_has_one_row_per_label_and_keeps_the_bar(tmp_path):
     as_json = json.loads(run("evaluate", str(labels), "--format", "json").stdout)
     assert {name: round(v["precision"], 6) for name, v in as_json["labels"].items()} == {
         r["label"]: round(float(r["precision"]), 6) for r in rows}
+
+
+def test_schedule_list_in_three_formats(tmp_path):
+    path = tmp_path / "tracker.toml"
+    path.write_text('[tracker]\ntimezone = "Europe/London"\n[organisation]\nname = "Example"\n'
+                    '[schedule]\ncollect = "0 */4 * * *"\n[[leaders]]\nid = "ada"\nname = "Ada"\n'
+                    'accounts = { x = "ada" }\n', encoding="utf-8")
+    data = json.loads(run("--config", str(path), "schedule", "--list", "--format", "json").stdout)
+    assert data["timezone"] == "Europe/London"
+    assert [(job["id"], job["expression"], len(job["next"])) for job in data["jobs"]] == [
+        ("collect", "0 */4 * * *", 3), ("report", "0 7 2 * *", 3), ("purge", "30 3 * * *", 3)]
+    rows = list(csv.DictReader(io.StringIO(run("--config", str(path), "schedule", "--list", "--format", "csv").stdout)))
+    assert [(r["id"], r["next"].split()) for r in rows] == [(job["id"], job["next"]) for job in data["jobs"]]
+    table = run("--config", str(path), "schedule", "--list").stdout.splitlines()
+    assert table[0] == "time zone: Europe/London" and table[1].startswith(f"{'collect':<8} {'0 */4 * * *':<16} next: ")
+    refused = run("--config", str(path), "schedule", "--format", "json")
+    assert refused.exit_code == 2 and "--format applies to --list only" in refused.stderr

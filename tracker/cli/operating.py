@@ -90,8 +90,9 @@ def demo(out_dir: str) -> None:
 
 @click.command()
 @click.option("--list", "list_jobs", is_flag=True, help="Print each job with its next 3 run times and exit.")
+@format_option("With --list: output format; json and csv give each job's id, expression and next times.")
 @click.pass_obj
-def schedule(obj: Context, list_jobs: bool) -> None:
+def schedule(obj: Context, list_jobs: bool, fmt: str) -> None:
     """Run collect, report and purge on the [schedule] crontab expressions until stopped.
 
     A long-running service (e.g. a systemd unit): SIGTERM or Ctrl+C stops it after the
@@ -106,11 +107,16 @@ def schedule(obj: Context, list_jobs: bool) -> None:
 
     config = obj.config()
     if list_jobs:
-        click.echo(f"time zone: {config.schedule.timezone}")
-        for plan in plan_jobs(config):
-            times = ", ".join(t.isoformat(timespec="seconds") for t in plan.next_times)
-            click.echo(f"{plan.id:<8} {plan.expression:<16} next: {times}")
+        jobs = [{"id": plan.id, "expression": plan.expression,
+                 "next": [t.isoformat(timespec="seconds") for t in plan.next_times]} for plan in plan_jobs(config)]
+        echo_data(fmt, table=lambda: "\n".join(
+            [f"time zone: {config.schedule.timezone}"]
+            + [f"{job['id']:<8} {job['expression']:<16} next: {', '.join(job['next'])}" for job in jobs]),
+            data=lambda: {"timezone": config.schedule.timezone, "jobs": jobs},
+            rows=lambda: [{**job, "next": " ".join(job["next"])} for job in jobs])
         return
+    if fmt != "table":
+        raise click.UsageError("--format applies to --list only")
     logging.getLogger("tracker").setLevel(min(logging.getLogger().level, logging.INFO))
     logging.getLogger("apscheduler").setLevel(logging.getLogger().level)
     run_scheduler(config)
