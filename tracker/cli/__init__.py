@@ -17,7 +17,7 @@ from typing import Any
 import click
 
 from tracker import __version__
-from tracker.cli.common import ConfigProblem, Context, fail
+from tracker.cli.common import Context, fail
 from tracker.errors import TrackerError
 from tracker.secrets import RedactingFilter, redact
 
@@ -89,4 +89,4 @@ def _register() -> None:
 
 _register()
 
-__all__ = ["cli", "ConfigProblem", "Context", "TrackerGroup"]
+__all__ = ["cli"]

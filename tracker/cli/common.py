@@ -11,7 +11,7 @@ import click
 
 from tracker.config import Config, load_config
 from tracker.errors import ConfigError, DatabaseError, InputError, TrackerError
-from tracker.output import FORMATS, render_csv, render_json, render_table
+from tracker.output import FORMATS, render_csv, render_json
 from tracker.secrets import redact
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -93,6 +93,3 @@ def echo_data(fmt: str, *, table: Callable[[], str], data: Callable[[], Any],
         click.echo(render_csv(rows(), columns), nl=False)
     else:
         click.echo(table())
-
-
-__all__ = ["ConfigProblem", "Context", "MONTH", "echo_data", "fail", "format_option", "month_option", "render_table"]
