@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import click
@@ -26,15 +27,27 @@ def all_commands(group: click.Group, prefix: str = "tracker") -> list[tuple[str,
 COMMANDS = all_commands(cli)
 
 
+def readme_section(path: str, command: click.Command) -> str:
+    """The README's text about one command: from its `### `tracker ...`` heading to the next
+    heading of that level; for a group (no heading of its own), the Commands chapter."""
+    heading = re.search(rf"^### `{re.escape(path)}[` ]", README, re.MULTILINE)
+    if heading is None or isinstance(command, click.Group):
+        start = README.index("## Commands")
+        return README[start:README.index("\n## ", start + 1)]
+    end = re.search(r"^##{1,2} ", README[heading.end():], re.MULTILINE)
+    return README[heading.start():heading.end() + end.start()] if end else README[heading.start():]
+
+
 @pytest.mark.parametrize(("path", "command"), COMMANDS, ids=[path for path, _ in COMMANDS])
 def test_every_command_and_option_is_documented(path, command):
     assert path in README, f"`{path}` is not in the README"
     assert command.help, f"`{path}` has no help text"
+    section = readme_section(path, command)
     for param in command.params:
-        if isinstance(param, click.Option):
+        if isinstance(param, click.Option) and not param.hidden:
             for flag in param.opts + param.secondary_opts:
                 if flag.startswith("--"):
-                    assert flag in README, f"`{path} {flag}` is not in the README"
+                    assert flag in section, f"`{path} {flag}` is not in the README's section on `{path}`"
 
 
 def test_readme_quick_start_commands_are_the_makefile_targets():
@@ -66,7 +79,11 @@ def test_every_table_and_column_of_the_schema_is_in_the_readme(tmp_path):
                     # The documented keys of `tracker metrics`, where "(+`_low`, `_high`)"
                     # after a rate stands for its interval's two columns.
                     name = name.removesuffix("_low").removesuffix("_high")
-                    assert name == column.name or "(+`_low`, `_high`" in README
+                    # `name` (+`_low`, `_high`...), or a prose list "`a`, `b` and `name` are ... (+`_low`":
+                    # no other key between the name and its interval.
+                    interval = rf"`{name}`(?:(?:, `\w+`)* and `\w+`)?[^`(]*\(\+`_low`, `_high`"
+                    assert name == column.name or re.search(interval, README), \
+                        f"{table}.{column.name}: `{name}` is not documented with (+`_low`, `_high`)"
                 where = README if table == "metrics" else schema
                 assert f"`{name}`" in where, f"{table}.{column.name} is not documented"
     finally:

@@ -211,7 +211,8 @@ def _invoke(config, *paths):
 
 def _assert_refused(config, result, *fragments):
     assert result.exit_code == 2, result.output
-    assert "Traceback" not in result.output and result.exception is None or isinstance(result.exception, SystemExit)
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
     assert len(result.output.strip().splitlines()) == 1, result.output
     for fragment in fragments:
         assert fragment in result.output, result.output

@@ -96,3 +96,16 @@ def test_a_database_opened_by_sqlite_utils_sees_the_schema(tmp_path):
     store.open_db(tmp_path / "t.db").close()
     plain = Database(tmp_path / "t.db")
     assert plain.table("posts").detect_fts() == "posts_fts"
+
+
+def test_a_failure_after_the_posts_are_written_takes_them_back_with_the_cursor(db, tmp_path):
+    """The posts of a page are written before its cursor: a failure in between (here, a
+    cursor that cannot be stored) must not leave the posts saved, seen from another connection."""
+    acc = account(db)
+    store.save_page(db, acc, Page([post("1")], [], {"since_id": "1"}, 1))
+    with pytest.raises(TypeError, match="not JSON serializable"):
+        store.save_page(db, acc, Page([post("3")], [], {"since_id": object()}, 2))
+    assert [r[0] for r in db.execute("SELECT id FROM posts")] == ["x:1"]
+    with sqlite3.connect(tmp_path / "t.db") as other:
+        assert [r[0] for r in other.execute("SELECT id FROM posts")] == ["x:1"]
+    assert store.get_cursor(db, acc.id) == {"since_id": "1"}

@@ -29,7 +29,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from tracker.config import Config
+from tracker.config import BudgetSettings, Config
 from tracker.crontab import parse_crontab
 from tracker.domain import utc_iso
 
@@ -168,3 +168,41 @@ def budget_remaining_reader(config: Config, db: Database,
         return cap - actual_reads(db, now)[0]
 
     return remaining
+
+
+def estimate_configured_budget(config: Config, now: datetime | None = None) -> BudgetEstimate:
+    """``estimate_budget`` on the configured database, read-only; with no database yet, every
+    account counts as new (an estimate needs no history)."""
+    from tracker.errors import NoDatabaseError
+    from tracker.store import open_db
+
+    try:
+        db = open_db(config.database, create=False, read_only_ok=True)
+    except NoDatabaseError:
+        return estimate_budget(config, None, now)
+    try:
+        return estimate_budget(config, db, now)
+    finally:
+        db.close()
+
+
+def format_budget(estimate: BudgetEstimate, prices: BudgetSettings) -> str:
+    """The estimate as text: reads times prices, the actual reads so far, and the cap."""
+    lines = [
+        f"X read budget for {estimate.month} ({estimate.days_in_month} days)",
+        f"  accounts: {estimate.accounts}; collect runs: {estimate.runs}; requests at least: {estimate.min_requests}",
+        f"  estimated post reads: {estimate.post_reads:,.0f} x ${prices.x_price_per_post_read:g} = "
+        f"${estimate.post_reads * prices.x_price_per_post_read:,.2f}",
+        f"  estimated user reads: {estimate.user_reads:,.0f} x ${prices.x_price_per_user_read:g} = "
+        f"${estimate.user_reads * prices.x_price_per_user_read:,.2f}",
+        f"  estimated cost: ${estimate.cost:,.2f}",
+        f"  actual so far: {estimate.actual_post_reads:,} post reads (${estimate.actual_cost:,.2f}) "
+        f"in {estimate.actual_requests:,} requests",
+    ]
+    if estimate.cap:
+        lines.append(f"  cap: {estimate.cap:,} post reads; {estimate.remaining:,} left"
+                     + ("; WARNING: the estimate exceeds the cap, collection will stop at it"
+                        if estimate.over_cap else ""))
+    else:
+        lines.append("  cap: none set ([budget] x_monthly_post_reads_cap)")
+    return "\n".join(lines)

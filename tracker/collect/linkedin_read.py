@@ -23,7 +23,7 @@ from typing import IO
 
 from tracker.config import Config
 from tracker.domain import Post, PostKind
-from tracker.errors import TrackerError
+from tracker.errors import InputError
 
 PLATFORM = "linkedin"
 FILE_NAMES = {"shares.csv": "shares", "comments.csv": "comments", "profile.csv": "profile"}
@@ -47,7 +47,7 @@ US_DATE_IN_NAME = re.compile(r"(?<!\d)(\d{2})-(\d{2})-(\d{4})(?!\d)")
 ISO_DATE_IN_NAME = re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?!\d)")
 
 
-class ExportError(TrackerError):
+class ExportError(InputError):
     """The files are not a readable LinkedIn export (bad quoting, header, size, zip members)."""
 
 

@@ -131,3 +131,28 @@ def account_health(config: Config, db: Database, now: datetime | None = None) ->
         stale_after_hours=round(threshold.total_seconds() / 3600, 4),
         export_stale_after_days=config.linkedin.stale_after_days,
     )
+
+
+def check_health(config: Config, now: datetime | None = None) -> Health:
+    """``account_health`` on the configured database (read-only is enough)."""
+    from tracker.store import open_db
+
+    db = open_db(config.database, create=False, read_only_ok=True)
+    try:
+        return account_health(config, db, now)
+    finally:
+        db.close()
+
+
+def stale_problems(config: Config, health: Health) -> list[str]:
+    """One sentence per kind of stale account: collected ones, and imported ones with no new export."""
+    collected = [r.account_id for r in health.stale if r.platform not in IMPORT_ONLY_PLATFORMS]
+    imported = [r.account_id for r in health.stale if r.platform in IMPORT_ONLY_PLATFORMS]
+    problems = []
+    if collected:
+        problems.append(f"{len(collected)} account(s) stale (no successful collection for more than "
+                        f"{health.stale_after_hours:g} h): {', '.join(collected)}")
+    if imported:
+        problems.append(f"{len(imported)} account(s) with no export newer than "
+                        f"{config.linkedin.stale_after_days} days (import a new one): {', '.join(imported)}")
+    return problems

@@ -89,6 +89,7 @@ class EmulatorServer:
         self.requests: list[dict[str, Any]] = []
         self._faults: list[Fault] = []
         self._lock = threading.Lock()
+        self._arrived = threading.Condition(self._lock)  # notified on every request (tests wait on it)
         self._server = _Server((host, port), self._handler_class())
         self._thread: threading.Thread | None = None
         self._released = threading.Event()
@@ -133,6 +134,13 @@ class EmulatorServer:
     def requests_to(self, path_part: str) -> list[dict[str, Any]]:
         with self._lock:
             return [r for r in self.requests if path_part in r["path"]]
+
+    def wait_for_requests(self, path_part: str, count: int, timeout: float = 30.0) -> bool:
+        """Block until ``count`` requests whose path contains ``path_part`` have arrived
+        (False when ``timeout`` seconds pass first)."""
+        with self._arrived:
+            return self._arrived.wait_for(
+                lambda: sum(path_part in r["path"] for r in self.requests) >= count, timeout)
 
     def _take_fault(self, path: str) -> Fault | None:
         with self._lock:
@@ -189,6 +197,7 @@ class EmulatorServer:
         with self._lock:
             self.requests.append({"method": method, "path": parts.path, "query": query,
                                   "headers": dict(headers)})
+            self._arrived.notify_all()
         refused = self.authorize(headers)
         if refused is not None:
             return refused
