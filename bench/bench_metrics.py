@@ -3,7 +3,7 @@
     .venv/bin/python bench/bench_metrics.py [--posts 1000000] [--leaders 200]
 
 Prints insert time, labelling posts/s, seconds for one month's metrics and peak memory.
-Targets (issue 3): labelling >= 20,000 posts/s, a month's metrics for 1,000,000 stored
+Targets: labelling >= 20,000 posts/s, a month's metrics for 1,000,000 stored
 posts in < 5 s on one core, memory flat in the number of posts.
 """
 

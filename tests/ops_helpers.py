@@ -1,4 +1,4 @@
-"""Shared helpers for the ops tests (issue 6): demo configs pointing at a running emulator."""
+"""Shared helpers for the ops tests: demo configs pointing at a running emulator."""
 
 from __future__ import annotations
 

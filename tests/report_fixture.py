@@ -2,7 +2,7 @@
 post labels and metrics rows with plausible hand-set values.
 
 ``post_labels`` and ``metrics`` are created here with the statements of the pinned contract
-of the metrics layer (issue 3, migration ``m002_labels_metrics``), which this branch does
+of the metrics layer (migration ``m002_labels_metrics``), which this branch does
 not have yet; once it lands, ``open_db`` creates them and ``create_labels_metrics_tables``
 finds them there (CREATE TABLE IF NOT EXISTS).
 """

@@ -20,7 +20,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "tracker"
 # lower rank. The store ranks below collect because collecting means saving through it.
 RANKS = {"shared": 0, "store": 1, "collect": 2, "label": 2, "metrics": 3, "report": 4, "ops": 5,
          "demo": 6, "cli": 7}
-SHARED = {"tracker", "tracker.domain", "tracker.config", "tracker.errors", "tracker.secrets",
+SHARED = {"tracker", "tracker.domain", "tracker.config", "tracker.config_schema", "tracker.errors", "tracker.secrets",
           "tracker.months", "tracker.atomicfile", "tracker.crontab", "tracker.output"}
 
 

@@ -1,4 +1,4 @@
-"""Mentions (issue 3, point 5): collected from the X emulator through tweepy, counted as
+"""Mentions: collected from the X emulator through tweepy, counted as
 questions received, never as the leader's own activity."""
 
 from __future__ import annotations

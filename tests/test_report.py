@@ -1,4 +1,4 @@
-"""Monthly reports (issue 4): data assembly, PDF/PNG/CSV output, hostile text, reproducibility."""
+"""Monthly reports: data assembly, PDF/PNG/CSV output, hostile text, reproducibility."""
 
 from __future__ import annotations
 

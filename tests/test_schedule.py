@@ -92,7 +92,7 @@ def test_configured_expressions_timezone_and_grace():
 
 
 def test_crontab_weekdays_mean_what_cron_means():
-    # APScheduler 3.x reads 0 as Monday (issue 286); crontab means Sunday.
+    # APScheduler 3.x reads 0 as Monday (APScheduler issue 286); crontab means Sunday.
     trigger = parse_crontab("0 9 * * 1-5", "UTC")
     saturday = datetime(2026, 1, 3, 10, 0, tzinfo=timezone.utc)
     assert trigger.get_next_fire_time(None, saturday) == datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)  # Monday

@@ -57,13 +57,13 @@ class RequestSettings:
 @dataclass(frozen=True)
 class XSettings(RequestSettings):
     api_base_url: str = X_DEFAULT_API_BASE_URL
-    # Mentions (issue 3): also read GET /2/users/:id/mentions, at most this many billed post
+    # Mentions: also read GET /2/users/:id/mentions, at most this many billed post
     # reads per account and run (the rest follows on the next run).
     mentions: bool = False
     mentions_max_reads_per_run: int = 500
 
 
-# --- ops settings (issue 6: schedule, delivery, health, budget, retention) ------------------
+# --- ops settings (schedule, delivery, health, budget, retention) ---------------------------
 
 @dataclass(frozen=True)
 class ScheduleSettings:
@@ -161,7 +161,7 @@ class Config:
     backfill_days: int
     leaders: tuple[Leader, ...]
     sources: dict[str, Any] = field(default_factory=dict)
-    # ops (issue 6)
+    # ops
     schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
     email: EmailSettings = field(default_factory=EmailSettings)
     health: HealthSettings = field(default_factory=HealthSettings)

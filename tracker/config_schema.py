@@ -192,12 +192,12 @@ SCHEMA: dict[str, Any] = {
         "x": {
             "api_base_url": Field((str,), "an http(s) URL", X_DEFAULT_API_BASE_URL, check=_is_http_url),
             **_retry_fields(),
-            # --- mentions (issue 3) ---
+            # --- mentions ---
             "mentions": Field((bool,), "true or false", False),
             "mentions_max_reads_per_run": _at_most(Field((int,), "a whole number of post reads >= 0", 500,
                                                          check=lambda v: v >= 0), 1_000_000),
         },
-        # --- platforms (issue 5) ---
+        # --- platforms ---
         "bluesky": {
             "api_base_url": Field((str,), "an http(s) URL", BLUESKY_DEFAULT_API_BASE_URL, check=_is_http_url),
             "page_size": Field((int,), "a whole number from 1 to 100", 100, check=lambda v: 1 <= v <= 100),
@@ -218,7 +218,7 @@ SCHEMA: dict[str, Any] = {
                                          MAX_DAYS),
         },
     },
-    # --- ops (issue 6) ---
+    # --- ops ---
     "schedule": {
         # "" means the [tracker] timezone.
         "timezone": Field((str,), 'an IANA time zone such as "Europe/London"', "",

@@ -140,7 +140,7 @@ class Page:
     cursor: dict[str, Any]
     posts_read: int
     # Ids of the context posts in ``context`` that mention the account's leader (X
-    # mentions, issue 3): stored in the ``mentions`` table, never counted as the leader's.
+    # mentions): stored in the ``mentions`` table, never counted as the leader's.
     mentions: tuple[str, ...] = ()
     # Set on the page that ends a walk back through the account's history (see HistoryEnd).
     history: HistoryEnd | None = None

@@ -1,4 +1,4 @@
-"""The demo organisation beyond X: Bluesky, Mastodon and Priya's blog (issue 5).
+"""The demo organisation beyond X: Bluesky, Mastodon and Priya's blog.
 
 Same people, same behaviour, other channels, generated from a fixed seed relative to
 ``now`` (a separate random stream, so the X dataset of ``tracker.demo.run`` is unchanged):

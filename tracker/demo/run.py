@@ -404,7 +404,7 @@ def run_demo(folder: Path, now: datetime | None = None) -> DemoOutcome:
 
 
 def metrics_lines(config: Any, now: datetime | None) -> list[str]:
-    """Label the demo's posts, compute the last complete month and describe it (issue 3)."""
+    """Label the demo's posts, compute the last complete month and describe it."""
     from tracker.metrics.monthly import refresh_metrics
     from tracker.months import last_complete_month
 
@@ -433,7 +433,7 @@ def metrics_lines(config: Any, now: datetime | None) -> list[str]:
 
 
 def write_demo_report(config: Any, now: datetime | None = None) -> list[str]:
-    """Write the demo organisation's report for the last complete month (issue 4)."""
+    """Write the demo organisation's report for the last complete month."""
     from tracker.ops.report_job import write_report
 
     files = write_report(config, now=now)

@@ -68,7 +68,7 @@ LIMIT :limit
 # The leader posts of a span (see label_stored_posts), or a given list of ids.
 _CREATED_SPAN = "p.created_at >= :start AND p.created_at < :end"
 _IDS_SPAN = "p.id IN (SELECT value FROM json_each(:ids))"
-# The context posts that mention a leader in the span (issue 3, point 5).
+# The context posts that mention a leader in the span.
 _MENTIONS_SPAN = "c.id IN (SELECT context_id FROM mentions WHERE created_at >= :start AND created_at < :end)"
 # The leader's replies to the span's mentions: the answers to a month's mentions may come
 # later, and mentions_questions_answered counts them (tracker.metrics.mentions).

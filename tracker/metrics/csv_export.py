@@ -1,5 +1,5 @@
 """The one CSV writer for monthly metrics, shared by ``tracker metrics --format csv`` and the
-report's ``metrics.csv`` so that the two can never disagree (issue 4: "the CSV equals
+report's ``metrics.csv`` so that the two can never disagree ("the CSV equals
 `tracker metrics --format csv` for the month").
 """
 
@@ -14,7 +14,7 @@ from tracker.metrics.declarations import KEYS
 
 
 def _cell(value: Any) -> str:
-    # NULL stays an empty cell: a month without collection is "no data", never 0 (issue 3).
+    # NULL stays an empty cell: a month without collection is "no data", never 0.
     if value is None:
         return ""
     if isinstance(value, bool):

@@ -1,4 +1,4 @@
-"""Questions received as mentions, and how many the leader answered (issue 3, point 5).
+"""Questions received as mentions, and how many the leader answered.
 
 Only X collects mentions (``[sources.x] mentions``). A mention is someone else's post that
 names the leader; it is a question when the classifier labels it ``question``. It counts as

@@ -1,7 +1,7 @@
 """Data care: purge third-party context text after the retention period, and online backups.
 
 Context posts (the posts leaders reply to, quote or repost) are written by other people:
-personal data we keep only as long as ``[retention] context_days`` says (issue 6).
+personal data we keep only as long as ``[retention] context_days`` says.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Per-account health, read from the database (``tracker status``).
 
-Staleness is judged against the schedule (issue 6): an account is stale when its last
+Staleness is judged against the schedule: an account is stale when its last
 successful collection is older than ``[health] stale_after_hours``, by default three times
 the longest gap between two runs of ``[schedule] collect``, so one missed or failed run is
 tolerated and a monitoring system alerts on the second.

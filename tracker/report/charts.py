@@ -1,4 +1,4 @@
-"""The report's charts, one function per chart, each drawing on axes it is given (issue 4).
+"""The report's charts, one function per chart, each drawing on axes it is given.
 
 Colours are the Okabe-Ito palette (safe for the common colour-vision deficiencies), and
 every series also has its own hatch, so that a greyscale print still tells them apart.

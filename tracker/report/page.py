@@ -27,7 +27,7 @@ RC: dict[str, Any] = {
     "font.family": "sans-serif",
     "font.sans-serif": [FONT_FAMILY],
     "font.size": 8,
-    # Post text is printed as written: "$x$" must not become mathtext (issue 4, point 4).
+    # Post text is printed as written: "$x$" must not become mathtext.
     "text.parse_math": False,
     "text.usetex": False,
     # TrueType (Type 42) fonts keep a text layer that can be searched and extracted.

@@ -1,4 +1,4 @@
-"""Render a month's ``ReportData`` as an A4 PDF, a PNG per chart and a CSV (issue 4).
+"""Render a month's ``ReportData`` as an A4 PDF, a PNG per chart and a CSV.
 
 Rendering never touches the database: ``tracker.ops.report_job.build_report_data`` reads it.
 The pages are drawn by ``tracker.report.board`` (cover, summary, leaderboard, trends) and

@@ -1,4 +1,4 @@
-"""Text that people post, made safe to print in a report and laid out to a width (issue 4).
+"""Text that people post, made safe to print in a report and laid out to a width.
 
 Posts hold anything: ``$`` and ``_`` (mathtext, switched off by the renderer's
 ``text.parse_math = False``), emoji, CJK, right-to-left scripts (matplotlib >= 3.11 shapes

@@ -214,7 +214,7 @@ CREATE TABLE metrics (
 
 @migrations(name="m003_ops")
 def m003_ops(db: Database) -> None:
-    # When `tracker purge` removed a context post's third-party text (issue 6, data care);
+    # When `tracker purge` removed a context post's third-party text (data care);
     # NULL while the text is kept.
     _run(db, """
 ALTER TABLE context_posts ADD COLUMN purged_at TEXT;
