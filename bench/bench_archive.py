@@ -104,7 +104,7 @@ result = import_x_archive(config, "maya", Path(sys.argv[2]))
 imported, imported_cpu = time.perf_counter() - started, time.process_time() - cpu
 metrics_seconds = None
 try:
-    # Issue 5's metrics area: labels the stored posts, then computes and stores the month.
+    # The metrics stage: labels the stored posts, then computes and stores the month.
     from tracker.metrics.monthly import refresh_metrics
 except ImportError:
     refresh_metrics = None

@@ -95,3 +95,16 @@ def test_the_report_reads_no_database(module):
     names = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
     names |= {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
     assert not {n for n in names if n.split(".")[0] in ("sqlite3", "sqlite_utils") or n.startswith("tracker.store")}
+
+
+def test_modules_and_functions_stay_small():
+    # A newcomer reads a module in one sitting and a function on one screen. The migrations'
+    # functions are SQL text, which reads best whole.
+    big_modules = [f"{m}: {p.read_text(encoding='utf-8').count(chr(10))} lines" for m, p in MODULES.items()
+                   if p.read_text(encoding="utf-8").count("\n") > 500]
+    long_functions = [f"{m}.{node.name}: {node.end_lineno - node.lineno + 1} lines"
+                      for m, p in MODULES.items() if m != "tracker.store.migrations"
+                      for node in ast.walk(ast.parse(p.read_text(encoding="utf-8")))
+                      if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+                      and (node.end_lineno or 0) - node.lineno + 1 > 60]
+    assert big_modules == [] and long_functions == []

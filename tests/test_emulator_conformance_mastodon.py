@@ -1,4 +1,4 @@
-"""The Mastodon emulator answers like the recorded Mastodon 4.6.4 server (../shared/fixtures/recorded/mastodon/)."""
+"""The Mastodon emulator answers like the recorded Mastodon 4.6.4 server (the reference data's recordings)."""
 
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from tracker import store
 from tracker.config import parse_config
-from tracker.domain import HistoryEnd, Post
+from tracker.domain import HistoryEnd, Identity, Post
 from tracker.metrics.monthly import compute_metrics
 from tracker.months import local_time, local_time_sql, month_bounds, month_weeks, week_of, week_start_sql
 from tracker.ops.report_job import build_report_data
@@ -68,7 +68,7 @@ def test_a_post_late_on_the_last_utc_day_is_next_month_and_week_east_of_utc_in_m
     try:
         store.save_config(db, config)
         [account] = store.get_accounts(db)
-        store.save_identity(db, account.id, store.Identity("100", account.handle))
+        store.save_identity(db, account.id, Identity("100", account.handle))
         [account] = store.get_accounts(db)
         # 31 May 2026 is a Sunday: 23:30 UTC is Monday 1 June, 08:30 in Tokyo, a new month and a new week.
         store.save_posts(db, account, [

@@ -1,6 +1,6 @@
 """The learned labeller: output contract, readable evidence, languages, a model file that is
 safe to load and holds no post, deterministic training, cross-validation, adaptation, and
-(with ../shared present) that the shipped model is what `make model` builds."""
+(with the reference data present) that the shipped model is what `make model` builds."""
 
 from __future__ import annotations
 

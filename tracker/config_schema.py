@@ -13,7 +13,7 @@ from typing import Any, Callable
 from urllib.parse import urlsplit
 
 # Official X API host. tweepy hard-codes https://api.twitter.com; requests are redirected
-# to this base URL (guide: tweepy client.py BaseClient.request has no host parameter).
+# to this base URL (tweepy's BaseClient.request has no host parameter).
 X_DEFAULT_API_BASE_URL = "https://api.x.com"
 # Bluesky's public, cached AppView: no login needed for public reads (bsky-docs,
 # docs/advanced-guides/rate-limits.md).
@@ -46,7 +46,7 @@ HANDLE_RULES: dict[str, HandleRule] = {
         lambda handle: handle.lstrip("@").lower() if not handle.lstrip("@").startswith("did:") else handle.lstrip("@"),
     ),
     # user@server: the account is looked up on its home server, whose status list is the
-    # only complete one (guide, platforms.md section 3.1).
+    # only complete one.
     "mastodon": HandleRule(
         re.compile(r"^@?[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*@([A-Za-z0-9-]+\.)+[A-Za-z0-9-]+(:[0-9]+)?$"),
         "a Mastodon address user@server, such as alice@mastodon.social",

@@ -72,6 +72,11 @@ def month_bounds_utc(month: str, tz: str) -> tuple[str, str]:
     return start.strftime(_STORED), end.strftime(_STORED)
 
 
+def utc_month_start(now: datetime) -> datetime:
+    """The start of ``now``'s calendar month in UTC (X bills and caps reads by the UTC month)."""
+    return now.astimezone(timezone.utc).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
 def month_start_utc(now: datetime, tz: str) -> str:
     """The start of ``now``'s calendar month in ``tz``, as stored UTC text."""
     local = now.astimezone(ZoneInfo(tz))

@@ -36,7 +36,7 @@ def status(obj: Context, fmt: str) -> None:
     Example:
         tracker status --format json
     """
-    from tracker.ops.status import check_health, stale_problems
+    from tracker.ops.status import AccountHealth, check_health, stale_problems
 
     config = obj.config()
     health = check_health(config)
@@ -47,7 +47,7 @@ def status(obj: Context, fmt: str) -> None:
               (r.newest_export or "none") if r.platform in IMPORT_ONLY_PLATFORMS else "-",
               _history_cell(r.complete_since, r.history_limit), r.last_error or "") for r in health.accounts]
     echo_data(fmt, table=lambda: render_table(STATUS_COLUMNS, table), data=health.as_dict,
-              rows=lambda: [r.as_dict() for r in health.accounts])
+              rows=lambda: [r.as_dict() for r in health.accounts], columns=AccountHealth.columns())
     problems = stale_problems(config, health)
     if problems:
         raise click.ClickException("; ".join(problems))

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import click
 
-from tracker.cli.common import Context, fail as _fail, month_option
-from tracker.errors import TrackerError
+from tracker.cli.common import Context, month_option
 
 
 def _parse_formats(ctx: click.Context, param: click.Parameter, value: str) -> tuple[str, ...]:
@@ -45,19 +44,13 @@ def report(obj: Context, month: str | None, group: str | None, leader_ids: tuple
     from tracker.ops.report_job import send_report, write_report
 
     config = obj.config()
-    try:
-        files = write_report(config, month, group=group,
-                             leader_ids=leader_ids, out_dir=Path(out_dir) if out_dir else None, formats=formats)
-    except TrackerError as error:
-        raise _fail(error) from None
+    files = write_report(config, month, group=group,
+                         leader_ids=leader_ids, out_dir=Path(out_dir) if out_dir else None, formats=formats)
     for path in (files.pdf, *files.pngs, files.csv):
         if path is not None:
             click.echo(str(path))
     if send:
-        try:
-            pdf = send_report(config, files)
-        except TrackerError as error:
-            raise _fail(error) from None
+        pdf = send_report(config, files)
         click.echo(f"Sent {pdf.name} to {', '.join(config.email.recipients)}")
 
 
@@ -78,8 +71,5 @@ def send_report(obj: Context, month: str | None) -> None:
     from tracker.ops.schedule import previous_month
 
     config = obj.config()
-    try:
-        pdf = send_monthly_report(config, month or previous_month(config))
-    except TrackerError as error:
-        raise _fail(error) from None
+    pdf = send_monthly_report(config, month or previous_month(config))
     click.echo(f"Sent {pdf} to {', '.join(config.email.recipients)}")

@@ -2,7 +2,7 @@
 
 X bills pay-per-use per resource returned: $0.005 per post read and $0.010 per user read,
 with a monthly cap on post reads (docs.x.com/x-api/getting-started/pricing,
-x-api/fundamentals/post-cap; guide platforms.md §1.6). A request that returns no posts
+x-api/fundamentals/post-cap). A request that returns no posts
 costs nothing per post, so an hourly run with nothing new is free in reads.
 
 The estimate (``estimate_budget``), per X account, from the last 30 days in the database:
@@ -32,20 +32,16 @@ from sqlite_utils import Database
 from tracker.config import BudgetSettings, Config
 from tracker.crontab import parse_crontab
 from tracker.domain import utc_iso
+from tracker.months import utc_month_start
 
 WINDOW_DAYS = 30
 PLATFORM = "x"
 MAX_COUNTED_RUNS = 50_000  # beyond this (a seconds-level test schedule) runs are extrapolated
 
 
-def month_start_utc(now: datetime) -> datetime:
-    now = now.astimezone(timezone.utc)
-    return now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-
-
 def runs_in_month(expression: str, tz_name: str, now: datetime) -> int:
     """How many times the collect expression fires in the UTC calendar month of ``now``."""
-    start = month_start_utc(now)
+    start = utc_month_start(now)
     days = calendar.monthrange(start.year, start.month)[1]
     end = start + timedelta(days=days)
     trigger = parse_crontab(expression, zoneinfo.ZoneInfo(tz_name))
@@ -106,7 +102,7 @@ def actual_reads(db: Database, now: datetime) -> tuple[int, int]:
     """(post reads, requests) of X runs started this UTC month."""
     row = db.execute(
         "SELECT coalesce(sum(posts_read), 0), coalesce(sum(requests), 0) FROM runs "
-        "WHERE platform = ? AND started_at >= ?", [PLATFORM, utc_iso(month_start_utc(now))],
+        "WHERE platform = ? AND started_at >= ?", [PLATFORM, utc_iso(utc_month_start(now))],
     ).fetchone()
     return int(row[0]), int(row[1])
 
@@ -114,7 +110,7 @@ def actual_reads(db: Database, now: datetime) -> tuple[int, int]:
 def estimate_budget(config: Config, db: Database | None, now: datetime | None = None) -> BudgetEstimate:
     """This month's X reads and cost from the config, the schedule and the stored history."""
     now = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
-    start = month_start_utc(now)
+    start = utc_month_start(now)
     days = calendar.monthrange(start.year, start.month)[1]
     window_start = utc_iso(now - timedelta(days=WINDOW_DAYS))
     window_end = utc_iso(now)

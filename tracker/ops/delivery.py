@@ -44,7 +44,7 @@ def build_message(settings: EmailSettings, pdf_path: Path, subject: str, summary
     message.set_content(summary_text)
     if summary_html is not None:
         images = dict(images or {})
-        cids = {name: f"{name.removesuffix('.png')}@tracker.report.pdf" for name in images}
+        cids = {name: f"{name.removesuffix('.png')}@tracker.report" for name in images}
         html = _IMAGE_SRC.sub(lambda m: f'src="cid:{cids[m.group(1)]}"' if m.group(1) in cids else m.group(0),
                               summary_html)
         message.add_alternative(html, subtype="html")

@@ -5,7 +5,7 @@ a ``BlockingScheduler`` (the scheduler is the only thing in the process), a
 ``MemoryJobStore`` rebuilt from the config at every start, explicit job ids with
 ``replace_existing=True``, an explicit time zone, and an ``EVENT_JOB_ERROR`` listener: a
 job's exception is logged and the scheduler keeps going. Each job opens its own database
-connection, because a sqlite3 connection cannot cross threads (guide style.md §1.6).
+connection, because a sqlite3 connection cannot cross threads.
 Only ``run_scheduler`` starts anything; building is side-effect free and testable.
 """
 

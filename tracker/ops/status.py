@@ -9,7 +9,7 @@ tolerated and a monitoring system alerts on the second.
 from __future__ import annotations
 
 import zoneinfo
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -18,12 +18,13 @@ from sqlite_utils import Database
 from tracker.config import IMPORT_ONLY_PLATFORMS, Config
 from tracker.months import month_start_utc
 from tracker.crontab import longest_interval, parse_crontab
+from tracker.domain import RunStatus
 
 STALE_FACTOR = 3
 
 
 @dataclass(frozen=True)
-class AccountStatus:
+class AccountHealth:
     account_id: str
     leader_id: str
     platform: str
@@ -47,16 +48,21 @@ class AccountStatus:
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    @classmethod
+    def columns(cls) -> list[str]:
+        """The keys of ``as_dict``: the CSV header, also when there are no accounts."""
+        return [f.name for f in fields(cls)]
+
 
 @dataclass(frozen=True)
 class Health:
-    accounts: list[AccountStatus]
+    accounts: list[AccountHealth]
     expected_interval_hours: float | None
     stale_after_hours: float | None
     export_stale_after_days: int | None = None  # import-only accounts (LinkedIn)
 
     @property
-    def stale(self) -> list[AccountStatus]:
+    def stale(self) -> list[AccountHealth]:
         return [account for account in self.accounts if account.stale]
 
     def as_dict(self) -> dict[str, Any]:
@@ -73,7 +79,7 @@ def _parse(value: str) -> datetime:
 
 def account_statuses(db: Database, now: datetime | None = None, stale_after: timedelta | None = None,
                      timezone_name: str = "UTC",
-                     export_stale_after: timedelta | None = None) -> list[AccountStatus]:
+                     export_stale_after: timedelta | None = None) -> list[AccountHealth]:
     """One row per configured account: last success, posts stored, this month's reads, last
     error, failures since the last success and, given ``stale_after``, whether it is stale.
 
@@ -86,17 +92,17 @@ def account_statuses(db: Database, now: datetime | None = None, stale_after: tim
             (SELECT count(*) FROM posts p WHERE p.account_id = a.id),
             (SELECT coalesce(sum(requests), 0) FROM runs r WHERE r.account_id = a.id AND r.started_at >= :month),
             (SELECT coalesce(sum(posts_read), 0) FROM runs r WHERE r.account_id = a.id AND r.started_at >= :month),
-            (SELECT r.error FROM runs r WHERE r.account_id = a.id AND r.status != 'running'
+            (SELECT r.error FROM runs r WHERE r.account_id = a.id AND r.status != :running
                 ORDER BY r.id DESC LIMIT 1),
-            (SELECT count(*) FROM runs r WHERE r.account_id = a.id AND r.status NOT IN ('ok', 'running')
+            (SELECT count(*) FROM runs r WHERE r.account_id = a.id AND r.status NOT IN (:ok, :running)
                 AND r.id > coalesce((SELECT max(o.id) FROM runs o WHERE o.account_id = a.id
-                                     AND o.status = 'ok'), 0)),
+                                     AND o.status = :ok), 0)),
             (SELECT max(e.exported_at) FROM exports e WHERE e.account_id = a.id),
             a.complete_since, a.history_limit
         FROM accounts a WHERE a.in_config = 1 ORDER BY a.leader_id, a.platform
     """
     rows = []
-    for row in db.execute(sql, {"month": month_start}).fetchall():
+    for row in db.execute(sql, {"month": month_start, "ok": RunStatus.OK, "running": RunStatus.RUNNING}).fetchall():
         last_success = row[5]
         hours = None if last_success is None else round((now - _parse(last_success)).total_seconds() / 3600, 2)
         stale = stale_after is not None and (
@@ -106,7 +112,7 @@ def account_statuses(db: Database, now: datetime | None = None, stale_after: tim
         if platform in IMPORT_ONLY_PLATFORMS:
             stale = export_stale_after is not None and (
                 newest_export is None or now - _parse(newest_export) > export_stale_after)
-        rows.append(AccountStatus(account_id, leader_id, platform, handle, status, last_success, posts, requests,
+        rows.append(AccountHealth(account_id, leader_id, platform, handle, status, last_success, posts, requests,
                                   reads, error, failures, hours, stale, newest_export, complete_since, history_limit))
     return rows
 

@@ -10,7 +10,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from tracker.config import Config
-from tracker.domain import HistoryEnd, Identity
+from tracker.domain import AccountStatus, HistoryEnd, Identity, RunStatus
 from tracker.store.db import now_iso, write_transaction
 
 @dataclass(frozen=True)
@@ -65,8 +65,12 @@ def get_accounts(db: Database, leader_ids: Sequence[str] = (), platforms: Sequen
         params += list(platforms)
     # The latest successful run's row id orders completions exactly (timestamps tie within
     # a second); never completed (NULL) sorts first.
-    sql += (" ORDER BY (SELECT max(runs.id) FROM runs WHERE runs.account_id = accounts.id AND runs.status = 'ok'), "
-            "leader_id, platform") if least_recent_first else " ORDER BY leader_id, platform"
+    if least_recent_first:
+        sql += (" ORDER BY (SELECT max(runs.id) FROM runs WHERE runs.account_id = accounts.id AND runs.status = ?), "
+                "leader_id, platform")
+        params.append(RunStatus.OK)
+    else:
+        sql += " ORDER BY leader_id, platform"
     return [AccountRow(*row) for row in db.execute(sql, params).fetchall()]
 
 
@@ -74,8 +78,9 @@ def save_identity(db: Database, account_id: str, identity: Identity) -> None:
     with write_transaction(db):
         db.execute(
             "UPDATE accounts SET platform_user_id = ?, display_name = ?, resolved_at = ?, "
-            "status = CASE WHEN ? THEN 'protected' ELSE status END WHERE id = ?",
-            [identity.user_id, identity.display_name, now_iso(), identity.protected, account_id],
+            "status = CASE WHEN ? THEN ? ELSE status END WHERE id = ?",
+            [identity.user_id, identity.display_name, now_iso(), identity.protected, AccountStatus.PROTECTED,
+             account_id],
         )
 
 
@@ -85,16 +90,17 @@ def save_identity_accepted(db: Database, account_id: str) -> bool:
     handle and collects it. Returns False when the account was not stopped."""
     with write_transaction(db):
         cursor = db.execute(
-            "UPDATE accounts SET platform_user_id = NULL, display_name = NULL, resolved_at = NULL, status = 'new', "
-            "status_detail = NULL WHERE id = ? AND status = 'identity_changed'", [account_id])
+            "UPDATE accounts SET platform_user_id = NULL, display_name = NULL, resolved_at = NULL, status = ?, "
+            "status_detail = NULL WHERE id = ? AND status = ?",
+            [AccountStatus.NEW, account_id, AccountStatus.IDENTITY_CHANGED])
     return cursor.rowcount > 0
 
 
 def save_account_status(db: Database, account_id: str, status: str, detail: str | None = None) -> None:
     with write_transaction(db):
-        if status == "ok":
-            db.execute("UPDATE accounts SET status = 'ok', status_detail = NULL, last_success_at = ? "
-                       "WHERE id = ?", [now_iso(), account_id])
+        if status == AccountStatus.OK:
+            db.execute("UPDATE accounts SET status = ?, status_detail = NULL, last_success_at = ? "
+                       "WHERE id = ?", [AccountStatus.OK, now_iso(), account_id])
         else:
             db.execute("UPDATE accounts SET status = ?, status_detail = ? WHERE id = ?",
                        [status, detail, account_id])

@@ -126,7 +126,7 @@ END;
 """)
 
 
-# Issue 3: post labels with evidence, and the monthly metrics table. `post_labels`,
+# Post labels with evidence, and the monthly metrics table. `post_labels`,
 # `labelled_posts`, `context_labels` and `metrics` are pinned: the report code reads them.
 @migrations(name="m002_labels_metrics")
 def m002_labels_metrics(db: Database) -> None:
@@ -223,7 +223,7 @@ CREATE INDEX idx_runs_platform_started ON runs (platform, started_at);
 """)
 
 
-# Issue 3, point 5: posts that mention a leader (X GET /2/users/:id/mentions). The posts
+# Posts that mention a leader (X GET /2/users/:id/mentions). The posts
 # themselves are context posts (someone else's); this table says whose mention each is.
 # The index on posts.in_reply_to_id finds the leader's replies to a mention.
 @migrations(name="m004_mentions")
@@ -271,7 +271,7 @@ ALTER TABLE metrics ADD COLUMN not_labelled_language INTEGER;
 """)
 
 
-# From when each account's stored posts are complete (see tracker.collect.sources.base.HistoryEnd):
+# From when each account's stored posts are complete (see tracker.domain.HistoryEnd):
 # months before it have no data, instead of looking like months without activity. Accounts
 # collected before this version are complete since their oldest stored post (the safe
 # claim), and stored metrics, computed without it, are dropped to be computed again.

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from tracker.domain import ContextPost, Page, Post
+from tracker.domain import AccountStatus, ContextPost, Page, Post
 from tracker.store.accounts import AccountRow, save_history_end
 from tracker.store.db import now_iso, write_transaction
 from tracker.store.runs import RunProgress, save_run_progress
@@ -220,6 +220,8 @@ def save_mentions(db: Database, account: AccountRow, mentions: Iterable[ContextP
     someone else's post and never counts as the leader's activity.
     """
     rows = [(post.id, account.id, account.leader_id, post.created_at) for post in mentions]
+    # ignore=True (INSERT OR IGNORE) only skips the mention already recorded: every NOT NULL
+    # column here is an id the caller holds, so no row can be dropped for a NULL.
     with write_transaction(db):
         db.table("mentions").insert_all([("context_id", "account_id", "leader_id", "created_at"), *rows],
                                         ignore=True)
@@ -252,8 +254,8 @@ def save_export(db: Database, account: AccountRow, *, source: str, fingerprint: 
                 "ELSE covered_from END, covered_until = CASE WHEN covered_until IS NULL OR ? > covered_until "
                 "THEN ? ELSE covered_until END WHERE id = ?",
                 [first_item_at or exported_at, first_item_at or exported_at, exported_at, exported_at, account.id])
-        db.execute("UPDATE accounts SET status = 'ok', status_detail = NULL, last_success_at = ? WHERE id = ?",
-                   [imported_at, account.id])
+        db.execute("UPDATE accounts SET status = ?, status_detail = NULL, last_success_at = ? WHERE id = ?",
+                   [AccountStatus.OK, imported_at, account.id])
         if new_posts:
             # The leader's stored monthly figures predate these posts (an export brings years
             # of history at once): they are computed again when next needed.

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from sqlite_utils import Database
 
+from tracker.domain import RunStatus
 from tracker.store.accounts import AccountRow
 from tracker.store.db import now_iso, write_transaction
 
@@ -23,7 +24,7 @@ class RunProgress:
 def start_run(db: Database, run_id: str, account: AccountRow) -> RunProgress:
     with write_transaction(db):
         runs = db.table("runs").insert({"run_id": run_id, "account_id": account.id, "platform": account.platform,
-                                        "started_at": now_iso(), "status": "running"})
+                                        "started_at": now_iso(), "status": RunStatus.RUNNING.value})
     assert runs.last_rowid is not None
     return RunProgress(runs.last_rowid)
 
@@ -46,7 +47,6 @@ def close_interrupted_runs(db: Database) -> int:
     """Mark runs left 'running' by a killed collection (only called under the collect lock)."""
     with write_transaction(db):
         cursor = db.execute(
-            "UPDATE runs SET status = 'interrupted', error = 'the collection was stopped before it finished' "
-            "WHERE status = 'running'"
-        )
+            "UPDATE runs SET status = ?, error = 'the collection was stopped before it finished' WHERE status = ?",
+            [RunStatus.INTERRUPTED, RunStatus.RUNNING])
     return cursor.rowcount

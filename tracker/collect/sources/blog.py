@@ -2,7 +2,7 @@
 
 feedparser has no timeout parameter (it uses urllib with the global socket default), so
 the bytes are fetched with ``requests`` (timeout, bounded retries) and handed to
-``feedparser.parse`` (guide, platforms.md section 4).
+``feedparser.parse``.
 
 - Conditional GET: the cursor keeps the feed's ``ETag`` and ``Last-Modified``; a ``304``
   is one request and nothing read.

@@ -36,7 +36,7 @@ REPOST_REASON = "app.bsky.feed.defs#reasonRepost"
 # carries images (lexicon app.bsky.embed.record / recordWithMedia).
 QUOTE_EMBEDS = ("app.bsky.embed.record#view", "app.bsky.embed.recordWithMedia#view")
 # A client-set createdAt further ahead of the AppView's indexedAt than this is not trusted
-# (guide, platforms.md 2.2: "record.createdAt is set by the client and can be wrong").
+# (record.createdAt is set by the client and can be wrong).
 MAX_CLOCK_SKEW = timedelta(days=1)
 
 

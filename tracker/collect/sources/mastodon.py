@@ -1,8 +1,8 @@
 """Mastodon through ``Mastodon.py``, always on the account's home server.
 
 A handle is ``user@server``. A remote account's status list on another server holds only
-what federated there, so the account is looked up and read on its own server (guide,
-platforms.md 3.1). Public statuses need no token (Mastodon >= 2.7).
+what federated there, so the account is looked up and read on its own server. Public
+statuses need no token (Mastodon >= 2.7).
 
 Paging (``GET /api/v1/accounts/:id/statuses``, at most 40 per page):
 
@@ -43,8 +43,6 @@ from tracker.collect.sources.retry import Caller, RateLimited, Retry
 log = logging.getLogger(__name__)
 
 PAGE_SIZE = 40  # the maximum `limit` of account statuses (methods/accounts.md)
-# Stored ids a source may ask about: collect.py sets this to a reader of the posts and
-# context tables, so a replied-to status already stored is not fetched again.
 
 
 def split_handle(handle: str) -> tuple[str, str]:

@@ -11,7 +11,7 @@ tests/test_emulator_conformance_bluesky.py):
 - filters ``posts_with_replies`` (default), ``posts_no_replies`` and
   ``posts_and_author_threads`` as the AppView's getAuthorFeed.ts defines them;
 - an unknown actor is HTTP 400 ``{"error":"InvalidRequest","message":"Profile not found"}``
-  and an unknown handle 400 ``"Unable to resolve handle"`` (guide, platforms.md 2.1, 2.4);
+  and an unknown handle 400 ``"Unable to resolve handle"``;
 - every answer carries ``RateLimit-*`` headers (epoch reset, IETF draft style, no ``X-``);
 - a taken-down actor (``BlueskyDataset.suspended``) is HTTP 400 ``AccountTakedown``
   "Account has been suspended", an actor that blocks the requester (``blocked_by``) 400
