@@ -5,11 +5,11 @@ Run by hand (not part of the test suite):
     .venv/bin/python bench/bench_archive.py [--posts 96000] [--twitter-to-sqlite /tmp/t2s-venv/bin/twitter-to-sqlite]
 
 1. Writes a synthetic archive of one leader (originals, replies, threads, quotes,
-   retweets over eight years) with tracker.emulators.x_archive, as ``data/tweets.js`` in a
+   retweets over eight years) with tracker.demo.emulators.x_archive, as ``data/tweets.js`` in a
    zip, plus a copy whose file is named ``data/tweet.js`` (twitter-to-sqlite 0.22 reads only
    that older name).
 2. Times ``tracker import x-archive`` (library call, fresh database, in a child process)
-   and then, when ``tracker.metrics.refresh_metrics`` exists in this tree, labelling and
+   and then, when ``tracker.metrics.monthly.refresh_metrics`` exists in this tree, labelling and
    the metrics of the archive's last month.
 3. Times ``twitter-to-sqlite import db archive.zip`` on the same posts, if given.
 4. Imports a quarter-size, the full-size and a double-size archive in child processes and
@@ -37,7 +37,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tracker.emulators.x_archive import write_archive  # noqa: E402
+from tracker.demo.emulators.x_archive import write_archive  # noqa: E402
 
 LEADER = {"id": "1100000000000000001", "username": "maya_okafor", "name": "Maya Okafor"}
 OTHER = {"id": "1200000000000000001", "username": "robofan_ana", "name": "Robofan Ana"}
@@ -96,16 +96,16 @@ def make_archives(folder: Path, count: int) -> tuple[Path, Path]:
 CHILD = r"""
 import json, resource, sys, time
 from pathlib import Path
-from tracker.archive import import_x_archive
+from tracker.collect.x_archive import import_x_archive
 from tracker.config import load_config
 config = load_config(sys.argv[1])
-started = time.perf_counter()
+started, cpu = time.perf_counter(), time.process_time()
 result = import_x_archive(config, "maya", Path(sys.argv[2]))
-imported = time.perf_counter() - started
+imported, imported_cpu = time.perf_counter() - started, time.process_time() - cpu
 metrics_seconds = None
 try:
-    # Issue 5's metrics area: labels the stored posts, then computes and stores the month.
-    from tracker.metrics import refresh_metrics
+    # The metrics stage: labels the stored posts, then computes and stores the month.
+    from tracker.metrics.monthly import refresh_metrics
 except ImportError:
     refresh_metrics = None
 if refresh_metrics is not None:
@@ -117,7 +117,8 @@ if refresh_metrics is not None:
     refresh_metrics(config, month)
     metrics_seconds = time.perf_counter() - started
 print(json.dumps({"posts": result.posts_read, "new": result.new_posts, "import_s": imported,
-                  "metrics_s": metrics_seconds, "max_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+                  "import_cpu_s": imported_cpu, "metrics_s": metrics_seconds,
+                  "max_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
 """
 
 
@@ -158,12 +159,13 @@ def main() -> None:
         full = run_tracker(folder, ours)
         quarter = run_tracker(folder, small)
         double = run_tracker(folder, large)
-        print(f"tracker import x-archive: {full['posts']} posts in {full['import_s']:.2f} s")
+        print(f"tracker import x-archive: {full['posts']} posts in {full['import_s']:.2f} s "
+              f"({full['import_cpu_s']:.2f} s of CPU: the figure to compare on a busy machine)")
         if full["metrics_s"] is not None:
-            print(f"  + labelling and the last month's metrics (tracker.metrics.refresh_metrics): "
+            print(f"  + labelling and the last month's metrics (tracker.metrics.monthly.refresh_metrics): "
                   f"{full['metrics_s']:.2f} s")
         else:
-            print("  (no tracker.metrics.refresh_metrics in this tree: metrics not timed)")
+            print("  (no tracker.metrics.monthly.refresh_metrics in this tree: metrics not timed)")
         print(f"  child wall time {full['wall_s']:.2f} s, interpreter start included")
         print("peak RSS: " + ", ".join(f"{run['max_rss_kb'] / 1024:.0f} MB for {run['posts']} posts"
                                        for run in (quarter, full, double)))

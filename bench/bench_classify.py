@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
-from tracker.classify import label_post
+from tracker.label.rules import label_post
 
 SEED = 20260105
 ORIGINALS = (

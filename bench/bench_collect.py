@@ -14,9 +14,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from tracker.collect import collect
+from tracker.collect.run import collect
 from tracker.config import load_config
-from tracker.emulators.x import XDataset, XEmulator
+from tracker.demo.emulators.x import XDataset, XEmulator
 
 TOKEN = "bench-token"
 

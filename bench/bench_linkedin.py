@@ -4,10 +4,10 @@ Run by hand (not part of the test suite):
 
     .venv/bin/python bench/bench_linkedin.py [--rows 100000] [--repeat 3]
 
-Writes a synthetic export of one leader with tracker.emulators.linkedin_export, in
+Writes a synthetic export of one leader with tracker.demo.emulators.linkedin_export, in
 LinkedIn's format (multi-line posts with re-quoted lines, repeated rows, backslash-escaped
 quotes in comments; 40% Shares.csv, 60% Comments.csv) as a zip, then times
-``tracker.linkedin.import_linkedin_export`` into a fresh database (the checking pass, the
+``tracker.collect.linkedin.import_linkedin_export`` into a fresh database (the checking pass, the
 saving pass and the fingerprint included), and a second import of the same zip (nothing
 new). The target is under 5 s for 100,000 rows.
 """
@@ -27,8 +27,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tracker.config import load_config  # noqa: E402
-from tracker.emulators.linkedin_export import Comment, Share, share_link, write_export  # noqa: E402
-from tracker.linkedin import import_linkedin_export  # noqa: E402
+from tracker.demo.emulators.linkedin_export import Comment, Share, share_link, write_export  # noqa: E402
+from tracker.collect.linkedin import import_linkedin_export  # noqa: E402
 
 POSTS = [
     "We shipped offline mode for the fleet dashboard today.\n\nFour months of work and 2,000 hours of testing.\n\n"

@@ -33,8 +33,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from report_fixture import build_sample  # noqa: E402
 
-from tracker.report import A4, PNG_DPI, render_report  # noqa: E402
-from tracker.reportdata import build_report_data  # noqa: E402
+from tracker.report.page import A4, PNG_DPI  # noqa: E402
+from tracker.report.pdf import render_report  # noqa: E402
+from tracker.ops.report_job import build_report_data  # noqa: E402
 from tracker.store import open_db  # noqa: E402
 
 

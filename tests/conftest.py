@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tracker.config import Config, load_config
-from tracker.emulators.x import XDataset, XEmulator
+from tracker.demo.emulators.x import XDataset, XEmulator
 
 SHARED_DIR = Path(os.environ.get("TRACKER_SHARED_DIR") or Path(__file__).resolve().parents[2] / "shared")
 TOKEN = "test-bearer-token-5f1e2d"

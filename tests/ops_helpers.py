@@ -1,10 +1,10 @@
-"""Shared helpers for the ops tests (issue 6): demo configs pointing at a running emulator."""
+"""Shared helpers for the ops tests: demo configs pointing at a running emulator."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from tracker.demo import config_text
+from tracker.demo.run import config_text
 
 
 def write_demo_config(folder: Path, api_base_url: str, extra: str = "") -> Path:

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tracker.collect import CollectResult, collect
+from tracker.collect.run import CollectResult, collect
 from tracker.config import Config, load_config
 from tracker.store import open_db
 

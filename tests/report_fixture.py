@@ -2,7 +2,7 @@
 post labels and metrics rows with plausible hand-set values.
 
 ``post_labels`` and ``metrics`` are created here with the statements of the pinned contract
-of the metrics layer (issue 3, migration ``m002_labels_metrics``), which this branch does
+of the metrics layer (migration ``m002_labels_metrics``), which this branch does
 not have yet; once it lands, ``open_db`` creates them and ``create_labels_metrics_tables``
 finds them there (CREATE TABLE IF NOT EXISTS).
 """
@@ -19,7 +19,7 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from tracker.config import Config, Leader
-from tracker.reportdata import month_bounds_utc, shift_month
+from tracker.months import month_bounds_utc, shift_month
 from tracker.store import open_db, save_config
 
 LABELS_METRICS_SQL = """
@@ -236,7 +236,7 @@ def build_sample(tmp: Path, n_leaders: int = 3, month: str = "2026-03", history:
             all_row = metrics_row(peer_id, one, "all", profiles[index % len(profiles)], rng)
             metric_rows += [all_row, {**all_row, "platform": "x"}]
     if peers:
-        from tracker.peers import add_peer_positions
+        from tracker.metrics.peers import add_peer_positions
 
         organisations = {peer_id: company for peer_id, _name, company in peers}
         for row in metric_rows:

@@ -63,7 +63,7 @@ def _merge(left: Any, right: Any) -> Any:
 
 
 def recorded_loader(shared_dir: Path, platform: str) -> Callable[[str], tuple[Any, Any]]:
-    """``load(name)`` -> (body, meta) of a recorded response in ../shared (skips when absent)."""
+    """``load(name)`` -> (body, meta) of a recorded response in the reference data (skips when absent)."""
     folder = shared_dir / "fixtures" / "recorded" / platform
     if not folder.is_dir():
         pytest.skip(f"no recorded {platform} responses")

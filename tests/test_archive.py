@@ -10,14 +10,14 @@ from datetime import datetime, timezone
 import pytest
 from click.testing import CliRunner
 
-from tracker.archive import ArchiveError, import_x_archive, iter_array, iter_archive_tweets
+from tracker.collect.x_archive import ArchiveError, import_x_archive, iter_array, iter_archive_tweets
 from tracker.cli import cli
-from tracker.collect import collect
-from tracker.demo import DEMO_TOKEN, LEADERS, build_dataset
-from tracker.emulators.x import XEmulator
-from tracker.emulators.x_archive import write_archive
+from tracker.collect.run import collect
+from tracker.demo.run import DEMO_TOKEN, LEADERS, build_dataset
+from tracker.demo.emulators.x import XEmulator
+from tracker.demo.emulators.x_archive import write_archive
 from tracker.errors import ConfigError
-from tracker.sources.x import TOKEN_ENV_VAR, normalize_tweet
+from tracker.collect.sources.x import TOKEN_ENV_VAR, normalize_tweet
 
 from platform_helpers import rows, write_config
 

@@ -7,13 +7,13 @@ from datetime import datetime, timedelta, timezone
 
 from click.testing import CliRunner
 
-from tracker.budget import estimate_budget, runs_in_month
+from tracker.collect.budget import estimate_budget, runs_in_month
 from tracker.cli import cli
-from tracker.collect import collect
+from tracker.collect.run import collect
 from tracker.config import load_config
-from tracker.demo import DEMO_TOKEN, LEADERS, PEERS, build_dataset
-from tracker.emulators.x import XDataset, XEmulator
-from tracker.sources.x import TOKEN_ENV_VAR
+from tracker.demo.run import DEMO_TOKEN, LEADERS, PEERS, build_dataset
+from tracker.demo.emulators.x import XDataset, XEmulator
+from tracker.collect.sources.x import TOKEN_ENV_VAR
 from tracker.store import open_db
 
 from ops_helpers import write_demo_config

@@ -1,4 +1,4 @@
-"""Tests for tracker.classify, the rules the learned labeller reads as features and that label
+"""Tests for tracker.label.rules, the rules the learned labeller reads as features and that label
 other people's posts (question, critical): each rule family with invented posts."""
 
 from __future__ import annotations
@@ -8,15 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tracker.classify import (
-    CLASSIFIER_VERSION,
-    CONTEXT_LABELS,
-    POST_LABELS,
-    label_context,
-    label_post,
-    label_post_and_context,
-    normalize_handles,
-)
+from tracker.label.reading import label_context, normalize_handles
+from tracker.label.rules import CLASSIFIER_VERSION, CONTEXT_LABELS, POST_LABELS, label_post, label_post_and_context
 
 SHARED = Path(os.environ.get("TRACKER_SHARED_DIR")
               or Path(__file__).resolve().parents[1].parent / "shared")

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from conftest import ENV, TOKEN
 from tracker import __version__
 from tracker.cli import cli
-from tracker.collect import lock_path
+from tracker.store.lock import lock_path
 
 
 def run(*args: str, env: dict[str, str] | None = None):

@@ -20,7 +20,7 @@ from click.testing import CliRunner
 
 from conftest import ENV, make_tweet, make_user, write_config
 from tracker.cli import cli
-from tracker.emulators.x_archive import write_archive
+from tracker.demo.emulators.x_archive import write_archive
 
 COMMANDS = {
     "status": ["status"],
@@ -60,7 +60,8 @@ def config_with_database(folder: Path, database: str) -> Path:
 
 def assert_one_clear_line(result, *fragments: str) -> None:
     assert result.exit_code == 2, result.output
-    assert "Traceback" not in result.output and result.exception is None or isinstance(result.exception, SystemExit)
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     for fragment in fragments:

@@ -9,9 +9,9 @@ import pytest
 from sqlite_utils import Database
 
 from conftest import ENV, make_tweet, make_user, write_config
-from tracker.collect import collect
+from tracker.collect.run import collect
 from tracker.config import load_config
-from tracker.emulators.x import XEmulator
+from tracker.demo.emulators.x import XEmulator
 
 
 def post_ids(config) -> list[str]:
@@ -163,7 +163,7 @@ def test_persistent_faults_fail_one_account_and_keep_the_others(config, emulator
 
 def test_timeout_is_retried(tmp_path, emulator):
     config = load_config(write_config(tmp_path, emulator.url, timeout=0.2))
-    emulator.add_fault("delay", path="/2/users/101/tweets", seconds=1.0)
+    emulator.add_fault("hang", path="/2/users/101/tweets")  # never answered: always a timeout
     result = collect(config, env=ENV, leader_ids=["alice"])
     assert result.accounts[0].status == "ok"
     assert result.accounts[0].requests == 3  # lookup, timed-out page, retried page

@@ -14,21 +14,12 @@ import sqlite3
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 from conftest import ENV, make_tweet
-from tracker.collect import collect
+from tracker.collect.run import collect
 
 TRACKER = [sys.executable, "-m", "tracker"]
-
-
-def wait_for(condition, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        time.sleep(0.01)
 
 
 def start(config_path: Path, *args: str) -> subprocess.Popen[str]:
@@ -54,7 +45,7 @@ def test_collect_waits_for_another_writer_instead_of_losing_the_page(config, emu
     process = start(config.path, "collect")
     writer = None
     try:
-        wait_for(emulator.hanging.is_set)
+        assert emulator.hanging.wait(30), "the collection never asked for alice's first page"
         # Another writer (a report storing its metrics, say) takes the lock while the page
         # is in flight, and keeps it for a second after the page has been served.
         writer = sqlite3.connect(config.database, timeout=30, isolation_level=None)
@@ -62,7 +53,7 @@ def test_collect_waits_for_another_writer_instead_of_losing_the_page(config, emu
         writer.execute("UPDATE leaders SET name = name")
         served = len(emulator.requests_to("/2/users/101/tweets"))
         emulator.release()  # the held request is dropped; the collector asks again
-        wait_for(lambda: len(emulator.requests_to("/2/users/101/tweets")) > served)
+        assert emulator.wait_for_requests("/2/users/101/tweets", served + 1), "the collector did not ask again"
         threading.Event().wait(1.0)  # the other writer's work, not synchronisation
         writer.execute("COMMIT")
         code, output = finish(process)
@@ -88,7 +79,7 @@ def test_collect_metrics_report_and_purge_together(tmp_path, config, emulator, d
     collecting = start(config.path, "collect")
     others = []
     try:
-        wait_for(emulator.hanging.is_set)
+        assert emulator.hanging.wait(30), "the collection never asked for a page"
         others = [start(config.path, "metrics", "--month", "2026-10"),
                   start(config.path, "report", "--month", "2026-10", "--format", "pdf,csv",
                         "--out", str(tmp_path / "out")),

@@ -18,10 +18,10 @@ from conftest import ENV, TOKEN, make_user, write_config
 from tracker import store
 from tracker.cli import cli
 from tracker.config import load_config
-from tracker.emulators.x import XDataset, XEmulator
-from tracker.emulators.x_archive import write_archive
-from tracker.reportdata import build_report_data
-from tracker.reportjob import refresh_report_metrics
+from tracker.demo.emulators.x import XDataset, XEmulator
+from tracker.demo.emulators.x_archive import write_archive
+from tracker.ops.report_job import build_report_data
+from tracker.ops.report_job import refresh_report_metrics
 
 START = datetime(2024, 1, 1, tzinfo=timezone.utc)
 POSTS = 3300  # 100 more than X serves

@@ -12,9 +12,9 @@ from click.testing import CliRunner
 from tracker import store
 from tracker.cli import cli
 from tracker.config import load_config
-from tracker.datacare import backup_database, purge_context
+from tracker.ops.datacare import backup_database, purge_context
 from tracker.errors import TrackerError
-from tracker.sources.base import ContextPost
+from tracker.domain import ContextPost
 
 CONFIG = """
 [tracker]

@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 
 from tracker.cli import cli
 from tracker.config import load_config
-from tracker.delivery import PASSWORD_ENV_VAR, send_report_email
+from tracker.ops.delivery import PASSWORD_ENV_VAR, send_report_email
 from tracker.errors import DeliveryError
 
 PASSWORD = "s3cret-smtp-pass"
@@ -289,9 +289,9 @@ def test_report_send_writes_then_mails_the_report_with_its_summary(tmp_path, smt
     # The summary is the body, in plain text and in HTML with the leaderboard chart inline.
     from html import escape
 
-    from tracker.reportdata import build_report_data
+    from tracker.ops.report_job import build_report_data
     from tracker.store import open_db
-    from tracker.summary import executive_summary
+    from tracker.report.summary import executive_summary
 
     db = open_db(sample.db_path)
     try:
@@ -353,9 +353,9 @@ def test_send_report_refuses_a_pdf_that_is_not_whole(tmp_path, smtp, damage):
 def test_the_html_body_escapes_what_it_shows(tmp_path):
     from report_fixture import build_sample
 
-    from tracker.reportdata import build_report_data
+    from tracker.ops.report_job import build_report_data
     from tracker.store import open_db
-    from tracker.summary import email_html
+    from tracker.report.summary import email_html
 
     sample = build_sample(tmp_path, n_leaders=1)
     db = open_db(sample.db_path)

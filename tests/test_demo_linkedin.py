@@ -8,9 +8,9 @@ from datetime import datetime, timezone
 import pytest
 
 from tracker.config import load_config
-from tracker.demo import run_demo
-from tracker.linkedin import import_dropped_exports
-from tracker.metrics import compute_metrics
+from tracker.demo.run import run_demo
+from tracker.collect.linkedin import import_dropped_exports
+from tracker.metrics.monthly import compute_metrics
 from tracker.store import open_db
 
 from platform_helpers import rows

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from tracker.demo import run_demo
+from tracker.demo.run import run_demo
 
 from platform_helpers import rows
 

@@ -9,7 +9,7 @@ import feedparser
 import pytest
 import requests
 
-from tracker.emulators.blog import BlogDataset, BlogEmulator, BlogFeed, FeedEntry
+from tracker.demo.emulators.blog import BlogDataset, BlogEmulator, BlogFeed, FeedEntry
 
 FIELDS_USED = ("title", "link", "id", "published_parsed", "summary")
 

@@ -1,4 +1,4 @@
-"""The Bluesky emulator answers like the recorded AppView (../shared/fixtures/recorded/bluesky/)."""
+"""The Bluesky emulator answers like the recorded AppView (the reference data's recordings)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from datetime import datetime, timezone
 import pytest
 import requests
 
-from tracker.emulators.bluesky import BlueskyDataset, BlueskyEmulator, actor, feed_item, post_view
-from tracker.sources.bluesky import normalize_item
+from tracker.demo.emulators.bluesky import BlueskyDataset, BlueskyEmulator, actor, feed_item, post_view
+from tracker.collect.sources.bluesky import normalize_item
 
 from structure import merged, missing_or_mistyped, recorded_loader, structure
 
@@ -79,7 +79,7 @@ def test_built_items_use_only_recorded_fields_with_recorded_types(recorded):
         problems = missing_or_mistyped(item, examples[kind])
         # `langs` is an app.bsky.feed.post field (lexicon); the 7 recorded quotes lack it.
         assert [p for p in problems if not p.startswith(".post.embed.record.value.langs")] == [], kind
-    # The recorded items normalize into the kinds the guide counted (platforms.md 2.2).
+    # The recorded items normalize into the kinds a reading of the real feed counted.
     did = feed["feed"][0]["post"]["author"]["did"] if "reason" not in feed["feed"][0] else None
     did = did or next(i["post"]["author"]["did"] for i in feed["feed"] if "reason" not in i)
     kinds = [normalize_item(item, did)[0].kind for item in feed["feed"]]

@@ -1,4 +1,4 @@
-"""The Mastodon emulator answers like the recorded Mastodon 4.6.4 server (../shared/fixtures/recorded/mastodon/)."""
+"""The Mastodon emulator answers like the recorded Mastodon 4.6.4 server (the reference data's recordings)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from tracker.emulators.mastodon import MastodonDataset, MastodonEmulator, account, status
+from tracker.demo.emulators.mastodon import MastodonDataset, MastodonEmulator, account, status
 
 from structure import merged, missing_or_mistyped, recorded_loader, structure
 

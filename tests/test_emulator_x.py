@@ -10,7 +10,7 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 import requests
 
-from tracker.emulators.x import XDataset, XEmulator, decode_token, encode_token
+from tracker.demo.emulators.x import XDataset, XEmulator, decode_token, encode_token
 
 # Fields the current API sends that the 2021 recordings predate (recorded/README.md, caveats).
 NEWER_THAN_RECORDINGS = {"edit_history_tweet_ids"}
@@ -127,7 +127,7 @@ def test_faults_answer_like_the_real_api(emulator):
 def test_emulators_stay_quiet_when_a_client_goes_away_but_report_real_errors(capsys):
     from http.server import BaseHTTPRequestHandler
 
-    from tracker.emulators.http import _Server
+    from tracker.demo.emulators.http import _Server
 
     server = _Server(("127.0.0.1", 0), BaseHTTPRequestHandler)
     try:

@@ -12,8 +12,10 @@ from click.testing import CliRunner
 
 from conftest import ENV, TOKEN, make_tweet, make_user, write_config
 from tracker.cli import cli
-from tracker.emulators.x import XDataset, XEmulator
-from tracker.metrics import _COUNT_COLUMNS, DEGENERATE, _finish, format_table, index_interval_is_degenerate
+from tracker.demo.emulators.x import XDataset, XEmulator
+from tracker.metrics.declarations import COUNTED as _COUNT_COLUMNS
+from tracker.metrics.index import DEGENERATE, finish_row as _finish, index_interval_is_degenerate
+from tracker.metrics.table import format_table
 
 
 def run(*args: str, env=None):

@@ -10,8 +10,8 @@ from click.testing import CliRunner
 from tracker import store
 from tracker.cli import cli
 from tracker.config import load_config
-from tracker.sources.base import utc_iso
-from tracker.status import account_health
+from tracker.domain import utc_iso
+from tracker.ops.status import account_health
 
 CONFIG = """
 [tracker]

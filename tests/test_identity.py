@@ -10,10 +10,10 @@ from click.testing import CliRunner
 
 from conftest import ENV, make_tweet, make_user, write_config
 from tracker.cli import cli
-from tracker.demo import DEMO_TOKEN, LEADERS, build_dataset
-from tracker.emulators.x import XEmulator
-from tracker.emulators.x_archive import write_archive
-from tracker.sources.x import TOKEN_ENV_VAR
+from tracker.demo.run import DEMO_TOKEN, LEADERS, build_dataset
+from tracker.demo.emulators.x import XEmulator
+from tracker.demo.emulators.x_archive import write_archive
+from tracker.collect.sources.x import TOKEN_ENV_VAR
 
 NOW = datetime(2026, 6, 15, 12, 0, tzinfo=timezone.utc)
 

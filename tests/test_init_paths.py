@@ -7,7 +7,7 @@ from click.testing import CliRunner
 from conftest import ENV, TOKEN, small_dataset, write_config
 from tracker.cli import cli
 from tracker.config import load_config
-from tracker.emulators.x import XEmulator
+from tracker.demo.emulators.x import XEmulator
 
 
 def run(*args: str):

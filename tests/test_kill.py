@@ -6,36 +6,28 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 from sqlite_utils import Database
 
 from conftest import ENV, make_tweet
-from tracker.collect import collect
-
-
-def wait_for(condition, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        time.sleep(0.01)
+from tracker.collect.run import collect
 
 
 @pytest.mark.parametrize("kill_after_requests", [1, 2, 3, 4, 5, 7])
 def test_sigkill_then_rerun_leaves_every_post_exactly_once(config, emulator, dataset, kill_after_requests):
     dataset.add_tweets(make_tweet(4_000_000 + n, "101") for n in range(420))  # alice: 5 pages
     expected = {f"x:{t['id']}" for t in dataset.tweets}
-    # Slow every answer a little so the kill lands inside the run, at a page boundary, in
-    # a request or in a write, depending on the request count it waits for.
-    emulator.add_fault("delay", times=1000, seconds=0.05)
+    # Hold the request numbered kill_after_requests: the kill lands while it is in flight,
+    # after the pages before it were answered (and saved, or being saved).
+    emulator.add_fault("hang", times=1, after=kill_after_requests - 1)
     process = subprocess.Popen(
         [sys.executable, "-m", "tracker", "--config", str(config.path), "collect"],
         env={**os.environ, **ENV}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     try:
-        wait_for(lambda: len(emulator.requests) >= kill_after_requests or process.poll() is not None)
+        assert emulator.hanging.wait(30), f"the collection ended before request {kill_after_requests}"
+        assert len(emulator.requests) == kill_after_requests
         process.send_signal(signal.SIGKILL)
     finally:
         process.wait()

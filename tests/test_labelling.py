@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from tracker import store
-from tracker.model import load_model
+from tracker.label.model import load_model
 from tracker.config import parse_config
-from tracker.labelling import build_post_input, label_stored_posts, organisation_handles
-from tracker.sources.base import ContextPost, Post
+from tracker.label.stored import build_post_input, label_stored_posts, organisation_handles
+from tracker.domain import ContextPost, Post
 
 CONFIG = """
 [tracker]

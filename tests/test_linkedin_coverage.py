@@ -12,12 +12,12 @@ from click.testing import CliRunner
 from tracker import store
 from tracker.cli import cli
 from tracker.config import load_config
-from tracker.emulators.linkedin_export import Comment, Share, share_link, write_export
-from tracker.linkedin import import_linkedin_export
-from tracker.metrics import compute_metrics, export_coverage
+from tracker.demo.emulators.linkedin_export import Comment, Share, share_link, write_export
+from tracker.collect.linkedin import import_linkedin_export
+from tracker.metrics.monthly import compute_metrics, export_coverage
 from tracker.months import month_bounds
-from tracker.sources.base import Post
-from tracker.status import account_health
+from tracker.domain import Post
+from tracker.ops.status import account_health
 
 from platform_helpers import rows
 

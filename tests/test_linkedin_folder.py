@@ -12,9 +12,9 @@ from tracker import store
 from tracker.cli import cli
 from tracker.config import load_config
 from tracker.errors import TrackerError
-from tracker.emulators.linkedin_export import Comment, Share, share_link, write_export
-from tracker.linkedin import find_dropped_exports, import_dropped_exports
-from tracker.schedule import collect_job
+from tracker.demo.emulators.linkedin_export import Comment, Share, share_link, write_export
+from tracker.collect.linkedin import find_dropped_exports, import_dropped_exports
+from tracker.ops.schedule import collect_job
 
 from platform_helpers import rows
 

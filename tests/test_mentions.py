@@ -1,4 +1,4 @@
-"""Mentions (issue 3, point 5): collected from the X emulator through tweepy, counted as
+"""Mentions: collected from the X emulator through tweepy, counted as
 questions received, never as the leader's own activity."""
 
 from __future__ import annotations
@@ -10,10 +10,12 @@ import pytest
 from sqlite_utils import Database
 
 from conftest import ENV, make_tweet, write_config
-from tracker.collect import collect
+from tracker.collect.run import collect
 from tracker.config import load_config
 from tracker.errors import ConfigError
-from tracker.metrics import KEYS, refresh_metrics, wilson_interval
+from tracker.metrics.declarations import KEYS
+from tracker.metrics.index import wilson_interval
+from tracker.metrics.monthly import refresh_metrics
 
 MONTH = "2026-10"  # make_tweet dates every post in October 2026
 SOMEONE = "900"  # a member of the public in small_dataset; 101 is @alice, 102 @bob

@@ -15,19 +15,12 @@ import pytest
 
 from tracker import store
 from tracker.config import parse_config
-from tracker.metrics import (
-    KEYS,
-    compute_metrics,
-    find_cross_posts,
-    last_complete_month,
-    load_metrics,
-    month_bounds,
-    normalize_cross_text,
-    IndexInputs,
-    openness,
-    wilson_interval,
-)
-from tracker.sources.base import ContextPost, HistoryEnd, Post
+from tracker.metrics.cross_posts import normalize_cross_text
+from tracker.metrics.declarations import KEYS
+from tracker.metrics.index import IndexInputs, openness, wilson_interval
+from tracker.metrics.monthly import compute_metrics, find_cross_posts, load_metrics
+from tracker.months import last_complete_month, month_bounds
+from tracker.domain import ContextPost, HistoryEnd, Identity, Post
 
 CONFIG = """
 [tracker]
@@ -81,7 +74,7 @@ def built(tmp_path: Path):
     store.save_config(db, config)
     accounts = {a.leader_id: a for a in store.get_accounts(db)}
     for leader_id, account in accounts.items():
-        store.save_identity(db, account.id, store.Identity(USER_IDS[leader_id], account.handle))
+        store.save_identity(db, account.id, Identity(USER_IDS[leader_id], account.handle))
     accounts = {a.leader_id: a for a in store.get_accounts(db)}
     store.save_context_posts(db, [
         context("c1", "300", "asker1", "2025-01-08T10:00:00Z"),
@@ -300,7 +293,8 @@ def test_estimated_counts_have_intervals_that_hold_the_estimate_and_the_index_it
 def test_the_index_lies_inside_its_interval_whatever_the_month():
     import random
 
-    from tracker.metrics import _COUNT_COLUMNS, _finish
+    from tracker.metrics.declarations import COUNTED as _COUNT_COLUMNS
+    from tracker.metrics.index import finish_row as _finish
 
     rng = random.Random(7)
     for _ in range(500):
@@ -319,3 +313,14 @@ def test_the_index_lies_inside_its_interval_whatever_the_month():
                    median_response_hours=rng.choice([None, 0.5, 10, 100]))
         out = _finish(dict(row), {"answer": 0.1, "debate": 0.2, "progress": 0.1})
         assert out["openness_index_low"] <= out["openness_index"] <= out["openness_index_high"], out
+
+
+def test_aggregates_are_read_by_name_not_by_position(built, monkeypatch):
+    from tracker.metrics import declarations
+
+    db, config, _ = built
+    expected = compute_metrics(db, config, "2025-01")
+    assert by_key(expected)[("ada", "x")]["posts"] == 10
+    # Declaring the aggregates in another order changes the query's columns, not the figures.
+    monkeypatch.setattr(declarations, "AGGREGATES", tuple(reversed(declarations.AGGREGATES)))
+    assert compute_metrics(db, config, "2025-01") == expected

@@ -9,8 +9,9 @@ import pytest
 from click.testing import CliRunner
 
 from tracker.cli import cli
-from tracker.demo import ORGANISATION, PEERS, run_demo
-from tracker.metrics import KEYS, load_metrics
+from tracker.demo.run import ORGANISATION, PEERS, run_demo
+from tracker.metrics.declarations import KEYS
+from tracker.metrics.monthly import load_metrics
 from tracker.store import open_db
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=timezone.utc)
@@ -126,7 +127,7 @@ def test_peers_are_collected_measured_and_placed_but_never_ranked(demo):
     import statistics
 
     from tracker.config import load_config
-    from tracker.reportdata import build_report_data
+    from tracker.ops.report_job import build_report_data
 
     outcome, rows = demo
     db = open_db(outcome.database)
@@ -172,7 +173,7 @@ def test_metrics_outputs_carry_the_peer_positions(demo):
 
 def _names_by(rows, *keys):
     """The leader first by ``keys`` (highest first), ties by name: the summary's rule."""
-    from tracker.demo import LEADERS
+    from tracker.demo.run import LEADERS
 
     names = {leader.id: leader.name for leader in LEADERS}
     best = sorted(rows, key=lambda lid: (*(-(rows[lid][key] or 0) for key in keys), names[lid].casefold()))[0]
@@ -185,7 +186,7 @@ def test_the_report_opens_with_a_summary_that_states_the_metrics(demo):
 
     import pypdf
 
-    from tracker.demo import LEADERS
+    from tracker.demo.run import LEADERS
 
     outcome, rows = demo
     pdf = outcome.folder / "reports" / MONTH / f"report-{MONTH}.pdf"
@@ -234,8 +235,8 @@ def test_examples_come_with_their_context_distinct_texts_and_reasons(demo):
     import pypdf
 
     from tracker.config import load_config
-    from tracker.metrics import normalize_cross_text
-    from tracker.reportdata import build_report_data
+    from tracker.metrics.cross_posts import normalize_cross_text
+    from tracker.ops.report_job import build_report_data
 
     outcome, _ = demo
     db = open_db(outcome.database)

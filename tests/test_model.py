@@ -1,6 +1,6 @@
 """The learned labeller: output contract, readable evidence, languages, a model file that is
 safe to load and holds no post, deterministic training, cross-validation, adaptation, and
-(with ../shared present) that the shipped model is what `make model` builds."""
+(with the reference data present) that the shipped model is what `make model` builds."""
 
 from __future__ import annotations
 
@@ -13,10 +13,11 @@ from click.testing import CliRunner
 
 from tracker.cli import cli
 from tracker.errors import ConfigError, InputError
-from tracker.labelio import label_lines
-from tracker.model import (LABELS, MAX_MODEL_BYTES, SHIPPED_MODEL, Labeller, load_model, not_labelled_reason,
-                           save_model)
-from tracker.training import adapt, best_threshold, calibration_table, cross_validate, fit, read_labelled
+from tracker.label.jsonl import label_lines
+from tracker.label.features import not_labelled_reason
+from tracker.label.model import LABELS, MAX_MODEL_BYTES, SHIPPED_MODEL, Labeller, load_model, save_model
+from tracker.label.jsonl import read_labelled
+from tracker.label.training import adapt, best_threshold, calibration_table, cross_validate, fit
 
 
 def post(text, kind="original", parent=None, post_id="x:1", lang="en", author="leader", quoted=None):
@@ -253,8 +254,8 @@ def test_the_shipped_model_is_what_make_model_builds(shared_dir, tmp_path):
 
 
 def test_scoring_by_blocks_equals_scoring_the_design_matrix():
-    from tracker.classify import OrgHandles
-    from tracker.model import design_matrix, featurize, load_word_vectors
+    from tracker.label.reading import OrgHandles
+    from tracker.label.features import design_matrix, featurize, load_word_vectors
 
     model, vectors = load_model(), load_word_vectors()
     posts = [ANSWER, PROGRESS, DEBATE, post("Good morning")]

@@ -13,9 +13,11 @@ matplotlib.use("Agg")
 from click.testing import CliRunner  # noqa: E402
 
 from report_fixture import build_sample  # noqa: E402
-from tracker import report  # noqa: E402
+from tracker.report import pdf as report  # noqa: E402
+from tracker.report.board import _leaderboard  # noqa: E402
+from tracker.report.page import A4, MARGIN, Page  # noqa: E402
 from tracker.cli import cli  # noqa: E402
-from tracker.reportdata import build_report_data  # noqa: E402
+from tracker.ops.report_job import build_report_data  # noqa: E402
 from tracker.store import open_db  # noqa: E402
 
 HOSTILE_NAME = "Maya \u202eakofO\u202c Okafor\u2066"  # a right-to-left override and an isolate
@@ -63,7 +65,7 @@ def test_summary_text_strips_terminal_escapes_and_line_breaks(tmp_path):
 
 
 def test_summary_html_has_no_control_characters_from_names(tmp_path):
-    from tracker.summary import email_html
+    from tracker.report.summary import email_html
 
     sample = build_sample(tmp_path, n_leaders=1, n_peers=2)
     db = open_db(sample.db_path)
@@ -89,10 +91,10 @@ def test_a_long_name_stops_before_the_index_column(tmp_path):
         db.close()
     leaders = tuple(dataclasses.replace(leader, name=LONG_NAME) for leader in data.leaders)
     data = dataclasses.replace(data, leaders=leaders)
-    page = report._Page("footer", 2, 2)
-    report._leaderboard(page, data, leaders, True)
+    page = Page("footer", 2, 2)
+    _leaderboard(page, data, leaders, True)
     renderer = page.fig.canvas.get_renderer()
-    index_x = (report.MARGIN + 2.45) / report.A4[0]
+    index_x = (MARGIN + 2.45) / A4[0]
     names = [t for t in page.fig.texts if t.get_text().startswith("Maximiliane")]
     assert len(names) == 2 and all(t.get_text().endswith("\u2026") for t in names)
     for name in names:

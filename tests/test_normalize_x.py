@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tracker.sources.x import classify_user_errors, normalize_page
+from tracker.collect.sources.x import classify_user_errors, normalize_page
 
 PAGE = json.loads((Path(__file__).parent / "fixtures" / "x" / "timeline_page.json").read_text())
 

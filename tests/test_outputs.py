@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pypdf
@@ -39,18 +38,17 @@ def test_report_killed_while_writing_leaves_the_previous_files_whole(tmp_path):
     good = {name: (out / name).read_bytes() for name in os.listdir(out)}
     before = _snapshot(out)
 
-    # Write the PDF again and kill it the moment anything in the folder changes: writing
-    # in place truncates the final PDF first; now a hidden temporary file appears first.
-    process = subprocess.Popen([*command, "--format", "pdf"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 120
-        while _snapshot(out) == before and process.poll() is None:
-            assert time.monotonic() < deadline, "the report never started writing"
-            time.sleep(0.005)
-        process.send_signal(signal.SIGKILL)
-    finally:
-        process.wait()
-    assert process.returncode == -signal.SIGKILL, "the report finished before it could be killed"
+    # Write the PDF again in a process that kills itself with SIGKILL at its first rename:
+    # the moment a whole new file exists but has not replaced the old one. (Writing in place,
+    # the old way, never renames: that process would finish, and the check below fails.)
+    kill_at_rename = ("import os, signal, sys\n"
+                      "os.replace = lambda *args, **kwargs: os.kill(os.getpid(), signal.SIGKILL)\n"
+                      "from tracker.cli import cli\n"
+                      "cli(sys.argv[1:], prog_name='tracker')\n")
+    process = subprocess.run([sys.executable, "-c", kill_at_rename, *command[3:], "--format", "pdf"],
+                             capture_output=True, timeout=300)
+    assert process.returncode == -signal.SIGKILL, "the report finished without renaming a file"
+    assert _snapshot(out) != before, "killed before anything was written"
 
     visible = sorted(name for name in os.listdir(out) if not name.startswith("."))
     assert visible == sorted(good)

@@ -8,7 +8,7 @@ import pytest
 
 from tracker.config import parse_config
 from tracker.errors import ConfigError
-from tracker.peers import add_peer_positions, percentile_rank, quartiles
+from tracker.metrics.peers import add_peer_positions, percentile_rank, quartiles
 
 BASE = '''
 [organisation]
@@ -65,7 +65,7 @@ accounts = { x = "Maya" }
 
 
 def test_linkedin_colleagues_are_named_within_their_own_organisation():
-    from tracker.linkedin import colleague_counterparts
+    from tracker.collect.linkedin import colleague_counterparts
 
     config = parse_config(BASE + '''
 [[leaders]]

@@ -1,9 +1,10 @@
-"""Monthly reports (issue 4): data assembly, PDF/PNG/CSV output, hostile text, reproducibility."""
+"""Monthly reports: data assembly, PDF/PNG/CSV output, hostile text, reproducibility."""
 
 from __future__ import annotations
 
 import csv
 import io
+import sqlite3
 import sys
 import warnings
 from dataclasses import replace
@@ -19,13 +20,15 @@ sys.path.insert(0, str(Path(__file__).parent))
 from report_fixture import HOSTILE_TEXTS, build_sample  # noqa: E402
 
 from tracker.cli import cli  # noqa: E402
-from tracker.csvout import metrics_to_csv  # noqa: E402
-from tracker.metrics import KEYS, load_metrics  # noqa: E402
+from tracker.metrics.csv_export import metrics_to_csv  # noqa: E402
+from tracker.metrics.declarations import KEYS  # noqa: E402
+from tracker.metrics.monthly import load_metrics  # noqa: E402
 from tracker.errors import ConfigError  # noqa: E402
-from tracker.report import render_report  # noqa: E402
-from tracker.reportdata import (build_report_data, last_complete_month,  # noqa: E402
-                                month_bounds_utc, month_weeks, rank_leaders, shift_month)
-from tracker.reporttext import MISSING_GLYPH, printable, wrap  # noqa: E402
+from tracker.report.pdf import render_report  # noqa: E402
+from tracker.months import last_complete_month, month_bounds_utc, month_weeks, shift_month  # noqa: E402
+from tracker.ops.report_job import build_report_data  # noqa: E402
+from tracker.report.data import rank_leaders  # noqa: E402
+from tracker.report.text import MISSING_GLYPH, printable, wrap  # noqa: E402
 from tracker.store import open_db  # noqa: E402
 
 
@@ -41,9 +44,28 @@ def _pdf_text(path: Path) -> list[str]:
     return [page.extract_text() for page in pypdf.PdfReader(path).pages]
 
 
+def _contents(path: Path) -> str:
+    connection = sqlite3.connect(path)
+    try:
+        return "\n".join(connection.iterdump())
+    finally:
+        connection.close()
+
+
 @pytest.fixture(scope="module")
 def sample(tmp_path_factory):
-    return build_sample(tmp_path_factory.mktemp("sample"), n_leaders=3)
+    """Shared by the tests that only read: a test that writes (the CLI relabels and recomputes)
+    builds its own, and the shared one is checked unchanged at the end."""
+    setup = build_sample(tmp_path_factory.mktemp("sample"), n_leaders=3)
+    before = _contents(setup.db_path)
+    yield setup
+    assert _contents(setup.db_path) == before, "a test changed the shared sample database"
+
+
+@pytest.fixture
+def own_sample(tmp_path):
+    """A sample database for one test that writes to it."""
+    return build_sample(tmp_path / "own", n_leaders=3)
 
 
 @pytest.fixture(scope="module")
@@ -280,8 +302,8 @@ def _config_file(tmp_path: Path, setup) -> Path:
     return path
 
 
-def test_cli_report_writes_and_prints_paths(sample, tmp_path):
-    config = _config_file(tmp_path, sample)
+def test_cli_report_writes_and_prints_paths(own_sample, tmp_path):
+    config = _config_file(tmp_path, own_sample)
     result = CliRunner().invoke(cli, ["--config", str(config), "report", "--month", "2026-03",
                                       "--leader", "leader01", "--format", "pdf,csv"])
     assert result.exit_code == 0, result.output
@@ -290,8 +312,8 @@ def test_cli_report_writes_and_prints_paths(sample, tmp_path):
     assert len(pypdf.PdfReader(folder / "report-2026-03.pdf").pages) == 1 + 1 + 1 + 1 + 1
 
 
-def test_cli_report_usage_errors(sample, tmp_path):
-    config = _config_file(tmp_path, sample)
+def test_cli_report_usage_errors(own_sample, tmp_path):
+    config = _config_file(tmp_path, own_sample)
     runner = CliRunner()
     result = runner.invoke(cli, ["--config", str(config), "report", "--format", "pdf,docx"])
     assert result.exit_code == 2 and "docx (expected a comma-separated list of pdf, png, csv)" in result.output
@@ -302,7 +324,7 @@ def test_cli_report_usage_errors(sample, tmp_path):
 
 
 def test_the_cover_contents_fit_above_the_cover_note_for_any_number_of_leaders():
-    from tracker.report import COVER_NOTE_TOP, contents_layout
+    from tracker.report.board import COVER_NOTE_TOP, contents_layout
 
     for leaders in (1, 5, 20, 60, 200):
         names = {f"Leader {n}" for n in range(leaders)}

@@ -8,12 +8,13 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
-from datetime import datetime, timezone
+import threading
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, JobExecutionEvent
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.triggers.cron import CronTrigger
 from click.testing import CliRunner
@@ -21,10 +22,11 @@ from click.testing import CliRunner
 from tracker.cli import cli
 from tracker.config import parse_config
 from tracker.crontab import fire_times, longest_interval, parse_crontab
-from tracker.demo import DEMO_TOKEN, PEERS, build_dataset
-from tracker.emulators.x import XEmulator
-from tracker.schedule import JOB_IDS, build_scheduler, plan_jobs, previous_month
-from tracker.sources.x import TOKEN_ENV_VAR
+from tracker.demo.run import DEMO_TOKEN, PEERS, build_dataset
+from tracker.demo.emulators.x import XEmulator
+from tracker.ops.schedule import JOB_IDS, build_scheduler, plan_jobs, previous_month
+from tracker.domain import ContextPost, utc_iso
+from tracker.collect.sources.x import TOKEN_ENV_VAR
 
 from ops_helpers import write_demo_config
 
@@ -90,7 +92,7 @@ def test_configured_expressions_timezone_and_grace():
 
 
 def test_crontab_weekdays_mean_what_cron_means():
-    # APScheduler 3.x reads 0 as Monday (issue 286); crontab means Sunday.
+    # APScheduler 3.x reads 0 as Monday (APScheduler issue 286); crontab means Sunday.
     trigger = parse_crontab("0 9 * * 1-5", "UTC")
     saturday = datetime(2026, 1, 3, 10, 0, tzinfo=timezone.utc)
     assert trigger.get_next_fire_time(None, saturday) == datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)  # Monday
@@ -134,8 +136,6 @@ def test_list_prints_each_job_with_three_next_times(tmp_path):
 
 def test_a_failing_job_is_logged_and_the_scheduler_keeps_running(caplog):
     """The real scheduler from build_scheduler, started in a thread; it fires the jobs."""
-    import threading
-
     config = config_from('[schedule]\ncollect = "* * * * * *"\npurge = "* * * * * *"\n')
     done = threading.Event()
     calls: list[str] = []
@@ -150,7 +150,7 @@ def test_a_failing_job_is_logged_and_the_scheduler_keeps_running(caplog):
             done.set()
 
     scheduler = build_scheduler(config, jobs={"collect": failing, "purge": succeeding})
-    with caplog.at_level("ERROR", logger="tracker.schedule"):
+    with caplog.at_level("ERROR", logger="tracker.ops.schedule"):
         thread = threading.Thread(target=scheduler.start, daemon=True)
         thread.start()
         try:
@@ -167,6 +167,88 @@ def test_a_failing_job_is_logged_and_the_scheduler_keeps_running(caplog):
 def test_unknown_job_id_is_rejected():
     with pytest.raises(ValueError, match="unknown job id 'fetch'"):
         build_scheduler(config_from(), jobs={"fetch": lambda c: None})
+
+
+# --- the scheduled jobs themselves, fired by the real scheduler on a real database ----------
+
+NEVER = "0 0 1 1 *"  # once a year: the jobs not under test stay quiet
+
+
+def fire_once(config, job_id: str, timeout: float = 120) -> JobExecutionEvent:
+    """Start the scheduler build_scheduler makes (its real job functions), let ``job_id`` fire
+    once (its crontab in ``config`` fires every second), and return its execution event."""
+    scheduler = build_scheduler(config)
+    finished = threading.Event()
+    events: list[JobExecutionEvent] = []
+
+    def on_event(event: JobExecutionEvent) -> None:
+        if event.job_id == job_id and not events:
+            events.append(event)
+            finished.set()
+
+    scheduler.add_listener(on_event, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
+    thread = threading.Thread(target=scheduler.start, daemon=True)
+    thread.start()
+    try:
+        assert finished.wait(timeout), f"job {job_id} did not finish within {timeout} s"
+    finally:
+        scheduler.shutdown(wait=True)
+        thread.join(timeout)
+    assert events[0].exception is None, f"job {job_id} failed: {events[0].exception!r}"
+    return events[0]
+
+
+def test_the_scheduled_purge_job_purges_old_context_posts(tmp_path):
+    from tracker import store
+
+    path = tmp_path / "tracker.toml"
+    path.write_text(BASE.format(extra=f'[retention]\ncontext_days = 30\n[schedule]\ncollect = "{NEVER}"\n'
+                                      f'report = "{NEVER}"\npurge = "* * * * * *"\n').replace(
+        "[tracker]\n", '[tracker]\ndatabase = "tracker.db"\n'), encoding="utf-8")
+    config = parse_config(path.read_text(encoding="utf-8"), path)
+    now = datetime.now(timezone.utc)
+
+    def context(native_id: str) -> ContextPost:
+        return ContextPost("x", native_id, "77", "critic", "Carla Critic", "2025-01-01T10:00:00Z",
+                           f"why is it late? ({native_id})", "en", None, f"x:{native_id}", None, {"id": native_id})
+
+    db = store.open_db(config.database)
+    store.save_context_posts(db, [context("old")], seen_at=utc_iso(now - timedelta(days=40)))
+    store.save_context_posts(db, [context("new")], seen_at=utc_iso(now - timedelta(days=20)))
+    db.close()
+
+    fire_once(config, "purge")
+
+    with sqlite3.connect(config.database) as connection:
+        rows = connection.execute("SELECT id, text, author_handle, purged_at IS NOT NULL FROM context_posts "
+                                  "ORDER BY id").fetchall()
+    assert rows == [("x:new", "why is it late? (new)", "critic", 0), ("x:old", None, None, 1)]
+
+
+def test_the_scheduled_report_job_writes_last_months_report(tmp_path):
+    from report_fixture import build_sample
+
+    from tracker.months import last_complete_month
+
+    month = last_complete_month("Europe/London")
+    sample = build_sample(tmp_path / "sample", n_leaders=2, month=month)
+    leaders = "".join(f'[[leaders]]\nid = "{leader.id}"\nname = "{leader.name}"\n'
+                      f'accounts = {{ x = "{leader.accounts["x"]}" }}\n' for leader in sample.config.leaders)
+    path = tmp_path / "tracker.toml"
+    path.write_text(f'[tracker]\ndatabase = "{sample.db_path}"\ntimezone = "Europe/London"\n'
+                    f'reports_dir = "out"\n[organisation]\nname = "Northwind Robotics"\n'
+                    f'[schedule]\ncollect = "{NEVER}"\nreport = "* * * * * *"\npurge = "{NEVER}"\n{leaders}',
+                    encoding="utf-8")
+    config = parse_config(path.read_text(encoding="utf-8"), path)
+    assert previous_month(config) == month
+
+    fire_once(config, "report")
+
+    folder = tmp_path / "out" / month
+    assert (folder / f"report-{month}.pdf").read_bytes().startswith(b"%PDF-")
+    csv_lines = (folder / f"metrics-{month}.csv").read_text(encoding="utf-8").splitlines()
+    assert csv_lines[0].startswith("leader_id,")
+    assert {line.split(",")[0] for line in csv_lines[1:]} >= set(sample.leader_ids)
 
 
 # --- the real daemon --------------------------------------------------------------------------
@@ -196,15 +278,28 @@ def test_tracker_schedule_collects_from_the_emulator_and_stops_on_sigterm(tmp_pa
         process = subprocess.Popen(
             [sys.executable, "-m", "tracker", "-v", "--config", str(config_path), "schedule"],
             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        database = tmp_path / "tracker.db"
+        lines: list[str] = []
+        collected = threading.Event()
+
+        def read_stderr() -> None:
+            assert process.stderr is not None
+            for line in process.stderr:
+                lines.append(line)
+                if "job collect finished" in line:
+                    collected.set()
+            collected.set()  # the process ended
+
+        reader = threading.Thread(target=read_stderr, daemon=True)
+        reader.start()
         try:
-            database = tmp_path / "tracker.db"
-            deadline = time.monotonic() + 30
-            # Poll for the first finished collection (bounded; the scheduler fires within 2 s).
-            while len(_finished_runs(database)) < 11 and time.monotonic() < deadline and process.poll() is None:
-                time.sleep(0.1)
-            assert len(_finished_runs(database)) >= 11, "no complete collection within 30 s"
+            # The scheduler logs each finished job (-v): wait for the first whole collection.
+            assert collected.wait(60) and process.poll() is None, "".join(lines) or "no collection within 60 s"
+            assert len(_finished_runs(database)) >= 11
             process.send_signal(signal.SIGTERM)
-            out, err = process.communicate(timeout=30)
+            process.wait(30)
+            reader.join(30)
+            err = "".join(lines)
         finally:
             if process.poll() is None:
                 process.kill()

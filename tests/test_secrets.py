@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from tracker.cli import cli
+from tracker.demo.emulators.x import XEmulator
 from tracker.secrets import RedactingFilter, redact, secret_problem
 
 PASSWORD = 'p4ss w/rd"+%'  # a space, a slash, a quote, a plus: every encoding differs
@@ -157,3 +158,69 @@ def test_a_password_with_a_line_break_is_refused_unseen(tmp_path):
     assert result.exit_code == 2
     assert "TRACKER_SMTP_PASSWORD is not a usable password: it contains a control character (U+000D)" in result.stderr
     assert "hunter2" not in result.output and "evil" not in result.output
+
+
+# --- each path that prints or stores error text redacts it on its own ----------------------
+
+def test_a_mail_error_raised_by_the_library_is_already_redacted(tmp_path, echoing_smtp, monkeypatch):
+    """Delivery errors reach the scheduler's log and `report --send` too, not only the CLI's
+    last line of defence: the library's own message must hold no form of the password."""
+    from test_delivery import make_pdf, write_config
+
+    from tracker.config import load_config
+    from tracker.errors import DeliveryError
+    from tracker.ops.delivery import send_monthly_report
+
+    port = echoing_smtp(lambda blob: blob + " " + quote(PASSWORD, safe=""))
+    config = load_config(write_config(tmp_path, port, 'username = "tracker"'))
+    make_pdf(tmp_path / "reports" / "2026-04" / "report-2026-04.pdf")
+    monkeypatch.setenv("TRACKER_SMTP_PASSWORD", PASSWORD)
+    with pytest.raises(DeliveryError) as caught:
+        send_monthly_report(config, "2026-04")
+    message = str(caught.value)
+    assert message.startswith(f"127.0.0.1:{port} refused the report: 535 5.7.8 credentials rejected: ")
+    assert message.endswith("[redacted] [redacted]")
+    assert "p4ss" not in message and b64("\0tracker\0" + PASSWORD) not in message
+
+
+def test_a_config_error_quoting_a_secret_is_printed_redacted(tmp_path):
+    """A password pasted into the wrong key of the config file comes back in the config
+    error (which quotes the bad value): the CLI's error output hides it."""
+    password = "hunter2-correct-horse"
+    path = tmp_path / "tracker.toml"
+    path.write_text('[organisation]\nname = "Org"\n[delivery.email]\nhost = "127.0.0.1"\n'
+                    f'port = "{password}"\n[[leaders]]\nid = "a"\nname = "A"\naccounts = {{ x = "a" }}\n',
+                    encoding="utf-8")
+    result = CliRunner().invoke(cli, ["--config", str(path), "status"], env={"TRACKER_SMTP_PASSWORD": password})
+    assert result.exit_code == 2, result.output
+    assert "delivery.email.port: expected" in result.stderr
+    assert "'[redacted]'" in result.stderr
+    assert "hunter2" not in result.output
+
+
+class EchoingXEmulator(XEmulator):
+    """An X API (or a proxy in front of it) whose 403 body quotes the request's credentials."""
+
+    def authorize(self, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
+        detail = f"Forbidden: this client is not enrolled ({headers.get('authorization')})"
+        body = {"title": "Forbidden", "type": "about:blank", "status": 403, "detail": detail}
+        return 403, {}, json.dumps(body).encode()
+
+
+def test_a_server_echoing_the_token_gets_it_stored_and_printed_redacted(tmp_path):
+    import sqlite3
+
+    from conftest import ENV, TOKEN, small_dataset, write_config
+
+    with EchoingXEmulator(small_dataset(), bearer_token=TOKEN) as emulator:
+        path = write_config(tmp_path, emulator.url)
+        result = CliRunner().invoke(cli, ["-vv", "--config", str(path), "collect", "--summary"], env=ENV)
+    assert result.exit_code == 1, result.output
+    echoed = "(HTTP 403: Forbidden: this client is not enrolled (Bearer [redacted]))"
+    assert f"X rejected the credentials {echoed}" in result.stderr
+    assert TOKEN not in result.output
+    with sqlite3.connect(tmp_path / "tracker.db") as db:
+        errors = [row[0] for row in db.execute("SELECT error FROM runs ORDER BY account_id")]
+    assert len(errors) == 3 and all(f"X rejected the credentials {echoed}" in error for error in errors)
+    for stored in tmp_path.glob("tracker.db*"):
+        assert TOKEN.encode() not in stored.read_bytes()

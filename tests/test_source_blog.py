@@ -6,8 +6,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from tracker.emulators.blog import BlogDataset, BlogEmulator, BlogFeed, FeedEntry
-from tracker.sources.blog import entry_id
+from tracker.demo.emulators.blog import BlogDataset, BlogEmulator, BlogFeed, FeedEntry
+from tracker.collect.sources.blog import entry_id
 
 from platform_helpers import Sleeps, collect_killed_mid_walk, cursor, post_ids, rows, run, write_config
 

@@ -8,8 +8,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from tracker.emulators.bluesky import BlueskyDataset, BlueskyEmulator, actor, feed_item, post_view
-from tracker.sources.bluesky import normalize_item
+from tracker.demo.emulators.bluesky import BlueskyDataset, BlueskyEmulator, actor, feed_item, post_view
+from tracker.collect.sources.bluesky import normalize_item
 
 from platform_helpers import Sleeps, collect_killed_mid_walk, cursor, post_ids, rows, run, write_config
 

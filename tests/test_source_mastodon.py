@@ -7,8 +7,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from tracker.emulators.mastodon import MastodonDataset, MastodonEmulator, account, status
-from tracker.sources.html_text import html_to_text
+from tracker.demo.emulators.mastodon import MastodonDataset, MastodonEmulator, account, status
+from tracker.collect.sources.html_text import html_to_text
 
 from platform_helpers import Sleeps, collect_killed_mid_walk, cursor, post_ids, rows, run, write_config
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
 from sqlite_utils import Database
 
 from tracker import store
 from tracker.config import Leader, parse_config
-from tracker.migrations import migrations
-from tracker.sources.base import Page, Post
+from tracker.store.migrations import migrations
+from tracker.domain import Page, Post
 
 CONFIG = parse_config('[organisation]\nname = "O"\n[[leaders]]\nid = "ada"\nname = "Ada"\naccounts = { x = "ada" }\n',
                       __import__("pathlib").Path("t.toml"))
@@ -64,7 +66,7 @@ def test_a_page_and_its_cursor_commit_together_or_not_at_all(db):
     store.save_page(db, acc, Page([post("1")], [], {"since_id": "1"}, 1))
     assert store.get_cursor(db, acc.id) == {"since_id": "1"}
     broken = Post("x", "2", "2026-01-01T00:00:00Z", "x", "not-a-kind")  # violates the kind CHECK
-    with pytest.raises(Exception):
+    with pytest.raises(sqlite3.IntegrityError, match="CHECK constraint failed"):
         store.save_page(db, acc, Page([post("3"), broken], [], {"since_id": "3"}, 2))
     assert store.get_cursor(db, acc.id) == {"since_id": "1"}
     assert [r[0] for r in db.execute("SELECT id FROM posts")] == ["x:1"]
@@ -80,7 +82,7 @@ def test_leaders_removed_from_the_config_keep_their_history(db):
 
 
 def test_a_changed_handle_forgets_the_cached_user_id(db):
-    from tracker.sources.base import Identity
+    from tracker.domain import Identity
 
     store.save_identity(db, "ada:x", Identity("42", "ada"))
     store.save_config(db, CONFIG)
@@ -94,3 +96,16 @@ def test_a_database_opened_by_sqlite_utils_sees_the_schema(tmp_path):
     store.open_db(tmp_path / "t.db").close()
     plain = Database(tmp_path / "t.db")
     assert plain.table("posts").detect_fts() == "posts_fts"
+
+
+def test_a_failure_after_the_posts_are_written_takes_them_back_with_the_cursor(db, tmp_path):
+    """The posts of a page are written before its cursor: a failure in between (here, a
+    cursor that cannot be stored) must not leave the posts saved, seen from another connection."""
+    acc = account(db)
+    store.save_page(db, acc, Page([post("1")], [], {"since_id": "1"}, 1))
+    with pytest.raises(TypeError, match="not JSON serializable"):
+        store.save_page(db, acc, Page([post("3")], [], {"since_id": object()}, 2))
+    assert [r[0] for r in db.execute("SELECT id FROM posts")] == ["x:1"]
+    with sqlite3.connect(tmp_path / "t.db") as other:
+        assert [r[0] for r in other.execute("SELECT id FROM posts")] == ["x:1"]
+    assert store.get_cursor(db, acc.id) == {"since_id": "1"}

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tracker.reportdata import LeaderReport, ReportData
-from tracker.summary import executive_summary
+from tracker.report.data import LeaderReport, ReportData
+from tracker.report.summary import executive_summary
 
 
 def _leader(leader_id: str, name: str, organisation: str = "", change: float | None = None, **metrics) -> LeaderReport:

@@ -6,14 +6,15 @@ import json
 
 import pytest
 from click.testing import CliRunner
+from sqlite_utils import Database
 
 from conftest import ENV, TOKEN, make_tweet, make_user, write_config
 from tracker import store
 from tracker.cli import cli
-from tracker.emulators.x import XDataset, XEmulator
-from tracker.emulators.x_archive import write_archive
-from tracker.migrations import migrations
-from tracker.sources.x import unescape_x_text
+from tracker.demo.emulators.x import XDataset, XEmulator
+from tracker.demo.emulators.x_archive import write_archive
+from tracker.store.migrations import migrations
+from tracker.collect.sources.x import unescape_x_text
 
 # As X sends them: every `&`, `<`, `>` the author wrote arrives escaped.
 SENT = "relentless jamming attacks &amp; SpaceX &gt;10X GPS &amp; far stronger signal"
@@ -70,7 +71,7 @@ def test_collected_and_imported_posts_are_stored_as_written(tmp_path):
 
 def test_the_migration_repairs_stored_posts_and_their_full_text_index(tmp_path):
     path = tmp_path / "old.db"
-    db = store.Database(path)
+    db = Database(path)
     migrations.apply(db, stop_before="m006_history_floor")  # a database of the previous version
     db.execute("INSERT INTO leaders (id, name) VALUES ('alice', 'Alice')")
     db.execute("INSERT INTO accounts (id, leader_id, platform, handle) VALUES ('alice:x', 'alice', 'x', 'alice')")

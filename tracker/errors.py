@@ -68,7 +68,8 @@ class BudgetExceededError(SourceError):
 
 
 class InputError(TrackerError):
-    """A post given to the labeller is malformed (the message names the line when known)."""
+    """An input file is malformed: a post given to the labeller, a labelled file, a LinkedIn
+    export (exit code 2; the message names the file or line when known)."""
 
 
 class DeliveryError(TrackerError):

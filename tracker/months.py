@@ -1,9 +1,14 @@
-"""Calendar months in the configured time zone: the unit of every metric and report."""
+"""Calendar months in the configured time zone: the unit of every metric and report.
+
+The one owner of month bounds, local time and weeks (Monday to Sunday, ISO numbering), in
+Python and in the SQL the metrics count with: a post at 23:30 UTC on 31 March is in April
+in Tokyo, for the metrics and the report alike.
+"""
 
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from tracker.errors import ConfigError
@@ -67,7 +72,75 @@ def month_bounds_utc(month: str, tz: str) -> tuple[str, str]:
     return start.strftime(_STORED), end.strftime(_STORED)
 
 
+def utc_month_start(now: datetime) -> datetime:
+    """The start of ``now``'s calendar month in UTC (X bills and caps reads by the UTC month)."""
+    return now.astimezone(timezone.utc).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
 def month_start_utc(now: datetime, tz: str) -> str:
     """The start of ``now``'s calendar month in ``tz``, as stored UTC text."""
     local = now.astimezone(ZoneInfo(tz))
     return month_bounds_utc(local.strftime("%Y-%m"), tz)[0]
+
+
+def local_time(stamp: str | None, tz: str) -> datetime | None:
+    """A stored UTC timestamp (``2026-03-04T09:15:00Z``) in the time zone ``tz``; None for None."""
+    if not stamp:
+        return None
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).astimezone(ZoneInfo(tz))
+
+
+def local_time_text(stamp: str | None, tz: str, fmt: str = "%Y-%m-%d %H:%M %Z") -> str | None:
+    """``local_time`` as text (default "2026-03-04 09:15 GMT"); None for None."""
+    moment = local_time(stamp, tz)
+    return moment.strftime(fmt) if moment else None
+
+
+def week_of(day: date) -> tuple[str, str]:
+    """The week a local day is in: ("2026-W10", its Monday as "2026-03-02")."""
+    iso = day.isocalendar()
+    monday = day - timedelta(days=day.weekday())
+    return f"{iso.year}-W{iso.week:02d}", monday.isoformat()
+
+
+def month_weeks(month: str) -> list[tuple[str, str]]:
+    """The weeks that overlap the month, as ``week_of`` gives them, in order."""
+    year, number = parse_month(month)
+    day = date(year, number, 1)
+    weeks: list[tuple[str, str]] = []
+    while day.month == number:
+        week = week_of(day)
+        if not weeks or weeks[-1] != week:
+            weeks.append(week)
+        day += timedelta(days=1)
+    return weeks
+
+
+def week_start_sql(local: str) -> str:
+    """SQL giving the Monday (``YYYY-MM-DD``) of the local time ``local``: ``week_of``'s second part.
+
+    SQLite's ``weekday 0`` moves forward to the next Sunday (a Sunday stays), six days back is its Monday.
+    """
+    return f"date({local}, 'weekday 0', '-6 days')"
+
+
+def local_time_sql(column: str, start: datetime, end: datetime, tz: str) -> str:
+    """SQL turning ``column`` (stored UTC text) into local time in ``tz`` within [start, end).
+
+    SQLite knows no time zones, so the span is cut into parts of constant UTC offset (a DST
+    change makes two) and each part gets its own shift.
+    """
+    zone = ZoneInfo(tz)
+    spans: list[tuple[str, int]] = []  # (span ends before, offset seconds)
+    moment, offset = start, None
+    while moment < end:
+        current = int(moment.astimezone(zone).utcoffset().total_seconds())  # type: ignore[union-attr]
+        if offset is not None and current != offset:
+            spans.append((moment.astimezone(timezone.utc).strftime(_STORED), offset))
+        offset = current
+        moment += timedelta(minutes=15)
+    assert offset is not None
+    cases = " ".join(f"WHEN {column} < '{edge}' THEN datetime({column}, '{shift:+d} seconds')"
+                     for edge, shift in spans)
+    last = f"datetime({column}, '{offset:+d} seconds')"
+    return f"CASE {cases} ELSE {last} END" if cases else last

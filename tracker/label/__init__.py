@@ -1,0 +1,1 @@
+"""Label: give each post its answer, debate and progress probabilities, labels and evidence."""

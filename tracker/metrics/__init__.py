@@ -1,0 +1,1 @@
+"""Metrics: monthly figures and the openness index per leader, from the stored labels."""

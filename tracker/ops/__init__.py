@@ -1,0 +1,1 @@
+"""Ops: run the stages unattended (the report job, scheduler, crontab, status, delivery, data care)."""

@@ -1,0 +1,210 @@
+"""Read queries of the metrics and report stages: plain rows out, no shaping.
+
+The report never opens the database: ``tracker.ops.report_job`` calls these and hands the
+rows to ``tracker.report.data``, which shapes them. Times are stored UTC text; ``start``
+and ``end`` are a month's bounds from ``tracker.months.month_bounds_utc``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlite_utils import Database
+
+
+def _marks(values: Sequence[Any]) -> str:
+    return ", ".join("?" for _ in values)
+
+
+# --- metrics -----------------------------------------------------------------------------------
+
+def select_metrics(db: Database, month: str, keys: Sequence[str],
+                   leader_ids: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """Stored metric rows of ``month`` with the columns ``keys``, by leader then platform ("all" last)."""
+    sql = f"SELECT {', '.join(keys)} FROM metrics WHERE month = ?"
+    params: list[Any] = [month]
+    if leader_ids:
+        sql += f" AND leader_id IN ({_marks(leader_ids)})"
+        params += list(leader_ids)
+    sql += " ORDER BY leader_id, platform = 'all', platform"
+    return [dict(zip(keys, values)) for values in db.execute(sql, params)]
+
+
+def select_metric_months(db: Database, months: Sequence[str]) -> set[str]:
+    """Which of ``months`` have stored metric rows."""
+    if not months:
+        return set()
+    return {row[0] for row in db.execute(f"SELECT DISTINCT month FROM metrics WHERE month IN ({_marks(months)})",
+                                         list(months))}
+
+
+def select_account_spans(db: Database, ok: str) -> list[tuple[Any, ...]]:
+    """Per configured account, what its coverage rests on: (id, leader id, platform,
+    complete_since, first successful run's start, last successful run's end, covered_from,
+    covered_until); ``ok`` is the status of a successful run."""
+    return [tuple(row) for row in db.execute("""
+        SELECT a.id, a.leader_id, a.platform, a.complete_since,
+            (SELECT min(started_at) FROM runs r WHERE r.account_id = a.id AND r.status = ?),
+            (SELECT max(finished_at) FROM runs r WHERE r.account_id = a.id AND r.status = ?),
+            a.covered_from, a.covered_until
+        FROM accounts a WHERE a.in_config = 1 ORDER BY a.leader_id, a.platform
+    """, [ok, ok])]
+
+
+def select_account_users(db: Database) -> list[tuple[str | None, str, str]]:
+    """(organisation of the leader, platform, platform user id) of every resolved account."""
+    return [tuple(row) for row in db.execute(  # type: ignore[misc]
+        "SELECT l.organisation, a.platform, a.platform_user_id FROM accounts a LEFT JOIN leaders l "
+        "ON l.id = a.leader_id WHERE a.platform_user_id IS NOT NULL")]
+
+
+def select_user_ids_of_handles(db: Database, platform: str, handles: Sequence[str]) -> set[str]:
+    """The user ids stored context posts show for ``handles`` (case-insensitive) on ``platform``."""
+    return {row[0] for row in db.execute(
+        f"SELECT DISTINCT author_user_id FROM context_posts WHERE platform = ? "
+        f"AND author_user_id IS NOT NULL AND lower(author_handle) IN ({_marks(handles)})",
+        [platform, *(handle.lower() for handle in handles)])}
+
+
+def select_cross_post_candidates(db: Database, since: str, end: str,
+                                 kinds: Sequence[str]) -> list[tuple[str, str, str, str, str | None]]:
+    """(id, leader id, platform, created_at, text) of the posts of ``kinds`` in [since, end) of
+    leaders with accounts on two or more platforms, by leader then time."""
+    sql = f"""
+        SELECT p.id, p.leader_id, p.platform, p.created_at, p.text FROM posts p
+        WHERE p.created_at >= ? AND p.created_at < ? AND p.kind IN ({_marks(kinds)})
+          AND p.leader_id IN (SELECT leader_id FROM accounts GROUP BY leader_id HAVING count(DISTINCT platform) > 1)
+        ORDER BY p.leader_id, p.created_at, p.id
+    """
+    return [tuple(row) for row in db.execute(sql, [since, end, *kinds])]  # type: ignore[misc]
+
+
+# --- the report --------------------------------------------------------------------------------
+
+def select_own_leaders(db: Database) -> list[tuple[str, str, str, str, int]]:
+    """(id, name, role, group, in config) of the organisation's own leaders, by name."""
+    return [tuple(row) for row in db.execute(  # type: ignore[misc]
+        "SELECT id, name, role, group_name, in_config FROM leaders WHERE organisation = '' ORDER BY name, id")]
+
+
+def select_peer_leaders(db: Database) -> list[tuple[str, str, str, str, str]]:
+    """(id, name, role, group, organisation) of the configured peers."""
+    return [tuple(row) for row in db.execute(  # type: ignore[misc]
+        "SELECT id, name, role, group_name, organisation FROM leaders WHERE organisation != '' AND in_config "
+        "ORDER BY organisation, name, id")]
+
+
+def select_authored_posts_with_labels(db: Database, ids: Sequence[str], start: str,
+                                      end: str) -> list[tuple[str, str, str | None]]:
+    """(leader id, created_at, comma-separated labels) of the leaders' authored posts in [start, end)."""
+    sql = ("SELECT p.leader_id, p.created_at, "
+           "(SELECT group_concat(label) FROM post_labels l WHERE l.post_id = p.id) FROM posts p "
+           f"WHERE p.kind != 'repost' AND p.created_at >= ? AND p.created_at < ? AND p.leader_id IN ({_marks(ids)})")
+    return [tuple(row) for row in db.execute(sql, [start, end, *ids])]  # type: ignore[misc]
+
+
+def select_labelled_samples(db: Database, ids: Sequence[str], start: str, end: str, labels: Sequence[str],
+                            per_label: int) -> list[tuple[Any, ...]]:
+    """The leaders' posts of [start, end) with one of ``labels``, at most ``per_label`` per leader
+    and label: highest confidence, then most liked, then oldest.
+
+    Rows: (leader id, label, post id, created_at, kind, text, url, confidence, likes, evidence,
+    context author, context text); the context is the post replied to or quoted, or the
+    leader's own post a thread continues.
+    """
+    sql = f"""
+        SELECT s.leader_id, s.label, s.id, s.created_at, s.kind, s.text, s.url, s.confidence, s.like_count,
+            s.evidence,
+            coalesce(c.author_name, c.author_handle, CASE WHEN o.id IS NOT NULL THEN 'the leader' END),
+            coalesce(c.text, o.text)
+        FROM (
+            SELECT p.leader_id, l.label, p.id, p.created_at, p.kind, p.text, p.url, l.confidence, p.like_count,
+                l.evidence, coalesce(p.in_reply_to_id, p.quoted_id) AS context_id,
+                ROW_NUMBER() OVER (PARTITION BY p.leader_id, l.label
+                    ORDER BY l.confidence DESC, coalesce(p.like_count, 0) DESC, p.created_at, p.id) AS position
+            FROM post_labels l JOIN posts p ON p.id = l.post_id
+            WHERE p.created_at >= ? AND p.created_at < ? AND l.label IN ({_marks(labels)})
+                AND p.leader_id IN ({_marks(ids)})
+        ) s
+        LEFT JOIN context_posts c ON c.id = s.context_id
+        LEFT JOIN posts o ON o.id = s.context_id AND c.id IS NULL
+        WHERE s.position <= ? ORDER BY s.leader_id, s.label, s.position
+    """
+    return [tuple(row) for row in db.execute(sql, [start, end, *labels, *ids, per_label])]
+
+
+def select_unlabelled_posts(db: Database, ids: Sequence[str], start: str, end: str, labels: Sequence[str],
+                            per_leader: int) -> list[tuple[Any, ...]]:
+    """Each leader's most liked authored posts of [start, end) with none of ``labels``.
+
+    Rows: (leader id, post id, created_at, kind, text, url, likes), at most ``per_leader`` each.
+    """
+    sql = f"""
+        SELECT leader_id, id, created_at, kind, text, url, like_count FROM (
+            SELECT p.leader_id, p.id, p.created_at, p.kind, p.text, p.url, p.like_count,
+                ROW_NUMBER() OVER (PARTITION BY p.leader_id
+                    ORDER BY coalesce(p.like_count, 0) DESC, p.created_at, p.id) AS position
+            FROM posts p
+            WHERE p.created_at >= ? AND p.created_at < ? AND p.kind != 'repost'
+                AND p.leader_id IN ({_marks(ids)})
+                AND NOT EXISTS (SELECT 1 FROM post_labels l WHERE l.post_id = p.id
+                                AND l.label IN ({_marks(labels)}))
+        ) WHERE position <= ? ORDER BY leader_id, position
+    """
+    return [tuple(row) for row in db.execute(sql, [start, end, *ids, *labels, per_leader])]
+
+
+def select_account_states(db: Database, ids: Sequence[str]) -> list[tuple[str, str, str, str, str | None]]:
+    """(leader id, platform, handle, status, status detail) of the leaders' accounts."""
+    sql = (f"SELECT leader_id, platform, handle, status, status_detail FROM accounts "
+           f"WHERE leader_id IN ({_marks(ids)}) ORDER BY leader_id, platform")
+    return [tuple(row) for row in db.execute(sql, list(ids))]  # type: ignore[misc]
+
+
+def select_failed_runs(db: Database, ids: Sequence[str], start: str, end: str,
+                       failed: Sequence[str]) -> list[tuple[str, str, int, str, str | None]]:
+    """Per account of the leaders, the runs with a status in ``failed`` started in [start, end):
+    (leader id, platform, how many, the last one's start, the last one's error)."""
+    marks = _marks(failed)
+    sql = (f"SELECT a.leader_id, r.platform, count(*), max(r.started_at), "
+           f"(SELECT r2.error FROM runs r2 WHERE r2.account_id = r.account_id AND r2.status IN ({marks}) "
+           f"AND r2.started_at >= ? AND r2.started_at < ? ORDER BY r2.started_at DESC, r2.id DESC LIMIT 1) "
+           f"FROM runs r JOIN accounts a ON a.id = r.account_id "
+           f"WHERE r.status IN ({marks}) AND r.started_at >= ? AND r.started_at < ? "
+           f"AND a.leader_id IN ({_marks(ids)}) GROUP BY a.leader_id, r.account_id, r.platform "
+           f"ORDER BY a.leader_id, r.platform")
+    return [tuple(row) for row in db.execute(  # type: ignore[misc]
+        sql, [*failed, start, end, *failed, start, end, *ids])]
+
+
+def select_data_span(db: Database, ids: Sequence[str]) -> tuple[str | None, str | None, str | None]:
+    """(oldest post, newest post, when data was last read) of the leaders, as stored UTC text.
+
+    "Last read" is the newest ``last_seen`` of their posts and of every context post.
+    """
+    first, last, newest = db.execute(
+        f"SELECT min(created_at), max(created_at), max(last_seen) FROM posts WHERE leader_id IN ({_marks(ids)})",
+        list(ids)).fetchone()
+    context_seen = db.execute("SELECT max(last_seen) FROM context_posts").fetchone()[0]
+    return first, last, max(filter(None, (newest, context_seen)), default=None)
+
+
+def count_accounts(db: Database, ids: Sequence[str]) -> int:
+    """How many accounts the leaders have."""
+    return int(db.execute(f"SELECT count(*) FROM accounts WHERE leader_id IN ({_marks(ids)})",
+                          list(ids)).fetchone()[0])
+
+
+def count_runs_since(db: Database, ids: Sequence[str], start: str, ok: str,
+                     failed: Sequence[str]) -> tuple[int, int]:
+    """(successful runs that ended from ``start`` on, failed runs started from ``start`` on) of the
+    leaders' accounts: the runs a month's coverage rests on (a month is collected by the runs
+    that ended after it began, often later, for a backfill or an import)."""
+    marks = _marks(failed)
+    counts = dict(db.execute(
+        f"SELECT r.status IN ({marks}), count(*) FROM runs r JOIN accounts a ON a.id = r.account_id "
+        f"WHERE ((r.status = ? AND r.finished_at >= ?) OR (r.status IN ({marks}) AND r.started_at >= ?)) "
+        f"AND a.leader_id IN ({_marks(ids)}) GROUP BY 1",
+        [*failed, ok, start, *failed, start, *ids]).fetchall())
+    return counts.get(0, 0), counts.get(1, 0)
