@@ -18,7 +18,7 @@ ENV = {"TRACKER_X_BEARER_TOKEN": TOKEN}
 @pytest.fixture
 def shared_dir() -> Path:
     if not SHARED_DIR.is_dir():
-        pytest.skip("../shared reference data is absent")
+        pytest.skip(f"the reference data is absent (looked in {SHARED_DIR}; set TRACKER_SHARED_DIR)")
     return SHARED_DIR
 
 

@@ -108,3 +108,15 @@ def test_modules_and_functions_stay_small():
                       if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
                       and (node.end_lineno or 0) - node.lineno + 1 > 60]
     assert big_modules == [] and long_functions == []
+
+
+def test_only_the_store_runs_sql():
+    # The store owns every query and write. The month's aggregate is the one exception: the
+    # metric declarations write its select list, so it lives beside them (and only reads).
+    allowed = {"tracker.metrics.monthly"}
+    callers = sorted(m for m, p in MODULES.items() if not m.startswith("tracker.store") and m not in allowed
+                     for node in ast.walk(ast.parse(p.read_text(encoding="utf-8")))
+                     if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                     and node.func.attr in ("execute", "executemany", "executescript", "query"))
+    assert "tracker.store.db" in {m for m in MODULES if m.startswith("tracker.store")}
+    assert callers == []

@@ -12,7 +12,8 @@ from click.testing import CliRunner
 from tracker import store
 from tracker.cli import cli
 from tracker.config import load_config
-from tracker.ops.datacare import backup_database, purge_context
+from tracker.ops.datacare import purge_context
+from tracker.store.backup import backup_database
 from tracker.errors import TrackerError
 from tracker.domain import ContextPost
 

@@ -156,7 +156,7 @@ def backup(obj: Context, path: str, force: bool) -> None:
     Example:
         tracker backup backups/tracker-$(date +%F).db
     """
-    from tracker.ops.datacare import backup_database
+    from tracker.store.backup import backup_database
 
     config = obj.config()
     result = backup_database(config.database, Path(path), overwrite=force)

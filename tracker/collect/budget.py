@@ -32,6 +32,7 @@ from sqlite_utils import Database
 from tracker.config import BudgetSettings, Config
 from tracker.crontab import parse_crontab
 from tracker.domain import utc_iso
+from tracker.store import queries
 from tracker.months import utc_month_start
 
 WINDOW_DAYS = 30
@@ -100,11 +101,7 @@ class BudgetEstimate:
 
 def actual_reads(db: Database, now: datetime) -> tuple[int, int]:
     """(post reads, requests) of X runs started this UTC month."""
-    row = db.execute(
-        "SELECT coalesce(sum(posts_read), 0), coalesce(sum(requests), 0) FROM runs "
-        "WHERE platform = ? AND started_at >= ?", [PLATFORM, utc_iso(utc_month_start(now))],
-    ).fetchone()
-    return int(row[0]), int(row[1])
+    return queries.select_run_totals_since(db, PLATFORM, utc_iso(utc_month_start(now)))
 
 
 def estimate_budget(config: Config, db: Database | None, now: datetime | None = None) -> BudgetEstimate:
@@ -121,14 +118,8 @@ def estimate_budget(config: Config, db: Database | None, now: datetime | None = 
         n = r = active = 0
         resolved = False
         if db is not None:
-            n, r, active = db.execute(
-                "SELECT count(*), coalesce(sum(in_reply_to_id IS NOT NULL OR quoted_id IS NOT NULL "
-                "OR reposted_id IS NOT NULL), 0), count(DISTINCT substr(created_at, 1, 10)) "
-                "FROM posts WHERE account_id = ? AND created_at >= ? AND created_at < ?",
-                [account_id, window_start, window_end],
-            ).fetchone()
-            resolved = db.execute("SELECT platform_user_id IS NOT NULL FROM accounts WHERE id = ?",
-                                  [account_id]).fetchone() == (1,)
+            n, r, active = queries.select_account_activity(db, account_id, window_start, window_end)
+            resolved = queries.account_resolved(db, account_id)
         scale = days / WINDOW_DAYS
         per_account.append(AccountEstimate(
             account_id, n, r, active, resolved,

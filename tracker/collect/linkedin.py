@@ -34,6 +34,7 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from tracker import store
+from tracker.store import queries
 from tracker.collect.x_archive import save_in_batches
 from tracker.config import Config
 from tracker.errors import ConfigError, TrackerError
@@ -145,7 +146,7 @@ def _save(db: Database, account: store.AccountRow, found: ExportFiles, scan: Exp
     store.tune_for_bulk_load(db)
     # A monthly export repeats the whole history: when the account has posts, the rows already
     # stored are skipped before the insert (a first import has nothing to look up).
-    has_posts = db.execute("SELECT 1 FROM posts WHERE account_id = ? LIMIT 1", [account.id]).fetchone() is not None
+    has_posts = queries.account_has_posts(db, account.id)
     new = {kind: save_in_batches(db, account, iter_export_posts(found, scan, kind), batch_size,
                                  skip_stored=has_posts)[1]
            for kind in HEADERS}

@@ -12,6 +12,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from tracker import store
+from tracker.store import queries
 from tracker.config import IMPORT_ONLY_PLATFORMS, Config
 from tracker.errors import (
     AccountUnavailableError,
@@ -124,7 +125,7 @@ def _collect_account(db: Database, source: Source, account: store.AccountRow, ru
     try:
         if account.status == AccountStatus.IDENTITY_CHANGED:
             # Stopped until a person confirms the handle's new owner: no request at all.
-            detail = db.execute("SELECT status_detail FROM accounts WHERE id = ?", [account.id]).fetchone()[0]
+            detail = queries.select_status_detail(db, account.id)
             raise AccountUnavailableError(detail or f"@{account.handle} now names another account",
                                           reason=AccountStatus.IDENTITY_CHANGED, platform=account.platform)
         _save_pages(db, source, account, progress, count_requests)

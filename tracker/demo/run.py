@@ -386,12 +386,12 @@ def run_demo(folder: Path, now: datetime | None = None) -> DemoOutcome:
     shutil.rmtree(exports, ignore_errors=True)
     write_exports(exports, dataset, now)
     imported = import_dropped_exports(config)
-    from tracker.store import open_db
+    from tracker.store import open_db, queries
 
     db = open_db(config.database)
     try:
-        counts = dict(db.execute("SELECT leader_id, count(*) FROM posts GROUP BY leader_id").fetchall())
-        by_platform = dict(db.execute("SELECT platform, count(*) FROM posts GROUP BY platform").fetchall())
+        counts = queries.count_posts_by(db, "leader_id")
+        by_platform = queries.count_posts_by(db, "platform")
     finally:
         db.close()
     outcome = DemoOutcome(folder, config_path, config.database, result, counts, posts_by_platform=by_platform)

@@ -23,60 +23,12 @@ from typing import Any
 from sqlite_utils import Database
 
 from tracker import store
+from tracker.store import label_queries
 from tracker.label import reading, rules
 from tracker.config import Config
 from tracker.label.model import Labeller, Prediction, load_model
 
 BATCH_SIZE = 5000
-
-# The parent of a reply: a context post (someone else's), else one of our own stored posts
-# (a self-thread, or a colleague leader's post that the collector stored in `posts`). When
-# the parent was never fetched, its author is still known when it is a tracked account.
-_POSTS_SQL = """
-SELECT p.id, p.platform, a.handle, p.created_at, p.text, p.kind, p.lang,
-       p.in_reply_to_id,
-       coalesce(cr.author_handle, pra.handle, ra.handle), coalesce(cr.text, pr.text),
-       p.quoted_id, coalesce(cq.author_handle, pqa.handle), coalesce(cq.text, pq.text),
-       CASE WHEN lcr.context_id IS NULL THEN cr.id END, cr.text,
-       CASE WHEN lcq.context_id IS NULL THEN cq.id END, cq.text
-FROM posts p
-JOIN accounts a ON a.id = p.account_id
-LEFT JOIN labelled_posts lp ON lp.post_id = p.id
-LEFT JOIN context_posts cr ON cr.id = p.in_reply_to_id
-LEFT JOIN posts pr ON pr.id = p.in_reply_to_id
-LEFT JOIN accounts pra ON pra.id = pr.account_id
-LEFT JOIN accounts ra ON ra.platform = p.platform AND ra.platform_user_id = p.in_reply_to_user_id
-LEFT JOIN context_posts cq ON cq.id = p.quoted_id
-LEFT JOIN posts pq ON pq.id = p.quoted_id
-LEFT JOIN accounts pqa ON pqa.id = pq.account_id
-LEFT JOIN labelled_context lcr ON lcr.context_id = cr.id AND lcr.classifier_version = :version
-LEFT JOIN labelled_context lcq ON lcq.context_id = cq.id AND lcq.classifier_version = :version
-WHERE p.id > :after AND (lp.post_id IS NULL OR lp.classifier_version != :version)
-  AND {span}
-ORDER BY p.id
-LIMIT :limit
-"""
-
-_CONTEXT_SQL = """
-SELECT c.id, c.text FROM context_posts c
-LEFT JOIN labelled_context lc ON lc.context_id = c.id
-WHERE c.id > :after AND (lc.context_id IS NULL OR lc.classifier_version != :version)
-  AND {span}
-ORDER BY c.id
-LIMIT :limit
-"""
-# The leader posts of a span (see label_stored_posts), or a given list of ids.
-_CREATED_SPAN = "p.created_at >= :start AND p.created_at < :end"
-_IDS_SPAN = "p.id IN (SELECT value FROM json_each(:ids))"
-# The context posts that mention a leader in the span.
-_MENTIONS_SPAN = "c.id IN (SELECT context_id FROM mentions WHERE created_at >= :start AND created_at < :end)"
-# The leader's replies to the span's mentions: the answers to a month's mentions may come
-# later, and mentions_questions_answered counts them (tracker.metrics.mentions).
-_MENTION_REPLIES_SQL = """
-SELECT DISTINCT p.id FROM mentions m JOIN posts p ON p.in_reply_to_id = m.context_id AND p.leader_id = m.leader_id
-WHERE m.created_at >= :start AND m.created_at < :end
-"""
-
 
 @dataclass
 class LabelStats:
@@ -101,14 +53,12 @@ def organisation_handles(db: Database, config: Config) -> set[str]:
     handles = {h.lower() for hs in config.organisation_handles.values() for h in hs}
     handles |= {h.lower() for leader in config.leaders for h in leader.accounts.values()}
     # Peers' accounts belong to other organisations: replies to them are replies to the public.
-    handles |= {row[0].lower() for row in db.execute(
-        "SELECT a.handle FROM accounts a LEFT JOIN leaders l ON l.id = a.leader_id "
-        "WHERE coalesce(l.organisation, '') = ''")}
+    handles |= {handle.lower() for handle in label_queries.select_own_account_handles(db)}
     return handles
 
 
 def build_post_input(row: tuple[Any, ...]) -> dict[str, Any]:
-    """One ``_POSTS_SQL`` row (its first 13 columns) as the classifier's input mapping (pure)."""
+    """One row of ``label_queries``' post selections (its first 13 columns) as the classifier's input mapping (pure)."""
     (post_id, platform, author, created_at, text, kind, lang, reply_id, reply_author, reply_text,
      quoted_id, quoted_author, quoted_text) = row[:13]
     in_reply_to = None
@@ -162,14 +112,14 @@ def label_stored_posts(db: Database, config: Config, *, created: tuple[str, str]
     start, end = created or ("", "~")  # "~" sorts after every timestamp
     span = {"start": start, "end": end}
     work = _Work(db, labeller, handles, batch_size, stats)
-    work.label_posts(_CREATED_SPAN, span)
+    work.label_posts(label_queries.CREATED_SPAN, span)
     if created is None:  # every context post no leader post led to, mentions included
-        work.label_context("1", span)
+        work.label_context(label_queries.ALL_CONTEXT, span)
     else:
-        replies = [row[0] for row in db.execute(_MENTION_REPLIES_SQL, span)]
+        replies = label_queries.select_mention_replies(db, start, end)
         if replies:
-            work.label_posts(_IDS_SPAN, {"ids": json.dumps(replies)})
-        work.label_context(_MENTIONS_SPAN, span)
+            work.label_posts(label_queries.IDS_SPAN, {"ids": json.dumps(replies)})
+        work.label_context(label_queries.MENTIONS_SPAN, span)
     stats.seconds = time.perf_counter() - started
     return stats
 
@@ -187,7 +137,7 @@ class _Work:
         version = self.labeller.version
         counts = self.stats.labels
         assert counts is not None
-        for rows in self._pages(_POSTS_SQL.format(span=span_sql), params):
+        for rows in self._pages(label_queries.unlabelled_posts_sql(span_sql), params):
             unique = [row for i, row in enumerate(rows) if i == 0 or rows[i - 1][0] != row[0]]
             # (two tracked accounts can share a platform user id: label the post once)
             predictions = self.labeller.predict([build_post_input(row) for row in unique], self.handles)
@@ -217,7 +167,7 @@ class _Work:
         version = self.labeller.version
         counts = self.stats.labels
         assert counts is not None
-        for rows in self._pages(_CONTEXT_SQL.format(span=span_sql), params):
+        for rows in self._pages(label_queries.unlabelled_context_sql(span_sql), params):
             labels: list[store.LabelRow] = []
             for context_id, text in rows:
                 labels += _label_rows(context_id, reading.label_context(text))
@@ -228,37 +178,7 @@ class _Work:
 
     def _pages(self, sql: str, params: dict[str, Any]) -> Iterator[list[Any]]:
         """Keyset pages of ``sql`` (ordered by id, the first column) not yet read by this version."""
-        after = ""
-        while True:
-            rows = self.db.execute(sql, {**params, "after": after, "version": self.labeller.version,
-                                         "limit": self.batch_size}).fetchall()
-            if not rows:
-                return
-            yield rows
-            after = rows[-1][0]
-
-
-# The leader posts of a span as the labeller read them, with what it concluded.
-_MONTH_POSTS_SQL = """
-SELECT p.id, p.platform, a.handle, p.created_at, p.text, p.kind, p.lang,
-       p.in_reply_to_id,
-       coalesce(cr.author_handle, pra.handle, ra.handle), coalesce(cr.text, pr.text),
-       p.quoted_id, coalesce(cq.author_handle, pqa.handle), coalesce(cq.text, pq.text),
-       lp.p_answer, lp.p_debate, lp.p_progress,
-       (SELECT json_group_array(l.label) FROM post_labels l WHERE l.post_id = p.id)
-FROM posts p
-JOIN accounts a ON a.id = p.account_id
-JOIN labelled_posts lp ON lp.post_id = p.id AND lp.classifier_version = :version
-LEFT JOIN context_posts cr ON cr.id = p.in_reply_to_id
-LEFT JOIN posts pr ON pr.id = p.in_reply_to_id
-LEFT JOIN accounts pra ON pra.id = pr.account_id
-LEFT JOIN accounts ra ON ra.platform = p.platform AND ra.platform_user_id = p.in_reply_to_user_id
-LEFT JOIN context_posts cq ON cq.id = p.quoted_id
-LEFT JOIN posts pq ON pq.id = p.quoted_id
-LEFT JOIN accounts pqa ON pqa.id = pq.account_id
-WHERE p.created_at >= :start AND p.created_at < :end AND (:all_leaders OR p.leader_id IN (SELECT value FROM json_each(:leaders)))
-ORDER BY p.created_at, p.id
-"""
+        yield from label_queries.keyset_pages(self.db, sql, params, self.labeller.version, self.batch_size)
 
 
 def month_posts(db: Database, span: tuple[str, str], leader_ids: Sequence[str], version: str
@@ -266,8 +186,7 @@ def month_posts(db: Database, span: tuple[str, str], leader_ids: Sequence[str], 
     """(labeller input, probabilities or None when not labelled, labels) of each leader post in ``span``."""
     out = []
     seen: set[str] = set()
-    for row in db.execute(_MONTH_POSTS_SQL, {"start": span[0], "end": span[1], "version": version,
-                                             "all_leaders": not leader_ids, "leaders": json.dumps(list(leader_ids))}):
+    for row in label_queries.select_labelled_posts(db, span[0], span[1], leader_ids, version):
         if row[0] in seen:
             continue
         seen.add(row[0])

@@ -9,7 +9,6 @@ mentions were not collected for the month: "not collected" is not "nobody asked"
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
@@ -18,26 +17,9 @@ from sqlite_utils import Database
 from tracker.collect.sources.x_cursor import mentions_collected_before
 from tracker.config import Config
 from tracker.domain import utc_iso
+from tracker.store import queries
 
 MENTION_PLATFORMS = ("x",)  # the sources that can collect mentions
-
-# Mentions from inside the organisation (its handles, the tracked leaders) are kept in the
-# database but are not questions *received*: `:org` lists them as "organisation|platform:user
-# id" (organisation '' for our own, a peer's company for its leaders).
-_COUNTS_SQL = """
-SELECT m.account_id, count(*),
-    sum(EXISTS (SELECT 1 FROM posts p JOIN post_labels l ON l.post_id = p.id AND l.label = 'answer'
-                WHERE p.in_reply_to_id = m.context_id AND p.leader_id = m.leader_id))
-FROM mentions m JOIN context_posts c ON c.id = m.context_id
-WHERE m.created_at >= :start AND m.created_at < :end
-  AND m.account_id IN (SELECT value FROM json_each(:accounts))
-  AND c.author_user_id IS NOT NULL
-  AND coalesce((SELECT l.organisation FROM leaders l WHERE l.id = m.leader_id), '') || '|'
-      || c.platform || ':' || c.author_user_id NOT IN (SELECT value FROM json_each(:org))
-  AND EXISTS (SELECT 1 FROM context_labels q WHERE q.context_id = m.context_id AND q.label = 'question')
-GROUP BY m.account_id
-"""
-
 
 def _mentions_enabled(config: Config, platform: str) -> bool:
     return platform == "x" and config.x.mentions
@@ -50,10 +32,7 @@ def collected_accounts(db: Database, config: Config, accounts: Sequence[str], en
     mentions page has been saved and the first mentions walk reached back before the month ended.
     """
     out = []
-    marks = ", ".join("?" for _ in accounts)
-    rows = db.execute(f"SELECT a.id, a.platform, c.value FROM accounts a LEFT JOIN cursors c ON c.account_id = a.id "
-                      f"WHERE a.id IN ({marks})", list(accounts)).fetchall() if accounts else []
-    for account_id, platform, cursor in rows:
+    for account_id, platform, cursor in queries.select_account_cursors(db, accounts):
         if _mentions_enabled(config, platform) and mentions_collected_before(cursor, utc_iso(end)):
             out.append(account_id)
     return sorted(out)
@@ -67,9 +46,8 @@ def mention_counts(db: Database, config: Config, start: datetime, end: datetime,
     counts = {account: (0, 0) for account in collected}
     if not collected:
         return counts
-    for account, questions, answered in db.execute(_COUNTS_SQL, {
-            "start": utc_iso(start), "end": utc_iso(end), "accounts": json.dumps(collected),
-            "org": json.dumps(list(org_users))}):
+    for account, questions, answered in queries.select_mention_question_counts(
+            db, utc_iso(start), utc_iso(end), collected, org_users):
         counts[account] = (questions, answered or 0)
     return counts
 

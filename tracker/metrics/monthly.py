@@ -195,6 +195,8 @@ def _month_counts(db: Database, config: Config, start: datetime, end: datetime, 
                   org_users: Sequence[str]) -> dict[tuple[str, str], dict[str, Any]]:
     """{(leader id, platform or "all"): the month's counted figures, by name}."""
     duplicates = find_cross_posts(db, start, end)
+    # The one query outside the store: the metric declarations write its select list, so it
+    # lives beside them. It only reads.
     sql = _MONTH_SQL.format(local=local_time_sql("p.created_at", start, end, config.timezone),
                             week=week_start_sql("local_ts"), mask=_MASK, flags=_FLAGS, aggregates=aggregates_sql())
     cursor = db.execute(sql, {"start": utc_iso(start), "end": utc_iso(end), "dups": json.dumps(list(duplicates)),

@@ -19,6 +19,7 @@ from tracker.config import IMPORT_ONLY_PLATFORMS, Config
 from tracker.months import month_start_utc
 from tracker.crontab import longest_interval, parse_crontab
 from tracker.domain import RunStatus
+from tracker.store import queries
 
 STALE_FACTOR = 3
 
@@ -87,22 +88,8 @@ def account_statuses(db: Database, now: datetime | None = None, stale_after: tim
     export is older than that or it has none."""
     now = now or datetime.now(timezone.utc)
     month_start = month_start_utc(now, timezone_name)
-    sql = """
-        SELECT a.id, a.leader_id, a.platform, a.handle, a.status, a.last_success_at,
-            (SELECT count(*) FROM posts p WHERE p.account_id = a.id),
-            (SELECT coalesce(sum(requests), 0) FROM runs r WHERE r.account_id = a.id AND r.started_at >= :month),
-            (SELECT coalesce(sum(posts_read), 0) FROM runs r WHERE r.account_id = a.id AND r.started_at >= :month),
-            (SELECT r.error FROM runs r WHERE r.account_id = a.id AND r.status != :running
-                ORDER BY r.id DESC LIMIT 1),
-            (SELECT count(*) FROM runs r WHERE r.account_id = a.id AND r.status NOT IN (:ok, :running)
-                AND r.id > coalesce((SELECT max(o.id) FROM runs o WHERE o.account_id = a.id
-                                     AND o.status = :ok), 0)),
-            (SELECT max(e.exported_at) FROM exports e WHERE e.account_id = a.id),
-            a.complete_since, a.history_limit
-        FROM accounts a WHERE a.in_config = 1 ORDER BY a.leader_id, a.platform
-    """
     rows = []
-    for row in db.execute(sql, {"month": month_start, "ok": RunStatus.OK, "running": RunStatus.RUNNING}).fetchall():
+    for row in queries.select_account_health(db, month_start, RunStatus.OK, RunStatus.RUNNING):
         last_success = row[5]
         hours = None if last_success is None else round((now - _parse(last_success)).total_seconds() / 3600, 2)
         stale = stale_after is not None and (

@@ -7,6 +7,7 @@ and ``end`` are a month's bounds from ``tracker.months.month_bounds_utc``.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -208,3 +209,103 @@ def count_runs_since(db: Database, ids: Sequence[str], start: str, ok: str,
         f"AND a.leader_id IN ({_marks(ids)}) GROUP BY 1",
         [*failed, ok, start, *failed, start, *ids]).fetchall())
     return counts.get(0, 0), counts.get(1, 0)
+
+
+# --- collect --------------------------------------------------------------------------------
+
+def select_run_totals_since(db: Database, platform: str, since: str) -> tuple[int, int]:
+    """(posts read, requests) of ``platform``'s runs started at or after ``since``."""
+    row = db.execute("SELECT coalesce(sum(posts_read), 0), coalesce(sum(requests), 0) FROM runs "
+                     "WHERE platform = ? AND started_at >= ?", [platform, since]).fetchone()
+    return int(row[0]), int(row[1])
+
+
+def select_account_activity(db: Database, account_id: str, start: str, end: str) -> tuple[int, int, int]:
+    """(posts, posts that point at another post, days with a post) of an account in [start, end)."""
+    n, pointing, days = db.execute(
+        "SELECT count(*), coalesce(sum(in_reply_to_id IS NOT NULL OR quoted_id IS NOT NULL "
+        "OR reposted_id IS NOT NULL), 0), count(DISTINCT substr(created_at, 1, 10)) "
+        "FROM posts WHERE account_id = ? AND created_at >= ? AND created_at < ?",
+        [account_id, start, end]).fetchone()
+    return int(n), int(pointing), int(days)
+
+
+def account_resolved(db: Database, account_id: str) -> bool:
+    """Whether the account's handle was resolved to a platform user id (cached)."""
+    return db.execute("SELECT platform_user_id IS NOT NULL FROM accounts WHERE id = ?",
+                      [account_id]).fetchone() == (1,)
+
+
+def select_status_detail(db: Database, account_id: str) -> str | None:
+    row = db.execute("SELECT status_detail FROM accounts WHERE id = ?", [account_id]).fetchone()
+    return None if row is None else row[0]
+
+
+def account_has_posts(db: Database, account_id: str) -> bool:
+    return db.execute("SELECT 1 FROM posts WHERE account_id = ? LIMIT 1", [account_id]).fetchone() is not None
+
+
+def select_account_cursors(db: Database, account_ids: Sequence[str]) -> list[tuple[str, str, str | None]]:
+    """(account id, platform, stored cursor text or None) of each account in ``account_ids``."""
+    if not account_ids:
+        return []
+    return db.execute(f"SELECT a.id, a.platform, c.value FROM accounts a LEFT JOIN cursors c "
+                      f"ON c.account_id = a.id WHERE a.id IN ({_marks(account_ids)})", list(account_ids)).fetchall()
+
+
+# --- ops and the demo -----------------------------------------------------------------------
+
+_ACCOUNT_HEALTH_SQL = """
+    SELECT a.id, a.leader_id, a.platform, a.handle, a.status, a.last_success_at,
+        (SELECT count(*) FROM posts p WHERE p.account_id = a.id),
+        (SELECT coalesce(sum(requests), 0) FROM runs r WHERE r.account_id = a.id AND r.started_at >= :month),
+        (SELECT coalesce(sum(posts_read), 0) FROM runs r WHERE r.account_id = a.id AND r.started_at >= :month),
+        (SELECT r.error FROM runs r WHERE r.account_id = a.id AND r.status != :running
+            ORDER BY r.id DESC LIMIT 1),
+        (SELECT count(*) FROM runs r WHERE r.account_id = a.id AND r.status NOT IN (:ok, :running)
+            AND r.id > coalesce((SELECT max(o.id) FROM runs o WHERE o.account_id = a.id
+                                 AND o.status = :ok), 0)),
+        (SELECT max(e.exported_at) FROM exports e WHERE e.account_id = a.id),
+        a.complete_since, a.history_limit
+    FROM accounts a WHERE a.in_config = 1 ORDER BY a.leader_id, a.platform
+"""
+
+
+def select_account_health(db: Database, month_start: str, ok: str, running: str) -> list[tuple[Any, ...]]:
+    """Per configured account: id, leader, platform, handle, status, last success, posts, this
+    month's requests and post reads (runs since ``month_start``), the last error, failed runs
+    since the last success, the newest export, complete_since and history_limit."""
+    return db.execute(_ACCOUNT_HEALTH_SQL, {"month": month_start, "ok": ok, "running": running}).fetchall()
+
+
+def count_posts_by(db: Database, column: str) -> dict[str, int]:
+    """Stored leader posts per ``leader_id`` or per ``platform``."""
+    assert column in ("leader_id", "platform"), column
+    return dict(db.execute(f"SELECT {column}, count(*) FROM posts GROUP BY {column}").fetchall())
+
+
+# --- metrics: mentions ----------------------------------------------------------------------
+
+# Mentions from inside the organisation (its handles, the tracked leaders) are kept in the
+# database but are not questions *received*: `:org` lists them as "organisation|platform:user
+# id" (organisation '' for our own, a peer's company for its leaders).
+_COUNTS_SQL = """
+SELECT m.account_id, count(*),
+    sum(EXISTS (SELECT 1 FROM posts p JOIN post_labels l ON l.post_id = p.id AND l.label = 'answer'
+                WHERE p.in_reply_to_id = m.context_id AND p.leader_id = m.leader_id))
+FROM mentions m JOIN context_posts c ON c.id = m.context_id
+WHERE m.created_at >= :start AND m.created_at < :end
+  AND m.account_id IN (SELECT value FROM json_each(:accounts))
+  AND c.author_user_id IS NOT NULL
+  AND coalesce((SELECT l.organisation FROM leaders l WHERE l.id = m.leader_id), '') || '|'
+      || c.platform || ':' || c.author_user_id NOT IN (SELECT value FROM json_each(:org))
+  AND EXISTS (SELECT 1 FROM context_labels q WHERE q.context_id = m.context_id AND q.label = 'question')
+GROUP BY m.account_id
+"""
+
+
+def select_mention_question_counts(db: Database, start: str, end: str, accounts: Sequence[str],
+                                   org_users: Sequence[str]) -> list[tuple[str, int, int | None]]:
+    """(account id, questions received as mentions in [start, end), of those answered) per account."""
+    return db.execute(_COUNTS_SQL, {"start": start, "end": end, "accounts": json.dumps(list(accounts)),
+                                    "org": json.dumps(list(org_users))}).fetchall()
