@@ -1,4 +1,6 @@
-"""A collection killed with SIGKILL at any moment, then run again, loses and duplicates nothing."""
+"""A collection killed with SIGKILL while a request is in flight (the pages before it answered and
+saved, or being saved), then run again, loses and duplicates nothing. Killing inside a page's
+write is covered by the store's tests of a page and its cursor committing together."""
 
 from __future__ import annotations
 

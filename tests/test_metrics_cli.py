@@ -18,15 +18,32 @@ NOW = datetime(2026, 3, 10, 12, 0, tzinfo=timezone.utc)
 MONTH = "2026-02"  # the last complete month before NOW in Europe/London
 
 
+def _figures(database) -> tuple[list, list]:
+    """The stored metrics (but when they were computed) and labels of the demo database."""
+    db = open_db(database)
+    try:
+        metrics = [{k: v for k, v in row.items() if k != "computed_at"}
+                   for row in db.query("SELECT * FROM metrics ORDER BY leader_id, month, platform")]
+        labels = list(db.execute("SELECT post_id, label, confidence, classifier_version FROM post_labels "
+                                 "ORDER BY post_id, label"))
+        return metrics, labels
+    finally:
+        db.close()
+
+
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
+    """Shared by this module's tests. The `metrics` and `report` commands recompute what is
+    stored; they must store the same figures again, so no test sees another's changes."""
     folder = tmp_path_factory.mktemp("demo")
     outcome = run_demo(folder, now=NOW)
     db = open_db(outcome.database)
     rows = {row["leader_id"]: row for row in load_metrics(db, MONTH)
             if row["platform"] == "all" and row["organisation"] == ORGANISATION}
     db.close()
-    return outcome, rows
+    before = _figures(outcome.database)
+    yield outcome, rows
+    assert _figures(outcome.database) == before, "a test changed the figures of the shared demo database"
 
 
 def test_demo_leaders_rank_by_their_behaviour(demo):
