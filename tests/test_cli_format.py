@@ -107,3 +107,19 @@ def test_schedule_list_in_three_formats(tmp_path):
     assert table[0] == "time zone: Europe/London" and table[1].startswith(f"{'collect':<8} {'0 */4 * * *':<16} next: ")
     refused = run("--config", str(path), "schedule", "--format", "json")
     assert refused.exit_code == 2 and "--format applies to --list only" in refused.stderr
+
+
+def test_collect_prints_its_summary_as_json_and_csv_off_a_terminal(config, emulator):
+    result = run("--config", str(config.path), "collect", "--format", "json")
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert {row["account"] for row in rows} == {"alice:x", "bob:x", "carol:x"}
+    assert all(row["status"] == "ok" and row["error"] is None for row in rows)
+    assert sum(row["new_posts"] for row in rows) > 0
+    result = run("--config", str(config.path), "collect", "--format", "csv")
+    assert result.exit_code == 0, result.output
+    table = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert {row["account"] for row in table} == {"alice:x", "bob:x", "carol:x"}
+    assert {row["new_posts"] for row in table} == {"0"}  # nothing new on the second run
+    # Off a terminal, the default table format stays quiet (cron).
+    assert run("--config", str(config.path), "collect").stdout == ""

@@ -62,6 +62,11 @@ def utc_iso(value: datetime) -> str:
     return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def parse_utc(stamp: str) -> datetime:
+    """A stored timestamp (``utc_iso``'s format) as an aware UTC datetime."""
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+
+
 @dataclass(frozen=True)
 class Post:
     """A post written by a tracked leader, in the shape of a ``posts`` row."""

@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from tracker.errors import ConfigError
+from tracker.domain import parse_utc
 
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 _STORED = "%Y-%m-%dT%H:%M:%SZ"  # the database's UTC timestamp format
@@ -87,7 +88,7 @@ def local_time(stamp: str | None, tz: str) -> datetime | None:
     """A stored UTC timestamp (``2026-03-04T09:15:00Z``) in the time zone ``tz``; None for None."""
     if not stamp:
         return None
-    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).astimezone(ZoneInfo(tz))
+    return parse_utc(stamp).astimezone(ZoneInfo(tz))
 
 
 def local_time_text(stamp: str | None, tz: str, fmt: str = "%Y-%m-%d %H:%M %Z") -> str | None:

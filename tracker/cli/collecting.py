@@ -16,9 +16,11 @@ from tracker.output import render_table
 @click.option("--leader", "leader_ids", multiple=True, metavar="ID", help="Only this leader (repeatable).")
 @click.option("--source", "platforms", multiple=True, metavar="PLATFORM", help="Only this platform: x, bluesky, mastodon or blog (repeatable).")
 @click.option("--summary/--no-summary", default=None,
-              help="Print a table of accounts at the end  [default: only on a terminal]")
+              help="Print a table of accounts at the end  [default: only on a terminal, or with --format json or csv]")
+@format_option("The summary's format (json and csv print it even off a terminal).")
 @click.pass_obj
-def collect(obj: Context, leader_ids: tuple[str, ...], platforms: tuple[str, ...], summary: bool | None) -> None:
+def collect(obj: Context, leader_ids: tuple[str, ...], platforms: tuple[str, ...], summary: bool | None,
+            fmt: str) -> None:
     """Collect new posts from every account into the database.
 
     Safe to run from cron every hour: a run with nothing new makes one request per
@@ -49,10 +51,14 @@ def collect(obj: Context, leader_ids: tuple[str, ...], platforms: tuple[str, ...
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)
-    if summary or (summary is None and sys.stdout.isatty()):
-        click.echo(render_table(("account", "handle", "status", "new", "requests", "error"),
-                                [(r.account_id, f"@{r.handle}", r.status, str(r.new_posts), str(r.requests),
-                                  r.error or "") for r in result.accounts]))
+    if summary or (summary is None and (sys.stdout.isatty() or fmt != "table")):
+        table = [(r.account_id, f"@{r.handle}", str(r.status), str(r.new_posts), str(r.requests), r.error or "")
+                 for r in result.accounts]
+        rows = [{"account": r.account_id, "handle": r.handle, "status": str(r.status), "new_posts": r.new_posts,
+                 "requests": r.requests, "posts_read": r.posts_read, "error": r.error} for r in result.accounts]
+        echo_data(fmt, table=lambda: render_table(("account", "handle", "status", "new", "requests", "error"), table),
+                  data=lambda: rows, rows=lambda: rows,
+                  columns=("account", "handle", "status", "new_posts", "requests", "posts_read", "error"))
     problems = [f"{len(result.failed)} of {len(result.accounts)} accounts failed (the rest was saved): "
                 + ", ".join(f"{r.account_id} ({r.error})" for r in result.failed)] if result.failed else []
     if not platforms:  # the LinkedIn exports dropped in [sources.linkedin] exports_dir

@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
 
-from tracker.domain import utc_iso
+from tracker.domain import parse_utc, utc_iso
 
 CROSS_POST_HOURS = 48
 CROSS_POST_KINDS = ("original", "thread", "quote")
@@ -41,7 +41,7 @@ def match_cross_posts(rows: Iterable[tuple[str, str, str, str, str | None]], mon
             continue
         anchor_id, anchor_at, platforms = "", datetime.min.replace(tzinfo=timezone.utc), set()
         for post_id, platform, created_at in copies:
-            moment = datetime.fromisoformat(created_at.replace("Z", "+00:00"))
+            moment = parse_utc(created_at)
             if moment - anchor_at <= window and platform not in platforms:
                 platforms.add(platform)
                 if created_at >= first_day:

@@ -19,7 +19,7 @@ from sqlite_utils import Database
 
 from tracker.collect.linkedin import colleague_counterparts
 from tracker.config import IMPORT_ONLY_PLATFORMS, Config
-from tracker.domain import RunStatus, utc_iso
+from tracker.domain import RunStatus, parse_utc, utc_iso
 from tracker.errors import ConfigError
 from tracker.label.model import LABELS
 from tracker.label.stored import labeller_for
@@ -95,7 +95,7 @@ def export_coverage(covered_from: str | None, covered_until: str | None, start: 
     """
     if covered_from is None or covered_until is None:
         return "none"
-    first_month = month_start_utc(datetime.fromisoformat(covered_from.replace("Z", "+00:00")), tz)
+    first_month = month_start_utc(parse_utc(covered_from), tz)
     if covered_until <= utc_iso(start) or first_month >= utc_iso(end):
         return "none"
     return "partial" if covered_until < utc_iso(end) else "full"

@@ -18,7 +18,7 @@ from sqlite_utils import Database
 from tracker.config import IMPORT_ONLY_PLATFORMS, Config
 from tracker.months import month_start_utc
 from tracker.crontab import longest_interval, parse_crontab
-from tracker.domain import RunStatus
+from tracker.domain import RunStatus, parse_utc
 from tracker.store import queries
 
 STALE_FACTOR = 3
@@ -75,7 +75,7 @@ class Health:
 
 
 def _parse(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return parse_utc(value)
 
 
 def account_statuses(db: Database, now: datetime | None = None, stale_after: timedelta | None = None,
