@@ -12,10 +12,9 @@ from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from tracker.errors import ConfigError
-from tracker.domain import parse_utc
+from tracker.domain import parse_utc, utc_iso
 
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
-_STORED = "%Y-%m-%dT%H:%M:%SZ"  # the database's UTC timestamp format
 
 
 def parse_month(month: str) -> tuple[int, int]:
@@ -70,7 +69,7 @@ def month_bounds(month: str, tz: str) -> tuple[datetime, datetime]:
 def month_bounds_utc(month: str, tz: str) -> tuple[str, str]:
     """``month_bounds`` as stored UTC text: start inclusive, end exclusive."""
     start, end = month_bounds(month, tz)
-    return start.strftime(_STORED), end.strftime(_STORED)
+    return utc_iso(start), utc_iso(end)
 
 
 def utc_month_start(now: datetime) -> datetime:
@@ -137,7 +136,7 @@ def local_time_sql(column: str, start: datetime, end: datetime, tz: str) -> str:
     while moment < end:
         current = int(moment.astimezone(zone).utcoffset().total_seconds())  # type: ignore[union-attr]
         if offset is not None and current != offset:
-            spans.append((moment.astimezone(timezone.utc).strftime(_STORED), offset))
+            spans.append((utc_iso(moment), offset))
         offset = current
         moment += timedelta(minutes=15)
     assert offset is not None

@@ -22,7 +22,7 @@ from pathlib import Path, PurePosixPath
 from typing import IO
 
 from tracker.config import Config
-from tracker.domain import Post, PostKind
+from tracker.domain import Post, PostKind, utc_iso
 from tracker.errors import InputError
 
 PLATFORM = "linkedin"
@@ -96,7 +96,7 @@ def archive_date_from_name(name: str) -> str | None:
             parts = match.groups()
             year, month, day = (int(parts[i]) for i in order)
             try:
-                return datetime(year, month, day, tzinfo=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+                return utc_iso(datetime(year, month, day, tzinfo=timezone.utc))
             except ValueError:
                 return None
     return None
