@@ -154,3 +154,14 @@ def test_the_folder_import_never_starts_a_database(tmp_path):
         import_dropped_exports(config)
     assert not config.database.exists()
     assert list(tmp_path.glob("tracker.db*")) == []
+
+
+def test_collect_as_json_keeps_stdout_parseable_when_an_export_is_imported(tmp_path):
+    import json
+
+    config = _config(tmp_path)
+    _drop(tmp_path / "exports", "ada.zip")
+    result = CliRunner().invoke(cli, ["--config", str(config.path), "collect", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == []  # no account is collected through an API here
+    assert "into ada:linkedin: 2 new post(s), 1 new comment(s)" in result.stderr

@@ -66,8 +66,9 @@ def collect(obj: Context, leader_ids: tuple[str, ...], platforms: tuple[str, ...
 
         for export in import_dropped_exports(config, leader_ids):
             if export.result is not None:
+                # With --format json or csv, stdout carries only the summary's data.
                 click.echo(f"Imported {export.path} into {export.result.account_id}: {export.result.new_posts} new "
-                           f"post(s), {export.result.new_comments} new comment(s).")
+                           f"post(s), {export.result.new_comments} new comment(s).", err=fmt != "table")
             if export.status == "failed":
                 problems.append(f"export {export.path} not imported: {export.error}")
     if problems:
@@ -75,7 +76,7 @@ def collect(obj: Context, leader_ids: tuple[str, ...], platforms: tuple[str, ...
 
 
 @click.command()
-@format_option("Output format; json and csv carry every figure.")
+@format_option("Output format; json and csv carry every figure.", legacy_json=True)
 @click.pass_obj
 def budget(obj: Context, fmt: str) -> None:
     """Estimate this month's X post and user reads and their cost, beside the actual reads so far.

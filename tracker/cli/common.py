@@ -67,19 +67,22 @@ def month_option(help_text: str) -> Callable[[F], F]:
     return click.option("--month", type=MONTH, default=None, metavar="YYYY-MM", help=help_text)
 
 
-def format_option(help_text: str = "Output format.") -> Callable[[F], F]:
-    """``--format table|json|csv``, plus ``--json``: the old spelling of ``--format json``,
-    hidden and kept so that scripts written for it keep working. The command gets ``fmt``."""
+def format_option(help_text: str = "Output format.", *, legacy_json: bool = False) -> Callable[[F], F]:
+    """``--format table|json|csv``; the command gets ``fmt``. ``legacy_json`` also accepts
+    ``--json``, hidden: the old spelling of ``--format json`` on the commands that had it,
+    kept so that scripts written for it keep working."""
 
     def decorate(function: F) -> F:
-        @functools.wraps(function)
-        def merged(*args: Any, as_json: bool = False, fmt: str = "table", **kwargs: Any) -> Any:
-            return function(*args, fmt="json" if as_json else fmt, **kwargs)
+        command: Any = function
+        if legacy_json:
+            @functools.wraps(function)
+            def merged(*args: Any, as_json: bool = False, fmt: str = "table", **kwargs: Any) -> Any:
+                return function(*args, fmt="json" if as_json else fmt, **kwargs)
 
-        with_json = click.option("--json", "as_json", is_flag=True, hidden=True,
-                                 help="Deprecated: the same as --format json.")(merged)
+            command = click.option("--json", "as_json", is_flag=True, hidden=True,
+                                   help="Deprecated: the same as --format json.")(merged)
         return click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
-                            help=help_text)(with_json)  # type: ignore[return-value]
+                            help=help_text)(command)  # type: ignore[no-any-return]
 
     return decorate
 

@@ -23,7 +23,7 @@ def _history_cell(complete_since: str | None, history_limit: str | None) -> str:
 
 
 @click.command()
-@format_option("Output format; json (for monitoring) and csv carry every field.")
+@format_option("Output format; json (for monitoring) and csv carry every field.", legacy_json=True)
 @click.pass_obj
 def status(obj: Context, fmt: str) -> None:
     """Show every account's health: last success, staleness, failures, this month's reads, last error.

@@ -18,7 +18,7 @@ from sqlite_utils import Database
 from tracker.config import IMPORT_ONLY_PLATFORMS, Config
 from tracker.months import month_start_utc
 from tracker.crontab import longest_interval, parse_crontab
-from tracker.domain import RunStatus, parse_utc
+from tracker.domain import parse_utc
 from tracker.store import queries
 
 STALE_FACTOR = 3
@@ -74,10 +74,6 @@ class Health:
                 "accounts": [account.as_dict() for account in self.accounts]}
 
 
-def _parse(value: str) -> datetime:
-    return parse_utc(value)
-
-
 def account_statuses(db: Database, now: datetime | None = None, stale_after: timedelta | None = None,
                      timezone_name: str = "UTC",
                      export_stale_after: timedelta | None = None) -> list[AccountHealth]:
@@ -89,16 +85,16 @@ def account_statuses(db: Database, now: datetime | None = None, stale_after: tim
     now = now or datetime.now(timezone.utc)
     month_start = month_start_utc(now, timezone_name)
     rows = []
-    for row in queries.select_account_health(db, month_start, RunStatus.OK, RunStatus.RUNNING):
+    for row in queries.select_account_health(db, month_start):
         last_success = row[5]
-        hours = None if last_success is None else round((now - _parse(last_success)).total_seconds() / 3600, 2)
+        hours = None if last_success is None else round((now - parse_utc(last_success)).total_seconds() / 3600, 2)
         stale = stale_after is not None and (
-            last_success is None or now - _parse(last_success) > stale_after)
+            last_success is None or now - parse_utc(last_success) > stale_after)
         (account_id, leader_id, platform, handle, status, _, posts, requests, reads, error, failures,
          newest_export, complete_since, history_limit) = row
         if platform in IMPORT_ONLY_PLATFORMS:
             stale = export_stale_after is not None and (
-                newest_export is None or now - _parse(newest_export) > export_stale_after)
+                newest_export is None or now - parse_utc(newest_export) > export_stale_after)
         rows.append(AccountHealth(account_id, leader_id, platform, handle, status, last_success, posts, requests,
                                   reads, error, failures, hours, stale, newest_export, complete_since, history_limit))
     return rows

@@ -13,6 +13,8 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from tracker.domain import RunStatus
+
 
 def _marks(values: Sequence[Any]) -> str:
     return ", ".join("?" for _ in values)
@@ -271,11 +273,12 @@ _ACCOUNT_HEALTH_SQL = """
 """
 
 
-def select_account_health(db: Database, month_start: str, ok: str, running: str) -> list[tuple[Any, ...]]:
+def select_account_health(db: Database, month_start: str) -> list[tuple[Any, ...]]:
     """Per configured account: id, leader, platform, handle, status, last success, posts, this
     month's requests and post reads (runs since ``month_start``), the last error, failed runs
     since the last success, the newest export, complete_since and history_limit."""
-    return db.execute(_ACCOUNT_HEALTH_SQL, {"month": month_start, "ok": ok, "running": running}).fetchall()
+    return db.execute(_ACCOUNT_HEALTH_SQL, {"month": month_start, "ok": RunStatus.OK,
+                                            "running": RunStatus.RUNNING}).fetchall()
 
 
 def count_posts_by(db: Database, column: str) -> dict[str, int]:
