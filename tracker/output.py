@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 FORMATS = ("table", "json", "csv")
@@ -35,13 +35,14 @@ def _csv_cell(value: Any) -> Any:
     return value
 
 
-def render_csv(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None = None) -> str:
-    """A header line and one line per row (``columns``: default the first row's keys); empty
-    cells for None, JSON for lists and tables. Ends with a newline."""
+def render_csv(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None = None,
+               cell: Callable[[Any], Any] = _csv_cell) -> str:
+    """A header line and one line per row (``columns``: default the first row's keys); by
+    default empty cells for None, JSON for lists and tables. Ends with a newline."""
     columns = list(columns if columns is not None else (rows[0].keys() if rows else ()))
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(columns)
     for row in rows:
-        writer.writerow([_csv_cell(row.get(column)) for column in columns])
+        writer.writerow([cell(row.get(column)) for column in columns])
     return buffer.getvalue()

@@ -5,12 +5,11 @@ report's ``metrics.csv`` so that the two can never disagree ("the CSV equals
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from tracker.metrics.declarations import KEYS
+from tracker.output import render_csv
 
 
 def _cell(value: Any) -> str:
@@ -32,9 +31,4 @@ def metrics_to_csv(rows: Iterable[Mapping[str, Any]]) -> str:
     cells and others (``computed_at``: the wall-clock time of the computation, which would
     make the same data give a different file) are not written. Lines end with ``\\n``.
     """
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(KEYS)
-    for row in rows:
-        writer.writerow([_cell(row.get(key)) for key in KEYS])
-    return buffer.getvalue()
+    return render_csv(list(rows), KEYS, cell=_cell)

@@ -14,30 +14,35 @@ from typing import Any
 
 from sqlite_utils import Database
 
-# The parent of a reply: a context post (someone else's), else one of our own stored posts
-# (a self-thread, or a colleague leader's post that the collector stored in `posts`). When
-# the parent was never fetched, its author is still known when it is a tracked account.
-_POSTS_SQL = """
-SELECT p.id, p.platform, a.handle, p.created_at, p.text, p.kind, p.lang,
+# The labeller's input columns (see the module docstring) and the joins they read. The parent
+# of a reply: a context post (someone else's), else one of our own stored posts (a
+# self-thread, or a colleague leader's post that the collector stored in `posts`). When the
+# parent was never fetched, its author is still known when it is a tracked account.
+_INPUT_COLUMNS = """p.id, p.platform, a.handle, p.created_at, p.text, p.kind, p.lang,
        p.in_reply_to_id,
        coalesce(cr.author_handle, pra.handle, ra.handle), coalesce(cr.text, pr.text),
-       p.quoted_id, coalesce(cq.author_handle, pqa.handle), coalesce(cq.text, pq.text),
-       CASE WHEN lcr.context_id IS NULL THEN cr.id END, cr.text,
-       CASE WHEN lcq.context_id IS NULL THEN cq.id END, cq.text
-FROM posts p
-JOIN accounts a ON a.id = p.account_id
-LEFT JOIN labelled_posts lp ON lp.post_id = p.id
-LEFT JOIN context_posts cr ON cr.id = p.in_reply_to_id
+       p.quoted_id, coalesce(cq.author_handle, pqa.handle), coalesce(cq.text, pq.text)"""
+_INPUT_JOINS = """LEFT JOIN context_posts cr ON cr.id = p.in_reply_to_id
 LEFT JOIN posts pr ON pr.id = p.in_reply_to_id
 LEFT JOIN accounts pra ON pra.id = pr.account_id
 LEFT JOIN accounts ra ON ra.platform = p.platform AND ra.platform_user_id = p.in_reply_to_user_id
 LEFT JOIN context_posts cq ON cq.id = p.quoted_id
 LEFT JOIN posts pq ON pq.id = p.quoted_id
-LEFT JOIN accounts pqa ON pqa.id = pq.account_id
+LEFT JOIN accounts pqa ON pqa.id = pq.account_id"""
+
+# The leader posts a version has not labelled, then the ids of their context posts it has not.
+_POSTS_SQL = f"""
+SELECT {_INPUT_COLUMNS},
+       CASE WHEN lcr.context_id IS NULL THEN cr.id END, cr.text,
+       CASE WHEN lcq.context_id IS NULL THEN cq.id END, cq.text
+FROM posts p
+JOIN accounts a ON a.id = p.account_id
+LEFT JOIN labelled_posts lp ON lp.post_id = p.id
+{_INPUT_JOINS}
 LEFT JOIN labelled_context lcr ON lcr.context_id = cr.id AND lcr.classifier_version = :version
 LEFT JOIN labelled_context lcq ON lcq.context_id = cq.id AND lcq.classifier_version = :version
 WHERE p.id > :after AND (lp.post_id IS NULL OR lp.classifier_version != :version)
-  AND {span}
+  AND {{span}}
 ORDER BY p.id
 LIMIT :limit
 """
@@ -50,11 +55,20 @@ WHERE c.id > :after AND (lc.context_id IS NULL OR lc.classifier_version != :vers
 ORDER BY c.id
 LIMIT :limit
 """
-# The leader posts of a span (see label_stored_posts), or a given list of ids.
-_CREATED_SPAN = "p.created_at >= :start AND p.created_at < :end"
-_IDS_SPAN = "p.id IN (SELECT value FROM json_each(:ids))"
-# The context posts that mention a leader in the span.
-_MENTIONS_SPAN = "c.id IN (SELECT context_id FROM mentions WHERE created_at >= :start AND created_at < :end)"
+
+# The leader posts of a span as the labeller read them, with what it concluded.
+_MONTH_POSTS_SQL = f"""
+SELECT {_INPUT_COLUMNS},
+       lp.p_answer, lp.p_debate, lp.p_progress,
+       (SELECT json_group_array(l.label) FROM post_labels l WHERE l.post_id = p.id)
+FROM posts p
+JOIN accounts a ON a.id = p.account_id
+JOIN labelled_posts lp ON lp.post_id = p.id AND lp.classifier_version = :version
+{_INPUT_JOINS}
+WHERE p.created_at >= :start AND p.created_at < :end AND (:all_leaders OR p.leader_id IN (SELECT value FROM json_each(:leaders)))
+ORDER BY p.created_at, p.id
+"""
+
 # The leader's replies to the span's mentions: the answers to a month's mentions may come
 # later, and mentions_questions_answered counts them (tracker.metrics.mentions).
 _MENTION_REPLIES_SQL = """
@@ -62,32 +76,12 @@ SELECT DISTINCT p.id FROM mentions m JOIN posts p ON p.in_reply_to_id = m.contex
 WHERE m.created_at >= :start AND m.created_at < :end
 """
 
-# The leader posts of a span as the labeller read them, with what it concluded.
-_MONTH_POSTS_SQL = """
-SELECT p.id, p.platform, a.handle, p.created_at, p.text, p.kind, p.lang,
-       p.in_reply_to_id,
-       coalesce(cr.author_handle, pra.handle, ra.handle), coalesce(cr.text, pr.text),
-       p.quoted_id, coalesce(cq.author_handle, pqa.handle), coalesce(cq.text, pq.text),
-       lp.p_answer, lp.p_debate, lp.p_progress,
-       (SELECT json_group_array(l.label) FROM post_labels l WHERE l.post_id = p.id)
-FROM posts p
-JOIN accounts a ON a.id = p.account_id
-JOIN labelled_posts lp ON lp.post_id = p.id AND lp.classifier_version = :version
-LEFT JOIN context_posts cr ON cr.id = p.in_reply_to_id
-LEFT JOIN posts pr ON pr.id = p.in_reply_to_id
-LEFT JOIN accounts pra ON pra.id = pr.account_id
-LEFT JOIN accounts ra ON ra.platform = p.platform AND ra.platform_user_id = p.in_reply_to_user_id
-LEFT JOIN context_posts cq ON cq.id = p.quoted_id
-LEFT JOIN posts pq ON pq.id = p.quoted_id
-LEFT JOIN accounts pqa ON pqa.id = pq.account_id
-WHERE p.created_at >= :start AND p.created_at < :end AND (:all_leaders OR p.leader_id IN (SELECT value FROM json_each(:leaders)))
-ORDER BY p.created_at, p.id
-"""
-
 # Spans a caller picks from (never text of its own: they are formatted into the SQL).
-CREATED_SPAN = _CREATED_SPAN
-IDS_SPAN = _IDS_SPAN
-MENTIONS_SPAN = _MENTIONS_SPAN
+# The leader posts of a span (see label_stored_posts), or a given list of ids:
+CREATED_SPAN = "p.created_at >= :start AND p.created_at < :end"
+IDS_SPAN = "p.id IN (SELECT value FROM json_each(:ids))"
+# The context posts that mention a leader in the span, or all of them:
+MENTIONS_SPAN = "c.id IN (SELECT context_id FROM mentions WHERE created_at >= :start AND created_at < :end)"
 ALL_CONTEXT = "1"
 _POST_SPANS = (CREATED_SPAN, IDS_SPAN)
 _CONTEXT_SPANS = (MENTIONS_SPAN, ALL_CONTEXT)
