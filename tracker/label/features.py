@@ -18,7 +18,7 @@ from __future__ import annotations
 import bisect
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -76,32 +76,40 @@ def not_labelled_reason(text: str | None, lang: str | None) -> str | None:
 
 @dataclass
 class TokenizedText:
-    """A text's tokens: (token, start, end) in the original text."""
+    """A text's tokens (``words``) and, on demand, where each is in the original text."""
 
     text: str
-    tokens: list[tuple[str, int, int]]
+    words: list[str]
     # The positions of the words that have a word vector, and their rows (``known_words``).
     known: tuple[list[int], list[int]] | None = None
+    _tokens: list[tuple[str, int, int]] | None = None
 
     @property
-    def words(self) -> list[str]:
-        return [token for token, _, _ in self.tokens]
+    def tokens(self) -> list[tuple[str, int, int]]:
+        """(token, start, end) in the original text. Only evidence needs offsets, so they are
+        found again (for a few posts) rather than kept for every post."""
+        if self._tokens is None:
+            work, _ = reading.prepare(self.text)
+            self._tokens = [(word, match.start(), match.end())
+                            for word, match in zip(self.words, _TOKEN.finditer(work))]
+        return self._tokens
+
+
+def _word(token: str) -> str:
+    first = token[0]
+    if first == "@":
+        return "@"
+    if first.isdigit():
+        return "#year" if len(token) == 4 and token[:2] in ("19", "20") else "#num"
+    return token
 
 
 def tokenize(text: str | None) -> TokenizedText:
     if not text:
         return TokenizedText("", [])
     work, _ = reading.prepare(text)
-    out = []
-    for match in _TOKEN.finditer(work):
-        token = match.group()
-        first = token[0]
-        if first == "@":
-            token = "@"
-        elif first.isdigit():
-            token = "#year" if len(token) == 4 and token[:2] in ("19", "20") else "#num"
-        out.append((token, match.start(), match.end()))
-    return TokenizedText(text, out)
+    # Mentions and numbers stand for their kind ("@", "#num", "#year").
+    return TokenizedText(text, [word if word[0].isalpha() else _word(word) for word in _TOKEN.findall(work)])
 
 
 class _Columns(dict):  # type: ignore[type-arg]
@@ -120,10 +128,11 @@ class _Columns(dict):  # type: ignore[type-arg]
         super().__init__()
         self.prefix = prefix
 
-    def __missing__(self, key: str) -> int:
+    def __missing__(self, key: str | tuple[str, str]) -> int:
         if len(self) >= _CACHE_NAMES:
             self.clear()
-        column = self[key] = abs(mmh3.hash(self.prefix + key, 0)) % N_HASH
+        name = self.prefix + (key if isinstance(key, str) else key[0] + "_" + key[1])  # a pair: "w:a_b"
+        column = self[key] = abs(mmh3.hash(name, 0)) % N_HASH
         return column
 
 
@@ -135,8 +144,8 @@ def _table(prefix: str) -> _Columns:
     return _Columns(prefix)
 
 
-def columns(prefix: str, keys: Sequence[str]) -> list[int]:
-    """The hashed column of each ``prefix + key``."""
+def columns(prefix: str, keys: Iterable[str] | Iterable[tuple[str, str]]) -> list[int]:
+    """The hashed column of each ``prefix + key`` (a pair of words (a, b): ``prefix + "a_b"``)."""
     return list(map(_table(prefix).__getitem__, keys))
 
 
@@ -145,8 +154,8 @@ def hashed_column(name: str) -> int:
     return _table("")[name]
 
 
-def _pairs(words: Sequence[str]) -> list[str]:
-    return [a + "_" + b for a, b in zip(words, words[1:])]
+def _pairs(words: Sequence[str]) -> Iterator[tuple[str, str]]:
+    return zip(words, words[1:])
 
 
 @dataclass
@@ -324,8 +333,9 @@ def known_words(item: TokenizedText, vectors: WordVectors) -> tuple[list[int], l
     """The positions of ``item``'s words that have a vector, and their rows (kept on the
     item: the design matrix and the evidence both need them)."""
     if item.known is None:
-        found = [(k, i) for k, i in enumerate(map(vectors.index.get, item.words)) if i is not None]
-        item.known = ([k for k, _ in found], [i for _, i in found])
+        rows = list(map(vectors.index.get, item.words))
+        positions = [k for k, row in enumerate(rows) if row is not None]
+        item.known = (positions, [row for row in rows if row is not None])
     return item.known
 
 
