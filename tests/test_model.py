@@ -260,7 +260,48 @@ def test_scoring_by_blocks_equals_scoring_the_design_matrix():
     model, vectors = load_model(), load_word_vectors()
     posts = [ANSWER, PROGRESS, DEBATE, post("Good morning")]
     plain = [featurize(p, OrgHandles()) for p in posts]
-    spanned = [featurize(p, OrgHandles(), with_spans=True) for p in posts]
-    assert all(set(a.names) == set(b.names) and len(b.names) == len(b.spans) for a, b in zip(plain, spanned))
     assert model.probabilities_of(plain, vectors) == pytest.approx(
         model.probabilities(design_matrix(plain, vectors)), abs=1e-5)
+
+
+def test_hashed_columns_are_feature_hashers_and_the_cache_stays_bounded(monkeypatch):
+    # The shipped weights are indexed by scikit-learn's FeatureHasher columns; labelling hashes
+    # with mmh3 (no scikit-learn import) and must land on the same columns.
+    from sklearn.feature_extraction import FeatureHasher
+    from tracker.label import features
+
+    names = ["w:beta", "w:next_week", "R:été", "pquestion&ships", "k=reply", "b0:@", "w:日本", "cue:self&len=3"]
+    hasher = FeatureHasher(features.N_HASH, input_type="string", alternate_sign=False)
+    expected = [int(hasher.transform([[name]]).indices[0]) for name in names]
+    assert [features.hashed_column(name) for name in names] == expected
+    assert features.columns("w:", [("next", "week")]) == [expected[1]]  # a pair is "a_b"
+
+    monkeypatch.setattr(features, "_CACHE_NAMES", 5)
+    table = features._table("t-bounded:")
+    got = features.columns("t-bounded:", [f"word{i}" for i in range(40)])
+    assert got == [features.hashed_column(f"t-bounded:word{i}") for i in range(40)]
+    assert len(table) <= 5
+
+
+def test_token_offsets_index_the_original_text():
+    from tracker.label.features import tokenize
+
+    text = "@asker &amp; THE Beta ships in 2027 — 4,000 users? https://x.co/a Yes!"
+    item = tokenize(text)
+    assert item.words == [word for word, _, _ in item.tokens]
+    assert "#year" in item.words and "#num" in item.words and "beta" in item.words
+    for word, start, end in item.tokens:
+        if word[0].isalpha():
+            assert text[start:end].lower() == word
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_labelling_leaves_the_cycle_collector_as_it_found_it(enabled):
+    import gc
+
+    (gc.enable if enabled else gc.disable)()
+    try:
+        Labeller(load_model()).predict([ANSWER, PROGRESS])
+        assert gc.isenabled() is enabled
+    finally:
+        gc.enable()

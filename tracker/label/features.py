@@ -10,23 +10,23 @@ and its context, the rules' hits, and static word vectors; and which posts it ca
   words, of the context's words and their product, which lets the model generalise to words
   it never saw labelled ("docked", "cosponsor").
 
-Every feature can carry the span of text it came from, so evidence can point at the words.
+Every feature knows the tokens it came from, so evidence can point at the words.
 """
 
 from __future__ import annotations
 
+import bisect
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import mmh3
 import numpy as np
 import scipy.sparse as sp
-from sklearn.feature_extraction import FeatureHasher
-from sklearn.utils import murmurhash3_32
 
 from tracker.errors import ConfigError
 from tracker.label import reading, rules
@@ -76,85 +76,170 @@ def not_labelled_reason(text: str | None, lang: str | None) -> str | None:
 
 @dataclass
 class TokenizedText:
-    """A text's tokens: (token, start, end) in the original text."""
+    """A text's tokens (``words``) and, on demand, where each is in the original text."""
 
     text: str
-    tokens: list[tuple[str, int, int]]
+    words: list[str]
+    # The positions of the words that have a word vector, and their rows (``known_words``).
+    known: tuple[list[int], list[int]] | None = None
+    _tokens: list[tuple[str, int, int]] | None = None
+
+    @property
+    def tokens(self) -> list[tuple[str, int, int]]:
+        """(token, start, end) in the original text. Only evidence needs offsets, so they are
+        found again (for a few posts) rather than kept for every post."""
+        if self._tokens is None:
+            work, _ = reading.prepare(self.text)
+            self._tokens = [(word, match.start(), match.end())
+                            for word, match in zip(self.words, _TOKEN.finditer(work))]
+        return self._tokens
+
+
+def _word(token: str) -> str:
+    first = token[0]
+    if first == "@":
+        return "@"
+    if first.isdigit():
+        return "#year" if len(token) == 4 and token[:2] in ("19", "20") else "#num"
+    return token
 
 
 def tokenize(text: str | None) -> TokenizedText:
     if not text:
         return TokenizedText("", [])
     work, _ = reading.prepare(text)
-    out = []
-    for match in _TOKEN.finditer(work):
-        token = match.group()
-        if token[0] == "@":
-            token = "@"
-        elif token[0].isdigit():
-            token = "#year" if len(token) == 4 and token[:2] in ("19", "20") else "#num"
-        out.append((token, match.start(), match.end()))
-    return TokenizedText(text, out)
+    # Mentions and numbers stand for their kind ("@", "#num", "#year").
+    return TokenizedText(text, [word if word[0].isalpha() else _word(word) for word in _TOKEN.findall(work)])
+
+
+class _Columns(dict):  # type: ignore[type-arg]
+    """The hashed columns of names that share a prefix: ``table[key]`` is the column of
+    ``prefix + key``: murmurhash3 (seed 0) of its UTF-8 bytes, as scikit-learn's FeatureHasher
+    gives it (``mmh3`` computes the same hash without importing scikit-learn, a second of
+    start-up that labelling does not need).
+
+    Hashing a name costs ten times a dict lookup, and words repeat: each name is hashed once.
+    The table is cleared when it reaches ``_CACHE_NAMES``, which bounds a long run's memory.
+    """
+
+    __slots__ = ("prefix",)
+
+    def __init__(self, prefix: str) -> None:
+        super().__init__()
+        self.prefix = prefix
+
+    def __missing__(self, key: str | tuple[str, str]) -> int:
+        if len(self) >= _CACHE_NAMES:
+            self.clear()
+        name = self.prefix + (key if isinstance(key, str) else key[0] + "_" + key[1])  # a pair: "w:a_b"
+        column = self[key] = abs(mmh3.hash(name, 0)) % N_HASH
+        return column
+
+
+_CACHE_NAMES = 100_000
+
+
+@lru_cache(maxsize=None)  # one table per prefix; prefixes are a fixed, small set
+def _table(prefix: str) -> _Columns:
+    return _Columns(prefix)
+
+
+def columns(prefix: str, keys: Iterable[str] | Iterable[tuple[str, str]]) -> list[int]:
+    """The hashed column of each ``prefix + key`` (a pair of words (a, b): ``prefix + "a_b"``)."""
+    return list(map(_table(prefix).__getitem__, keys))
+
+
+def hashed_column(name: str) -> int:
+    """The column of one feature name."""
+    return _table("")[name]
+
+
+def _pairs(words: Sequence[str]) -> Iterator[tuple[str, str]]:
+    return zip(words, words[1:])
+
+
+@dataclass
+class Block:
+    """Features of one kind, in token order: ``columns[k]`` came from tokens ``first + k`` to
+    ``first + k + width - 1`` of the text ``source`` (or from ``ranges[k]``, inclusive token
+    indices, None when the span covers no whole token); ``source`` None: the post's structure."""
+
+    columns: list[int]
+    source: str | None = None
+    width: int = 1
+    ranges: list[tuple[int, int] | None] | None = None
 
 
 @dataclass
 class Features:
-    """One post's features: hashed names with the span each came from, and its texts."""
+    """One post's features as blocks of hashed columns, its tokenized texts, the cues of
+    its counterpart (the post it replies to or quotes) and the rules' span hits."""
 
-    names: list[str]
-    spans: list[tuple[str, int, int] | None]  # (source, start, end) or None (structure)
-    texts: dict[str, TokenizedText] = field(default_factory=dict)
+    blocks: list[Block]
+    texts: dict[str, TokenizedText]
+    cues: list[str] = field(default_factory=list)
     rule_hits: list[tuple[str, reading.Evidence]] = field(default_factory=list)
+
+    @property
+    def columns(self) -> list[int]:
+        return [column for block in self.blocks for column in block.columns]
 
 
 def _length_bucket(n: int) -> int:
     return min(6, int(math.log2(n + 1)))
 
 
-def featurize(post: Mapping[str, Any], org_handles: reading.OrgHandles, with_spans: bool = False) -> Features:
+def featurize(post: Mapping[str, Any], org_handles: reading.OrgHandles) -> Features:
     """The features of one post (pure). ``post`` has the shape ``tracker label`` reads.
 
-    The features are a set (binary), so their order does not matter; ``with_spans`` also
-    records where in which text each one came from, which only evidence needs.
+    The features are a set (binary): "w:" words and word pairs, the kind's words ("O:",
+    "R:", "Q:", "T:"), the first three words ("b0:".."b2:"), the post's words crossed with
+    each counterpart cue ("pquestion&"), the counterpart's words and pairs ("p:", "q:"), the
+    rules' hits ("r:", "L:") and structure ("k=", "len=", "cue:", "has_url", "ends_q").
     """
     kind = str(post.get("kind") or ("reply" if post.get("in_reply_to") else "original"))
     text = post.get("text") or ""
-    out = Features([], [], {"post": tokenize(text)})
-    words = out.texts["post"].tokens
-    toks = [token for token, _, _ in words]
+    post_text = tokenize(text)
+    words = post_text.words
     prefix = kind[0].upper()
-    bucket = _length_bucket(len(toks))
-    out.names += [f"k={kind}", f"len={bucket}", f"{prefix}len={bucket}",
-                  *["w:" + t for t in toks], *[prefix + ":" + t for t in toks],
-                  *[f"b{i}:{t}" for i, t in enumerate(toks[:3])], *[f"w:{a}_{b}" for a, b in zip(toks, toks[1:])]]
-    post_spans: list[tuple[str, int, int] | None] = []
-    if with_spans:
-        post_spans = [("post", start, end) for _, start, end in words]
-        out.spans += [None, None, None, *post_spans, *post_spans, *post_spans[:3],
-                      *[("post", a[1], b[2]) for a, b in zip(words, words[1:])]]
-    extra = []
+    bucket = _length_bucket(len(words))
+    out = Features([Block(columns("w:", words), "post"), Block(columns(prefix + ":", words), "post"),
+                    Block([_table(f"b{i}:")[word] for i, word in enumerate(words[:3])], "post"),
+                    Block(columns("w:", _pairs(words)), "post", width=2)], {"post": post_text})
+    structure = [f"k={kind}", f"len={bucket}", f"{prefix}len={bucket}"]
     if "http" in text or "www." in text:
-        extra.append("has_url")
+        structure.append("has_url")
     if text.rstrip().endswith("?"):
-        extra.append("ends_q")
+        structure.append("ends_q")
 
     # The rules' labels, and their reading of the replied-to or quoted post when they read it.
     post_labels, counterpart_context = rules.label_post_and_context(post, org_handles)
-    cues = _counterpart_features(post, kind, org_handles, counterpart_context, out, with_spans)
-    for cue in cues:
-        extra += ["cue:" + cue, f"cue:{cue}&len={bucket}"]
-        out.names += [f"{cue}&{t}" for t in toks]
-        out.spans += post_spans
-    extra += _rule_features(post_labels, out, with_spans)
-    out.names += extra
-    if with_spans:
-        out.spans += [None] * len(extra)
+    out.cues = _counterpart_features(post, kind, org_handles, counterpart_context, out)
+    for cue in out.cues:
+        structure += ["cue:" + cue, f"cue:{cue}&len={bucket}"]
+        out.blocks.append(Block(columns(cue + "&", words), "post"))
+    structure += _rule_features(post_labels, out)
+    out.blocks.append(Block(columns("", structure)))
     return out
 
 
+def _token_range(tokenized: TokenizedText, start: int | None, end: int | None) -> tuple[int, int] | None:
+    """The tokens a character span covers: it starts on a token and takes each token that
+    ends inside it (None when it starts mid-word or covers no whole token)."""
+    if start is None or end is None:
+        return None
+    tokens = tokenized.tokens
+    first = bisect.bisect_left(tokens, start, key=lambda token: token[1])
+    if first == len(tokens) or tokens[first][1] != start:
+        return None
+    last = first
+    while last < len(tokens) and tokens[last][2] <= end:
+        last += 1
+    return (first, last - 1) if last > first else None
+
+
 def _counterpart_features(post: Mapping[str, Any], kind: str, org_handles: reading.OrgHandles,
-                          counterpart_context: list[reading.Label] | None, out: Features,
-                          with_spans: bool) -> list[str]:
+                          counterpart_context: list[reading.Label] | None, out: Features) -> list[str]:
     """Add the replied-to or quoted post's words and the rules' cues in it to ``out``; return
     the cues (self, colleague, unknown, question, critical, plain) to cross with the post's words."""
     parent = post.get("in_reply_to") if kind in ("reply", "thread") else None
@@ -173,23 +258,19 @@ def _counterpart_features(post: Mapping[str, Any], kind: str, org_handles: readi
     context_text = counterpart.get("text")
     if context_text is None:
         return cues + [f"{letter}unknown"]
-    out.texts[source] = tokenize(context_text)
-    ctx = out.texts[source].tokens
-    ctx_toks = [token for token, _, _ in ctx]
-    out.names += [f"{letter}:{t}" for t in ctx_toks]
-    out.names += [f"{letter}:{a}_{b}" for a, b in zip(ctx_toks, ctx_toks[1:])]
-    if with_spans:
-        out.spans += [(source, start, end) for _, start, end in ctx]
-        out.spans += [(source, a[1], b[2]) for a, b in zip(ctx, ctx[1:])]
+    context = out.texts[source] = tokenize(context_text)
+    context_words = context.words
+    out.blocks += [Block(columns(letter + ":", context_words), source),
+                   Block(columns(letter + ":", _pairs(context_words)), source, width=2)]
     if counterpart_context is not None:  # the rules read it already: reuse that reading
         question = [ev for label in counterpart_context if label.name == "question" for ev in label.evidence]
         critical = [ev for label in counterpart_context if label.name == "critical" for ev in label.evidence]
     else:
         question, critical = reading.context_evidence(context_text, source)
-    for ev in question + critical:
-        out.names.append(f"{letter}r:{ev.rule}")
-        if with_spans:
-            out.spans.append((source, ev.start, ev.end) if ev.start is not None and ev.end is not None else None)
+    hits = question + critical
+    if hits:
+        out.blocks.append(Block(columns(letter + "r:", [ev.rule for ev in hits]), source,
+                                ranges=[_token_range(context, ev.start, ev.end) for ev in hits]))
     if question:
         cues.append(f"{letter}question")
     if critical:
@@ -199,21 +280,25 @@ def _counterpart_features(post: Mapping[str, Any], kind: str, org_handles: readi
     return cues
 
 
-def _rule_features(post_labels: list[reading.Label], out: Features, with_spans: bool) -> list[str]:
+def _rule_features(post_labels: list[reading.Label], out: Features) -> list[str]:
     """Add the rules' span hits to ``out`` (and to ``out.rule_hits`` for evidence); return the
     span-less features (the labels the rules gave, structural rule hits)."""
-    extra = []
+    structure = []
+    by_source: dict[str, tuple[list[str], list[tuple[int, int] | None]]] = {}
     for label in post_labels:
-        extra.append("L:" + label.name)
+        structure.append("L:" + label.name)
         for ev in label.evidence:
             if ev.source == "structure" or ev.start is None:
-                extra.append("r:" + ev.rule)
-            else:
-                out.names.append("r:" + ev.rule)
-                if with_spans:
-                    out.spans.append((ev.source, ev.start, ev.end or ev.start))
-                out.rule_hits.append((label.name, ev))
-    return extra
+                structure.append("r:" + ev.rule)
+                continue
+            names, ranges = by_source.setdefault(ev.source, ([], []))
+            names.append(ev.rule)
+            tokenized = out.texts.get(ev.source)
+            ranges.append(_token_range(tokenized, ev.start, ev.end or ev.start) if tokenized else None)
+            out.rule_hits.append((label.name, ev))
+    for source, (names, ranges) in by_source.items():
+        out.blocks.append(Block(columns("r:", names), source, ranges=ranges))
+    return structure
 
 
 # --- word vectors -------------------------------------------------------------------------------
@@ -244,12 +329,21 @@ def load_word_vectors(path: Path = WORD_VECTORS) -> WordVectors:
     return WordVectors({word: i for i, word in enumerate(words)}, vectors, version)
 
 
+def known_words(item: TokenizedText, vectors: WordVectors) -> tuple[list[int], list[int]]:
+    """The positions of ``item``'s words that have a vector, and their rows (kept on the
+    item: the design matrix and the evidence both need them)."""
+    if item.known is None:
+        rows = list(map(vectors.index.get, item.words))
+        positions = [k for k, row in enumerate(rows) if row is not None]
+        item.known = (positions, [row for row in rows if row is not None])
+    return item.known
+
+
 def _bag(texts: Sequence[TokenizedText | None], vectors: WordVectors) -> sp.csr_matrix:
     """Rows of word weights (mean over a text's known words) to multiply with the vectors."""
     indptr, indices, data = [0], [], []
     for item in texts:
-        found = [] if item is None else [vectors.index.get(token) for token, _, _ in item.tokens]
-        known = [i for i in found if i is not None]
+        known = [] if item is None else known_words(item, vectors)[1]
         indices += known
         if known:
             data += [1.0 / len(known)] * len(known)
@@ -261,15 +355,6 @@ def _unit(matrix: np.ndarray) -> np.ndarray:
     return matrix / np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-9)
 
 
-_HASHER = FeatureHasher(N_HASH, input_type="string", alternate_sign=False)
-
-
-@lru_cache(maxsize=200_000)
-def hashed_column(name: str) -> int:
-    """The column FeatureHasher gives ``name`` (murmurhash3, seed 0, absolute value)."""
-    return abs(murmurhash3_32(name, seed=0)) % N_HASH
-
-
 def design_matrix(features: Sequence[Features], vectors: WordVectors) -> sp.csr_matrix:
     """The model's input: l2-normalised binary hashed features, then the dense vector block
     [post, context x is-reply, context x is-quote, post * context] (each part unit length)."""
@@ -278,10 +363,16 @@ def design_matrix(features: Sequence[Features], vectors: WordVectors) -> sp.csr_
 
 
 def feature_blocks(features: Sequence[Features], vectors: WordVectors) -> tuple[sp.csr_matrix, np.ndarray]:
-    hashed = _HASHER.transform(f.names for f in features).tocsr()
-    hashed.data[:] = 1.0
-    norms = np.sqrt(np.asarray(hashed.multiply(hashed).sum(axis=1)).ravel())
-    hashed = sp.diags(1.0 / np.maximum(norms, 1e-9)) @ hashed
+    indptr, indices = [0], []
+    for item in features:
+        for block in item.blocks:
+            indices += block.columns
+        indptr.append(len(indices))
+    hashed = sp.csr_matrix((np.ones(len(indices)), np.asarray(indices, np.int32), np.asarray(indptr, np.int64)),
+                           shape=(len(features), N_HASH))
+    hashed.sum_duplicates()  # a feature is there or not: binary, then each row unit length
+    per_row = np.diff(hashed.indptr)
+    hashed.data = np.repeat(1.0 / np.sqrt(np.maximum(per_row, 1)), per_row)
     post = _unit(np.asarray(_bag([f.texts["post"] for f in features], vectors) @ vectors.vectors))
     context = _unit(np.asarray(_bag([f.texts.get("parent") or f.texts.get("quoted") for f in features], vectors)
                                @ vectors.vectors))

@@ -15,12 +15,14 @@ original text (``text[start:end]`` reproduces it).
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import io
 import json
 import math
 import re
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -32,8 +34,8 @@ import scipy.sparse as sp
 from tracker import atomicfile
 from tracker.errors import ConfigError
 from tracker.label import reading, rules
-from tracker.label.features import (ENGLISH, LETTERS, DATA_DIR, N_HASH, WORD_VECTOR_DIM, Features, TokenizedText,
-                                    WordVectors, feature_blocks, featurize, hashed_column, load_word_vectors,
+from tracker.label.features import (ENGLISH, LETTERS, DATA_DIR, N_HASH, WORD_VECTOR_DIM, Features, WordVectors,
+                                    feature_blocks, featurize, known_words, load_word_vectors,
                                     not_labelled_reason)
 
 LABELS = rules.POST_LABELS
@@ -157,6 +159,20 @@ class Prediction:
     not_labelled: str | None = None
 
 
+@contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """Pause Python's cycle collector for one batch. Labelling makes no reference cycles, but
+    its many short-lived lists and tuples set off full collections of everything loaded
+    (a fifth of the time); plain reference counting still frees them as it goes."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 class Labeller:
     """A loaded model with its word vectors, ready to label batches of posts."""
 
@@ -175,6 +191,11 @@ class Labeller:
     def predict(self, posts: Sequence[Mapping[str, Any]], org_handles: Collection[str] = (),
                 evidence: bool = True) -> list[Prediction]:
         """Label ``posts`` (each checked like ``tracker label`` input) in one batch."""
+        with _no_cycle_collection():
+            return self._predict(posts, org_handles, evidence)
+
+    def _predict(self, posts: Sequence[Mapping[str, Any]], org_handles: Collection[str],
+                 evidence: bool) -> list[Prediction]:
         handles = reading.normalize_handles(org_handles)
         out: list[Prediction | None] = [None] * len(posts)
         todo: list[int] = []
@@ -186,12 +207,11 @@ class Labeller:
             else:
                 todo.append(i)
         if todo:
-            # Spans cost less than featurizing the labelled posts a second time for evidence.
-            feats = [featurize(posts[i], handles, with_spans=evidence) for i in todo]
+            feats = [featurize(posts[i], handles) for i in todo]
             probs = self.model.probabilities_of(feats, self.vectors)
             # Answering or debating a colleague is internal conversation, not the public
             # engagement these labels measure (the training posts carry no organisation).
-            internal = np.array(["cue:colleague" in f.names for f in feats])
+            internal = np.array(["colleague" in f.cues for f in feats])
             probs[internal, :2] = 0.0
             for row, i in enumerate(todo):
                 p = probs[row]
@@ -205,87 +225,79 @@ class Labeller:
     def explain(self, features: Features, label_index: int, top: int = 3) -> list[dict[str, Any]]:
         """The spans whose words pushed the label's score up most, worded for a person."""
         weights = self.model.weights[label_index]
-        names = features.names
-        norm = math.sqrt(len(set(names))) or 1.0
-        credit: dict[tuple[str, int, int], float] = {}
-        for name, span in zip(names, features.spans):
-            if span is None:
+        # The score's share of each feature: its weight over the row's norm (the design
+        # matrix is binary, each row unit length), spread over the tokens it came from.
+        norm = math.sqrt(len(set(features.columns))) or 1.0
+        credit = {source: np.zeros(len(item.tokens)) for source, item in features.texts.items()}
+        for block in features.blocks:
+            if block.source is None or not block.columns or block.source not in credit:
                 continue
-            index = hashed_column(name)
-            credit[span] = credit.get(span, 0.0) + float(weights[index]) / norm
+            shares = weights[block.columns] / norm
+            target = credit[block.source]
+            if block.ranges is not None:
+                for share, span in zip(shares, block.ranges):
+                    if span is not None:
+                        target[span[0]:span[1] + 1] += share / (span[1] - span[0] + 1)
+                continue
+            for offset in range(block.width):  # a pair's share is split between its two words
+                target[offset:offset + len(shares)] += shares / block.width
         self._word_vector_credit(features, label_index, credit)
         label = LABELS[label_index]
         rule_spans = [ev for name, ev in features.rule_hits if name == label]
         return _evidence(features, label, credit, rule_spans, top)
 
-    def _word_vector_credit(self, features: Features, label_index: int,
-                            credit: dict[tuple[str, int, int], float]) -> None:
+    def _word_vector_credit(self, features: Features, label_index: int, credit: dict[str, np.ndarray]) -> None:
         """Each known word's exact share of the dense block's score (it is linear per text)."""
         dim = self.vectors.dim
         dense = self.model.weights[label_index, N_HASH:]
         w_post, w_reply, w_quote, w_cross = (dense[k * dim:(k + 1) * dim] for k in range(4))
-        post_t = features.texts["post"]
         context_source = "parent" if "parent" in features.texts else "quoted" if "quoted" in features.texts else None
-        context_t = features.texts.get(context_source) if context_source else None
 
-        def mean_vector(item: TokenizedText | None) -> tuple[np.ndarray, list[tuple[int, int, int]]]:
-            rows = [] if item is None else [(self.vectors.index[t], s, e) for t, s, e in item.tokens
-                                             if t in self.vectors.index]
-            if not rows:
-                return np.zeros(dim, np.float32), []
-            return self.vectors.vectors[[r for r, _, _ in rows]].mean(axis=0), rows
+        def known(source: str | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            """Positions of the text's known words, their vectors, and their mean vector."""
+            positions, rows = known_words(features.texts[source], self.vectors) if source else ([], [])
+            if not positions:
+                return np.zeros(0, np.intp), np.zeros((0, dim), np.float32), np.zeros(dim, np.float32)
+            vectors = self.vectors.vectors[rows]
+            return np.asarray(positions), vectors, vectors.mean(axis=0)
 
-        post_mean, post_rows = mean_vector(post_t)
-        ctx_mean, ctx_rows = mean_vector(context_t)
+        post_at, post_vectors, post_mean = known("post")
+        ctx_at, ctx_vectors, ctx_mean = known(context_source)
         post_norm = float(np.linalg.norm(post_mean)) or 1.0
         ctx_norm = float(np.linalg.norm(ctx_mean)) or 1.0
-        ctx_unit = ctx_mean / ctx_norm
-        post_unit = post_mean / post_norm
         # d(score) for the post's mean vector: its own weights plus the cross term.
-        post_direction = w_post + w_cross * ctx_unit
-        for row, start, end in post_rows:
-            share = float(self.vectors.vectors[row] @ post_direction) / (len(post_rows) * post_norm)
-            credit[("post", start, end)] = credit.get(("post", start, end), 0.0) + share
-        if context_source:
-            ctx_direction = (w_reply if context_source == "parent" else w_quote) + w_cross * post_unit
-            for row, start, end in ctx_rows:
-                share = float(self.vectors.vectors[row] @ ctx_direction) / (len(ctx_rows) * ctx_norm)
-                key = (context_source, start, end)
-                credit[key] = credit.get(key, 0.0) + share
+        if len(post_at):
+            direction = w_post + w_cross * (ctx_mean / ctx_norm)
+            credit["post"][post_at] += (post_vectors @ direction) / (len(post_at) * post_norm)
+        if context_source and len(ctx_at):
+            direction = (w_reply if context_source == "parent" else w_quote) + w_cross * (post_mean / post_norm)
+            credit[context_source][ctx_at] += (ctx_vectors @ direction) / (len(ctx_at) * ctx_norm)
 
 
-def _evidence(features: Features, label: str, credit: dict[tuple[str, int, int], float],
+def _evidence(features: Features, label: str, credit: Mapping[str, np.ndarray],
               rule_spans: Sequence[reading.Evidence], top: int) -> list[dict[str, Any]]:
-    """Turn per-span credit into at most ``top`` readable phrases (adjacent words merged)."""
-    by_token: dict[tuple[str, int, int], float] = {}
-    starts = {source: {s: i for i, (_, s, _) in enumerate(item.tokens)} for source, item in features.texts.items()}
-    for (source, start, end), value in credit.items():
-        index = starts.get(source, {}).get(start)
-        if index is None:
-            continue  # a rule's span that does not start on a word
-        tokens = features.texts[source].tokens
-        inside = []
-        while index < len(tokens) and tokens[index][2] <= end:
-            inside.append(tokens[index])
-            index += 1
-        # A pair's credit is shared by its two words.
-        for _, s, e in inside:
-            by_token[(source, s, e)] = by_token.get((source, s, e), 0.0) + value / len(inside)
+    """Turn per-token credit into at most ``top`` readable phrases (adjacent words merged)."""
+    # The tokens that pushed the label up, most first (ties: by text, then position).
+    ranked = sorted((-float(value), source, int(index)) for source, values in credit.items()
+                    for index in np.flatnonzero(values > 0) for value in (values[index],))
     items: list[dict[str, Any]] = []
     used: set[tuple[str, int]] = set()
     taken: list[tuple[str, int, int]] = []
-    for (source, start, end), value in sorted(by_token.items(), key=lambda kv: (-kv[1], kv[0])):
-        if value <= 0 or len(items) >= top or (source, start) in used:
+    for negative, source, position in ranked:
+        if len(items) >= top:
+            break
+        if (source, position) in used:
             continue
+        value = -negative
         text = features.texts[source].text
         words = features.texts[source].tokens
-        position = starts[source][start]
+        shares = credit[source]
         # Grow the phrase over neighbours that also pushed the label up (or carry no letters,
         # such as a number beside its unit), up to six words.
         first = last = position
-        while first > 0 and last - first < 5 and _helps(by_token, source, words[first - 1], value):
+        while first > 0 and last - first < 5 and _helps(shares[first - 1], words[first - 1][0], value):
             first -= 1
-        while last + 1 < len(words) and last - first < 5 and _helps(by_token, source, words[last + 1], value):
+        while last + 1 < len(words) and last - first < 5 and _helps(shares[last + 1], words[last + 1][0], value):
             last += 1
         span_start, span_end = words[first][1], words[last][2]
         for ev in rule_spans:
@@ -299,16 +311,14 @@ def _evidence(features: Features, label: str, credit: dict[tuple[str, int, int],
         if any(src == source and s < span_end and span_start < e for src, s, e in taken):
             continue  # the same words are already a reason
         taken.append((source, span_start, span_end))
-        for _, s, e in words:
+        for k, (_, s, e) in enumerate(words):
             if span_start <= s and e <= span_end:
-                used.add((source, s))
+                used.add((source, k))
         items.append({"reason": f"{_REASON[(label, source)]}: '{phrase}'", "source": source,
                       "start": span_start, "end": span_end, "text": phrase, "weight": round(value, 4)})
     return items
 
 
-def _helps(by_token: Mapping[tuple[str, int, int], float], source: str, token: tuple[str, int, int],
-           value: float) -> bool:
-    share = by_token.get((source, token[1], token[2]), 0.0)
+def _helps(share: float, token: str, value: float) -> bool:
     # "#num"/"#year" stand for a number: it joins its neighbour ("4,000 customers").
-    return share > 0.25 * value or (share >= 0 and (token[0].startswith("#") or not LETTERS.search(token[0])))
+    return bool(share > 0.25 * value or (share >= 0 and (token.startswith("#") or not LETTERS.search(token))))

@@ -11,6 +11,7 @@ import html
 import re
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from tracker.domain import POST_KINDS
@@ -85,6 +86,7 @@ def _unescape(match: re.Match[str]) -> str:
     return plain + " " * (len(raw) - len(plain)) if len(plain) <= len(raw) else raw
 
 
+@lru_cache(maxsize=64)  # the rules, the model's tokenizer and the cues read the same texts in turn
 def prepare(text: str | None, strip_mentions: bool = True) -> tuple[str, bool]:
     """Return the lowercased text to match against (same length as ``text``) and whether
     it had a URL."""

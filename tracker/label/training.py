@@ -25,6 +25,7 @@ import scipy.sparse as sp
 from scipy.optimize import minimize
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold, StratifiedKFold
+from threadpoolctl import threadpool_limits
 
 from tracker.label import reading
 from tracker.errors import InputError
@@ -63,14 +64,18 @@ def _fit_label(x: sp.csr_matrix, y: np.ndarray, c: float) -> tuple[np.ndarray, f
     if y.min() == y.max():  # a fold with one class: a constant score
         return np.zeros(x.shape[1], np.float32), 8.0 if y[0] else -8.0
     model = LogisticRegression(C=c, max_iter=2000, tol=1e-4)
-    model.fit(x, y)
+    # BLAS splits its sums by thread: one thread gives the same weights, and so the same
+    # model version, on every machine whatever its cores (the shipped model is checked so).
+    with threadpool_limits(limits=1):
+        model.fit(x, y)
     return model.coef_[0].astype(np.float32), float(model.intercept_[0])
 
 
 def _platt(scores: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     if y.min() == y.max():
         return 1.0, 0.0
-    fitted = LogisticRegression(C=1e4, max_iter=1000).fit(scores[:, None], y)
+    with threadpool_limits(limits=1):
+        fitted = LogisticRegression(C=1e4, max_iter=1000).fit(scores[:, None], y)
     return float(fitted.coef_[0, 0]), float(fitted.intercept_[0])
 
 
@@ -371,7 +376,8 @@ def _adapt_matrix(base_w: np.ndarray, base_b: np.ndarray, x: sp.csr_matrix, y: n
             grad = np.concatenate([x.T @ (p - target), [np.sum(p - target)]]) + strength * diff
             return value + 0.5 * strength * float(diff @ diff), grad
 
-        result = minimize(loss, w0, jac=True, method="L-BFGS-B", options={"maxiter": 500})
+        with threadpool_limits(limits=1):
+            result = minimize(loss, w0, jac=True, method="L-BFGS-B", options={"maxiter": 500})
         weights[j], intercept[j] = result.x[:-1].astype(np.float32), result.x[-1]
     return weights, intercept
 
