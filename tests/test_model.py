@@ -18,6 +18,7 @@ from tracker.label.features import not_labelled_reason
 from tracker.label.model import LABELS, MAX_MODEL_BYTES, SHIPPED_MODEL, Labeller, load_model, save_model
 from tracker.label.jsonl import read_labelled
 from tracker.label.training import adapt, best_threshold, calibration_table, cross_validate, fit
+from tracker.label.training import format_evaluation as format_cv
 
 
 def post(text, kind="original", parent=None, post_id="x:1", lang="en", author="leader", quoted=None):
@@ -91,6 +92,9 @@ def test_a_post_the_model_cannot_read_is_not_labelled_rather_than_no_behaviour()
     assert out[2]["not_labelled"] is None and out[2]["probabilities"] is not None
     assert not_labelled_reason("ok", "und") is None
     assert not_labelled_reason("Thanks!", None) is None
+    # Names are not words: a short English reply that opens with handles is English.
+    assert not_labelled_reason("@asker @bob_smith Good question, looking into it", None) is None
+    assert not_labelled_reason("@a @b @c @d @e Nous avons ouvert la nouvelle usine de Lyon", None) == "language"
 
 
 @pytest.mark.parametrize("bad, problem", [
@@ -305,3 +309,138 @@ def test_labelling_leaves_the_cycle_collector_as_it_found_it(enabled):
         assert gc.isenabled() is enabled
     finally:
         gc.enable()
+
+
+# --- evidence: each word's share of the score -----------------------------------------------------
+
+def _blocks_only(labeller, features, label_index):
+    """word_credit minus the word vectors' part: what the hashed features gave each word."""
+    from tracker.label.features import Features
+
+    vectors_only = Features([], features.texts, features.kind)
+    with_blocks = labeller.word_credit(features, label_index)
+    without = labeller.word_credit(vectors_only, label_index)
+    return {source: with_blocks[source] - without[source] for source in with_blocks}
+
+
+def test_word_shares_add_up_to_the_score_less_what_no_word_carries():
+    import math
+    from collections import Counter
+    from tracker.label.features import N_HASH, feature_blocks, featurize
+    from tracker.label.reading import OrgHandles
+
+    labeller = Labeller(load_model())
+    model, dim = labeller.model, labeller.vectors.dim
+    posts = [post("@asker Shipping to customers next week, offline mode included.", "reply",
+                  parent="@leader When will beta ship?"),
+             post("Proud of our team: we launched the new billing system today and migrated 4,000 customers."),
+             post("Wrong: our plant emits less than your figure says.", "quote", quoted="Their plant pollutes most")]
+    for item in posts:
+        features = featurize(item, OrgHandles())
+        columns = features.columns
+        hashed, dense = feature_blocks([features], labeller.vectors)
+        for j in range(len(LABELS)):
+            weights = model.weights[j]
+            score = float((hashed @ weights[:N_HASH])[0] + dense[0] @ weights[N_HASH:])
+            # The score counts a feature once; its words are credited for each time it occurs.
+            score += sum(float(weights[c]) * (n - 1) for c, n in Counter(columns).items()) / math.sqrt(len(set(columns)))
+            no_word = sum(float(weights[c]) for block in features.blocks if block.source is None
+                          for c in block.columns)
+            no_word += sum(float(weights[c]) for block in features.blocks if block.ranges is not None
+                           for c, span in zip(block.columns, block.ranges) if span is None)
+            cross = float(dense[0, 3 * dim:] @ weights[N_HASH + 3 * dim:])  # credited to both sides
+            credit = labeller.word_credit(features, j)
+            total = sum(float(values.sum()) for values in credit.values())
+            assert total == pytest.approx(score - no_word / math.sqrt(len(set(columns))) + cross, abs=1e-5)
+
+
+def test_a_pairs_share_goes_half_to_each_word_and_a_rule_span_to_its_words():
+    import math
+    from tracker.label.features import Block, Features, columns, tokenize
+
+    labeller = Labeller(load_model())
+    pairs = columns("w:", [("alpha", "beta"), ("beta", "gamma")])
+    rule = columns("r:", ["progress.we_verb", "progress.version"])
+    features = Features([Block(pairs, "post", width=2), Block(rule, "post", ranges=[(1, 2), None])],
+                        {"post": tokenize("alpha beta gamma")})
+    w = labeller.model.weights[0]
+    norm = math.sqrt(len(set(pairs + rule)))
+    p0, p1, r0 = (float(w[c]) / norm for c in (pairs[0], pairs[1], rule[0]))
+    got = _blocks_only(labeller, features, 0)["post"]
+    assert got == pytest.approx([p0 / 2, p0 / 2 + p1 / 2 + r0 / 2, p1 / 2 + r0 / 2], abs=1e-6)
+
+
+def test_a_rule_span_covers_the_whole_words_it_starts_on():
+    from tracker.label.features import _token_range, tokenize
+
+    text = tokenize("We launched the beta.")  # we 0-2, launched 3-11, the 12-15, beta 16-20
+    assert _token_range(text, 3, 15) == (1, 2)
+    assert _token_range(text, 3, 14) == (1, 1)      # "th" of "the" is not a whole word
+    assert _token_range(text, 4, 15) is None        # starts inside "launched"
+    assert _token_range(text, 3, 10) is None        # covers no whole word
+    assert _token_range(text, None, 15) is None and _token_range(text, 16, 20) == (3, 3)
+
+
+# --- what each label applies to; posts seen without their context ----------------------------------
+
+def test_answer_and_debate_apply_only_to_replies_and_quotes_aimed_at_someone_else():
+    from tracker.label.features import featurize
+    from tracker.label.model import applicable
+    from tracker.label.reading import OrgHandles
+
+    question = "@leader When will the beta ship to customers?"
+    cases = {
+        "reply": (post("Next week, to every customer.", "reply", parent=question), [True, True, True]),
+        "quote": (post("Wrong, and here is why.", "quote", quoted="It failed"), [False, True, True]),
+        "original": (post("Next week, to every customer."), [False, False, True]),
+        "self": ({**post("Next week.", "reply", parent=question),
+                  "in_reply_to": {"author": "leader", "text": question, "is_self": True}}, [False, False, True]),
+        "thread": ({**post("Next week.", "thread"), "in_reply_to": {"author": "leader", "text": "More:",
+                                                                    "is_self": True}}, [False, False, True]),
+        "colleague": ({**post("Next week.", "reply", parent=question),
+                       "in_reply_to": {"author": "examplecorp", "text": question, "is_self": False}},
+                      [False, False, True]),
+    }
+    features = [featurize(item, OrgHandles({"examplecorp"})) for item, _ in cases.values()]
+    assert applicable(features).tolist() == [expected for _, expected in cases.values()]
+    # and the labeller gives those posts no probability of a label that does not apply
+    line = run([{**cases["self"][0], "text": "@asker The beta ships to every customer next week."}])[0]
+    assert line["probabilities"]["answer"] == 0 and line["probabilities"]["debate"] == 0
+
+
+def test_training_hides_a_fixed_half_of_the_contexts_and_never_edits_the_posts():
+    from tracker.label.reading import without_context
+    from tracker.label.training import HIDE_CONTEXT, context_hidden
+
+    rows = synthetic(300)
+    before = json.dumps(rows)
+    hidden = context_hidden(rows, seed=1)
+    has_context = np.array([bool((r.get("in_reply_to") or {}).get("text")) for r in rows])
+    assert not hidden[~has_context].any()
+    assert abs(hidden[has_context].mean() - HIDE_CONTEXT) < 0.12
+    assert np.array_equal(hidden, context_hidden(rows, seed=1)) and not np.array_equal(hidden, context_hidden(rows, 2))
+    blind = without_context(rows[1])
+    assert blind["in_reply_to"]["text"] is None and blind["in_reply_to"]["author"] == rows[1]["in_reply_to"]["author"]
+    assert json.dumps(rows) == before  # pure
+
+
+def test_evaluate_without_context_scores_the_posts_with_their_context_hidden(tmp_path):
+    # The same reply answers a question and merely acknowledges a remark: only the context
+    # tells them apart, so a model scored without it cannot.
+    rows = []
+    for i in range(60):
+        question = i % 2 == 0
+        parent = f"@leader When does release {i} ship?" if question else f"@leader Release {i} looks great."
+        rows.append({**post(f"@asker Noted, thanks {i}.", "reply", parent=parent, post_id=f"q{i}"),
+                     "labels": ["answer"] if question else []})
+    labels = write_jsonl(tmp_path / "l.jsonl", rows)
+    model = save_model(fit(read_labelled([labels])), tmp_path / "m.npz")
+    runner = CliRunner()
+    f1 = []
+    for extra in ([], ["--without-context"]):
+        result = runner.invoke(cli, ["evaluate", str(labels), "--model", str(model), "--format", "csv", *extra])
+        f1.append(float(next(line for line in result.output.splitlines() if line.startswith("answer")).split(",")[3]))
+    assert f1[0] > 0.9 and f1[1] < 0.75, f1
+    cv = cross_validate(read_labelled([write_jsonl(tmp_path / "s.jsonl", synthetic())]), 3, inner_folds=3,
+                        without_context=True)
+    assert cv.without_context and "without their replied-to or quoted text" in format_cv(cv)

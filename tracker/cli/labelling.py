@@ -50,8 +50,12 @@ def label(input_path: str, org_handles: tuple[str, ...], model_path: str | None)
               "and the estimated count per author.")
 @click.option("--model", "model_path", type=click.Path(dir_okay=False), default=None,
               help="Without --cv: the model file to score  [default: the shipped model]")
+@click.option("--without-context", is_flag=True,
+              help="Score the posts with every replied-to and quoted text hidden, as a source that never "
+                   "gives them (LinkedIn comments) shows them to the labeller.")
 @format_option("Output format; csv gives one row per label with its confusion counts.")
-def evaluate(files: tuple[str, ...], folds: int | None, by_author: bool, model_path: str | None, fmt: str) -> None:
+def evaluate(files: tuple[str, ...], folds: int | None, by_author: bool, model_path: str | None,
+             without_context: bool, fmt: str) -> None:
     """Measure the labeller against hand-labelled JSON Lines FILES (each line has "labels").
 
     With --cv K: stratified K-fold cross-validation, the model retrained for every fold:
@@ -66,7 +70,8 @@ def evaluate(files: tuple[str, ...], folds: int | None, by_author: bool, model_p
     """
     from tracker.label.evaluation import BAR_TEXT, measure_labeller
 
-    quality = measure_labeller(files, folds=folds, by_author=by_author, model_path=model_path)
+    quality = measure_labeller(files, folds=folds, by_author=by_author, model_path=model_path,
+                               without_context=without_context)
     echo_data(fmt, table=lambda: quality.text, data=lambda: quality.data, rows=quality.rows)
     if quality.below_the_bar:
         raise click.ClickException(f"below the bar {BAR_TEXT}: " + ", ".join(quality.below_the_bar))

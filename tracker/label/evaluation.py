@@ -38,18 +38,18 @@ BAR_TEXT = f"(precision >= {PRECISION_BAR}, recall >= {RECALL_BAR})"
 
 
 def measure_labeller(files: Sequence[str], *, folds: int | None = None, by_author: bool = False,
-                     model_path: str | None = None) -> LabelQuality:
+                     model_path: str | None = None, without_context: bool = False) -> LabelQuality:
     """Cross-validate on ``files`` (``folds``), or score the model at ``model_path`` (default:
     the shipped one) on them as it is."""
     if folds:
         from tracker.label.jsonl import read_labelled
         from tracker.label.training import cross_validate, format_evaluation as format_cv
 
-        result = cross_validate(read_labelled(files), folds, by_author=by_author)
+        result = cross_validate(read_labelled(files), folds, by_author=by_author, without_context=without_context)
         return LabelQuality(format_cv(result), result.to_json(), tuple(result.labels))
     from tracker.label.jsonl import evaluate, format_evaluation
 
-    report = evaluate(files, model_path=model_path)
+    report = evaluate(files, model_path=model_path, without_context=without_context)
     data = {"posts": report.n_posts, "classifier_version": report.classifier_version,
             "seen_in_training": list(report.seen_in_training),
             "labels": {s.label: {"precision": s.precision, "recall": s.recall, "f1": s.f1} for s in report.scores}}

@@ -52,6 +52,9 @@ ENGLISH = frozenset(
     "if what when how why who about more all up out".split())
 
 
+_NOT_PROSE = re.compile(r"[@#]\w+|https?://\S+|\bwww\.\S+")
+
+
 def not_labelled_reason(text: str | None, lang: str | None) -> str | None:
     """"language" when the model cannot read the post (not English), else None (pure).
 
@@ -61,10 +64,12 @@ def not_labelled_reason(text: str | None, lang: str | None) -> str | None:
     tag = (lang or "").lower().split("-")[0]
     if tag and tag not in _NO_LANGUAGE:
         return None if tag == "en" else "language"
-    letters = [ch for ch in (text or "") if ch.isalpha()]
+    # Mentions, hashtags and links are names, not words of any language.
+    prose = _NOT_PROSE.sub(" ", text or "")
+    letters = [ch for ch in prose if ch.isalpha()]
     if len(letters) >= 10 and sum(ch.isascii() for ch in letters) < 0.5 * len(letters):
         return "language"
-    words = re.findall(r"[^\W\d_]+", (text or "").lower())
+    words = re.findall(r"[^\W\d_]+", prose.lower())
     # English prose is about half function words; a few shared ones ("a", "in", "no") appear
     # in French, Spanish or German too, so it takes a share, not one.
     if len(words) >= 5 and sum(word in ENGLISH for word in words) < 0.2 * len(words):
@@ -80,8 +85,9 @@ class TokenizedText:
 
     text: str
     words: list[str]
-    # The positions of the words that have a word vector, and their rows (``known_words``).
-    known: tuple[list[int], list[int]] | None = None
+    # The positions of the words that have a word vector, their rows, and the vectors' version
+    # (``known_words``).
+    known: tuple[list[int], list[int], str] | None = None
     _tokens: list[tuple[str, int, int]] | None = None
 
     @property
@@ -119,29 +125,37 @@ class _Columns(dict):  # type: ignore[type-arg]
     start-up that labelling does not need).
 
     Hashing a name costs ten times a dict lookup, and words repeat: each name is hashed once.
-    The table is cleared when it reaches ``_CACHE_NAMES``, which bounds a long run's memory.
+    Every table is cleared when together they hold ``_CACHE_NAMES`` names, which bounds a
+    long run's memory (about 30 MB).
     """
 
     __slots__ = ("prefix",)
+    cached = 0  # names held by all the tables
 
     def __init__(self, prefix: str) -> None:
         super().__init__()
         self.prefix = prefix
 
     def __missing__(self, key: str | tuple[str, str]) -> int:
-        if len(self) >= _CACHE_NAMES:
-            self.clear()
+        if _Columns.cached >= _CACHE_NAMES:
+            for table in _TABLES.values():
+                table.clear()
+            _Columns.cached = 0
+        _Columns.cached += 1
         name = self.prefix + (key if isinstance(key, str) else key[0] + "_" + key[1])  # a pair: "w:a_b"
         column = self[key] = abs(mmh3.hash(name, 0)) % N_HASH
         return column
 
 
-_CACHE_NAMES = 100_000
+_CACHE_NAMES = 200_000
+_TABLES: dict[str, _Columns] = {}  # one per prefix; the prefixes are a fixed, small set
 
 
-@lru_cache(maxsize=None)  # one table per prefix; prefixes are a fixed, small set
 def _table(prefix: str) -> _Columns:
-    return _Columns(prefix)
+    table = _TABLES.get(prefix)
+    if table is None:
+        table = _TABLES[prefix] = _Columns(prefix)
+    return table
 
 
 def columns(prefix: str, keys: Iterable[str] | Iterable[tuple[str, str]]) -> list[int]:
@@ -177,6 +191,7 @@ class Features:
 
     blocks: list[Block]
     texts: dict[str, TokenizedText]
+    kind: str = "original"
     cues: list[str] = field(default_factory=list)
     rule_hits: list[tuple[str, reading.Evidence]] = field(default_factory=list)
 
@@ -205,7 +220,7 @@ def featurize(post: Mapping[str, Any], org_handles: reading.OrgHandles) -> Featu
     bucket = _length_bucket(len(words))
     out = Features([Block(columns("w:", words), "post"), Block(columns(prefix + ":", words), "post"),
                     Block([_table(f"b{i}:")[word] for i, word in enumerate(words[:3])], "post"),
-                    Block(columns("w:", _pairs(words)), "post", width=2)], {"post": post_text})
+                    Block(columns("w:", _pairs(words)), "post", width=2)], {"post": post_text}, kind)
     structure = [f"k={kind}", f"len={bucket}", f"{prefix}len={bucket}"]
     if "http" in text or "www." in text:
         structure.append("has_url")
@@ -332,11 +347,11 @@ def load_word_vectors(path: Path = WORD_VECTORS) -> WordVectors:
 def known_words(item: TokenizedText, vectors: WordVectors) -> tuple[list[int], list[int]]:
     """The positions of ``item``'s words that have a vector, and their rows (kept on the
     item: the design matrix and the evidence both need them)."""
-    if item.known is None:
+    if item.known is None or item.known[2] != vectors.version:
         rows = list(map(vectors.index.get, item.words))
         positions = [k for k, row in enumerate(rows) if row is not None]
-        item.known = (positions, [row for row in rows if row is not None])
-    return item.known
+        item.known = (positions, [row for row in rows if row is not None], vectors.version)
+    return item.known[0], item.known[1]
 
 
 def _bag(texts: Sequence[TokenizedText | None], vectors: WordVectors) -> sp.csr_matrix:

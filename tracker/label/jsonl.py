@@ -114,11 +114,13 @@ class EvaluationReport:
 
 
 def evaluate(paths: Sequence[str | Path], org_handles: Collection[str] = (),
-             model_path: str | Path | None = None) -> EvaluationReport:
-    """Compare the model with hand-labelled JSONL files (each line has ``labels``)."""
+             model_path: str | Path | None = None, without_context: bool = False) -> EvaluationReport:
+    """Compare the model with hand-labelled JSONL files (each line has ``labels``);
+    ``without_context``: with every replied-to and quoted text hidden from the model."""
     model = load_model(model_path)
     data = read_labelled(paths)
-    predictions = Labeller(model).predict(data.posts, org_handles, evidence=False)
+    posts = [reading.without_context(p) for p in data.posts] if without_context else data.posts
+    predictions = Labeller(model).predict(posts, org_handles, evidence=False)
     counts = {name: [0, 0, 0, 0] for name in POST_LABELS}  # tp, fp, fn, tn
     for row, prediction in zip(data.y, predictions):
         for j, (name, cell) in enumerate(counts.items()):

@@ -159,11 +159,28 @@ class Prediction:
     not_labelled: str | None = None
 
 
+def applicable(features: Sequence[Features]) -> np.ndarray:
+    """Which labels each post can carry by their definitions, a row per post in ``LABELS``
+    order: an answer is a reply to another person, a debate a reply to or quote of another
+    person; a thread, a reply to or quote of oneself, or of a colleague (internal
+    conversation, not the public engagement these labels measure) is neither. Every post
+    can report progress. The labelled posts hold almost no such replies, so the model alone
+    would guess."""
+    out = np.ones((len(features), len(LABELS)), dtype=bool)
+    for row, item in enumerate(features):
+        someone_else = "self" not in item.cues and "colleague" not in item.cues
+        out[row, LABELS.index("answer")] = item.kind == "reply" and someone_else
+        out[row, LABELS.index("debate")] = item.kind in ("reply", "quote") and someone_else
+    return out
+
+
 @contextmanager
 def _no_cycle_collection() -> Iterator[None]:
     """Pause Python's cycle collector for one batch. Labelling makes no reference cycles, but
     its many short-lived lists and tuples set off full collections of everything loaded
-    (a fifth of the time); plain reference counting still frees them as it goes."""
+    (a fifth of the time); plain reference counting still frees them as it goes. The pause
+    is process-wide (the scheduler's other jobs too) and lasts one batch: cycles they make
+    meanwhile are collected after it."""
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -209,10 +226,7 @@ class Labeller:
         if todo:
             feats = [featurize(posts[i], handles) for i in todo]
             probs = self.model.probabilities_of(feats, self.vectors)
-            # Answering or debating a colleague is internal conversation, not the public
-            # engagement these labels measure (the training posts carry no organisation).
-            internal = np.array(["colleague" in f.cues for f in feats])
-            probs[internal, :2] = 0.0
+            probs[~applicable(feats)] = 0.0
             for row, i in enumerate(todo):
                 p = probs[row]
                 labels = tuple(name for j, name in enumerate(LABELS) if p[j] >= self.model.thresholds[j])
@@ -224,11 +238,22 @@ class Labeller:
 
     def explain(self, features: Features, label_index: int, top: int = 3) -> list[dict[str, Any]]:
         """The spans whose words pushed the label's score up most, worded for a person."""
+        credit = self.word_credit(features, label_index)
+        label = LABELS[label_index]
+        rule_spans = [ev for name, ev in features.rule_hits if name == label]
+        return _evidence(features, label, credit, rule_spans, top)
+
+    def word_credit(self, features: Features, label_index: int) -> dict[str, np.ndarray]:
+        """Each word's share of the label's score, per text (post, parent, quoted).
+
+        The model is linear: a feature's share is its weight over the row's norm (the design
+        matrix is binary, each row unit length), spread over the words it came from; a word
+        vector's share is exact too. Features of no word (structure, a rule span that starts
+        mid-word) and the intercept are nobody's; the post-context product is credited to
+        both sides in full."""
         weights = self.model.weights[label_index]
-        # The score's share of each feature: its weight over the row's norm (the design
-        # matrix is binary, each row unit length), spread over the tokens it came from.
         norm = math.sqrt(len(set(features.columns))) or 1.0
-        credit = {source: np.zeros(len(item.tokens)) for source, item in features.texts.items()}
+        credit = {source: np.zeros(len(item.words)) for source, item in features.texts.items()}
         for block in features.blocks:
             if block.source is None or not block.columns or block.source not in credit:
                 continue
@@ -242,9 +267,7 @@ class Labeller:
             for offset in range(block.width):  # a pair's share is split between its two words
                 target[offset:offset + len(shares)] += shares / block.width
         self._word_vector_credit(features, label_index, credit)
-        label = LABELS[label_index]
-        rule_spans = [ev for name, ev in features.rule_hits if name == label]
-        return _evidence(features, label, credit, rule_spans, top)
+        return credit
 
     def _word_vector_credit(self, features: Features, label_index: int, credit: dict[str, np.ndarray]) -> None:
         """Each known word's exact share of the dense block's score (it is linear per text)."""

@@ -220,6 +220,16 @@ def normalize_handles(handles: Collection[str]) -> OrgHandles:
     return OrgHandles(handle_of(h) for h in handles)
 
 
+def without_context(post: Mapping[str, Any]) -> dict[str, Any]:
+    """``post`` as a source that did not fetch the replied-to or quoted text would give it
+    (a LinkedIn comment, a reply whose parent was deleted): that text set to null (pure)."""
+    out = dict(post)
+    for key in ("in_reply_to", "quoted"):
+        if isinstance(out.get(key), Mapping) and out[key].get("text") is not None:
+            out[key] = {**out[key], "text": None}
+    return out
+
+
 def check_post(post: Mapping[str, Any]) -> str:
     """Validate the fields the labeller relies on; return the kind."""
     if not isinstance(post, Mapping):

@@ -31,7 +31,7 @@ from tracker.label import reading
 from tracker.errors import InputError
 from tracker.label.jsonl import LabelledSet, LabelScore
 from tracker.label.features import WordVectors, design_matrix, featurize, load_word_vectors
-from tracker.label.model import LABELS, MODEL_FORMAT, Model, sigmoid
+from tracker.label.model import LABELS, MODEL_FORMAT, Model, applicable, sigmoid
 
 SEED = 20261207
 C = 16.0
@@ -89,18 +89,42 @@ def best_threshold(p: np.ndarray, y: np.ndarray) -> float:
     return best
 
 
+# --- training posts seen without their context ------------------------------------------------
+# LinkedIn comments never carry the post they answer, and some months are mostly replies to
+# a story whose text no source fetched. A model that always saw the context at training
+# leans on it and, without it, misses most answers and a third of the progress. Training on
+# a fixed, seeded half of the posts that have a context with that context hidden keeps it
+# reading the post's own words (`tracker evaluate --cv 5 --without-context` measures it).
+HIDE_CONTEXT = 0.5
+
+
+def context_hidden(posts: list[dict[str, Any]], seed: int, share: float = HIDE_CONTEXT) -> np.ndarray:
+    """Which posts to train on without their context: a seeded ``share`` of those with one."""
+    has_context = np.array([bool((p.get("in_reply_to") or p.get("quoted") or {}).get("text")) for p in posts])
+    return has_context & (np.random.default_rng(seed).random(len(posts)) < share)
+
+
+def _matrix(posts: list[dict[str, Any]], vectors: WordVectors,
+            hidden: np.ndarray | None = None) -> tuple[sp.csr_matrix, np.ndarray]:
+    """The design matrix (the ``hidden`` posts without their context) and which labels apply."""
+    if hidden is not None:
+        posts = [reading.without_context(p) if hide else p for p, hide in zip(posts, hidden)]
+    features = [featurize(p, reading.OrgHandles()) for p in posts]
+    return design_matrix(features, vectors), applicable(features)
+
+
 def fit(data: LabelledSet, *, vectors: WordVectors | None = None, c: float = C, seed: int = SEED,
         inner_folds: int = INNER_FOLDS, version: str | None = None) -> Model:
     """Fit the labeller on ``data``: weights on every post, calibration and thresholds on
     out-of-fold scores, and the cross-validated figures of those out-of-fold predictions."""
     vectors = vectors or load_word_vectors()
-    x = design_matrix([featurize(p, reading.OrgHandles()) for p in data.posts], vectors)
+    x, applies = _matrix(data.posts, vectors, context_hidden(data.posts, seed))
     return _fit_matrix(x, data.y, data.sources, vectors.version, c=c, seed=seed, inner_folds=inner_folds,
-                       version=version, authors=data.authors)
+                       version=version, authors=data.authors, applies=applies)
 
 
 def _grouped_count_error(x: sp.csr_matrix, y: np.ndarray, authors: np.ndarray, platt: np.ndarray, c: float,
-                         k: int) -> dict[str, float]:
+                         k: int, applies: np.ndarray) -> dict[str, float]:
     """One author's count error for a leader the model never saw: out-of-fold probabilities
     with the folds grouped by author, the median relative error over authors with 10 or more
     hand labels, scaled to a standard deviation (1.48 x the median absolute error)."""
@@ -111,7 +135,7 @@ def _grouped_count_error(x: sp.csr_matrix, y: np.ndarray, authors: np.ndarray, p
         for j in range(y.shape[1]):
             w, b = _fit_label(x[train], y[train, j], c)
             oof[test, j] = x[test] @ w + b
-    p = sigmoid(oof * platt[:, 0] + platt[:, 1])
+    p = sigmoid(oof * platt[:, 0] + platt[:, 1]) * applies
     return {name: round(1.48 * _author_count_error(p[:, j], y[:, j], authors), 4) for j, name in enumerate(LABELS)}
 
 
@@ -131,15 +155,18 @@ def _author_count_error(p: np.ndarray, y: np.ndarray, authors: np.ndarray | None
 
 def _fit_matrix(x: sp.csr_matrix, y: np.ndarray, sources: list[dict[str, Any]], vectors_version: str, *,
                 c: float, seed: int, inner_folds: int, version: str | None,
-                authors: np.ndarray | None = None) -> Model:
+                authors: np.ndarray | None = None, applies: np.ndarray | None = None) -> Model:
+    """Fit on ``x``; ``applies``: which labels each post can carry (``applicable``), so that the
+    thresholds are chosen on the probabilities the labeller will give."""
     n_labels = y.shape[1]
+    applies = np.ones(y.shape, dtype=bool) if applies is None else applies
     oof = np.zeros(y.shape)
     for train, test in folds(y, inner_folds, seed):
         for j in range(n_labels):
             w, b = _fit_label(x[train], y[train, j], c)
             oof[test, j] = x[test] @ w + b
     platt = np.array([_platt(oof[:, j], y[:, j]) for j in range(n_labels)])
-    p_oof = sigmoid(oof * platt[:, 0] + platt[:, 1])
+    p_oof = sigmoid(oof * platt[:, 0] + platt[:, 1]) * applies
     thresholds = np.array([best_threshold(p_oof[:, j], y[:, j]) for j in range(n_labels)])
     weights = np.zeros((n_labels, x.shape[1]), np.float32)
     intercept = np.zeros(n_labels)
@@ -155,7 +182,7 @@ def _fit_matrix(x: sp.csr_matrix, y: np.ndarray, sources: list[dict[str, Any]], 
         "word_vectors": vectors_version,
         # Relative error (one standard deviation) of one leader's estimated count when the model
         # never saw that leader: the metrics' intervals include it.
-        "count_error": (_grouped_count_error(x, y, authors, platt, c, inner_folds) if authors is not None
+        "count_error": (_grouped_count_error(x, y, authors, platt, c, inner_folds, applies) if authors is not None
                         else {name: 0.25 for name in LABELS}),
     }
     model = Model(weights, intercept, platt, thresholds, meta)
@@ -216,6 +243,7 @@ class Evaluation:
     labels: tuple[LabelFigures, ...]
     calibration: dict[str, list[tuple[float, float, int]]]  # label -> [(mean predicted, observed, n)]
     group_errors: dict[str, list[tuple[str, int, float]]]   # label -> [(group, true, estimated)]
+    without_context: bool = False  # held-out posts scored with their context texts hidden
 
     def figures(self, label: str) -> LabelFigures:
         return next(f for f in self.labels if f.label == label)
@@ -223,6 +251,7 @@ class Evaluation:
     def to_json(self) -> dict[str, Any]:
         return {
             "posts": self.n_posts, "folds": self.folds, "grouped_by_author": self.grouped,
+            "without_context": self.without_context,
             "model_version": self.model_version,
             "labels": {f.label: {
                 "precision": round(f.precision, 3), "precision_95": [round(v, 3) for v in f.precision_interval],
@@ -260,21 +289,24 @@ def calibration_table(p: np.ndarray, y: np.ndarray, bins: int = 5) -> list[tuple
 
 
 def cross_validate(data: LabelledSet, k: int = 5, *, by_author: bool = False, vectors: WordVectors | None = None,
-                   c: float = C, seed: int = SEED, inner_folds: int = INNER_FOLDS,
+                   c: float = C, seed: int = SEED, inner_folds: int = INNER_FOLDS, without_context: bool = False,
                    progress: Callable[[int, int], None] | None = None) -> Evaluation:
     """K-fold cross-validation with the whole model (inner folds, calibration, thresholds)
-    retrained on each training part and scored on the held-out part only."""
+    retrained on each training part (some contexts hidden, as ``fit`` does) and scored on the
+    held-out part only: as the posts are, or ``without_context``, every replied-to and quoted
+    text hidden (how the model does for a source that never gives them)."""
     vectors = vectors or load_word_vectors()
-    x = design_matrix([featurize(p, reading.OrgHandles()) for p in data.posts], vectors)
+    x, applies = _matrix(data.posts, vectors, np.ones(len(data.posts), bool) if without_context else None)
+    x_train, _ = _matrix(data.posts, vectors, context_hidden(data.posts, seed))
     y = data.y
     authors = data.authors
     splits = folds(y, k, seed, groups=authors if by_author else None)
     probabilities = np.zeros(y.shape)
     predicted = np.zeros(y.shape, dtype=bool)
     for number, (train, test) in enumerate(splits, start=1):
-        model = _fit_matrix(x[train], y[train], [], vectors.version, c=c, seed=seed, inner_folds=inner_folds,
-                            version="cv")
-        probabilities[test] = model.probabilities(x[test])
+        model = _fit_matrix(x_train[train], y[train], [], vectors.version, c=c, seed=seed,
+                            inner_folds=inner_folds, version="cv", applies=applies[train])
+        probabilities[test] = model.probabilities(x[test]) * applies[test]
         predicted[test] = probabilities[test] >= model.thresholds
         if progress:
             progress(number, len(splits))
@@ -294,7 +326,7 @@ def cross_validate(data: LabelledSet, k: int = 5, *, by_author: bool = False, ve
         group_errors[name] = per_group
     return Evaluation(len(y), k, by_author, MODEL_FORMAT, tuple(figures),
                       {name: calibration_table(probabilities[:, j], y[:, j]) for j, name in enumerate(LABELS)},
-                      group_errors)
+                      group_errors, without_context)
 
 
 def author_count_error(evaluation: Evaluation, min_posts_labelled: int = 10) -> dict[str, float]:
@@ -309,6 +341,8 @@ def author_count_error(evaluation: Evaluation, min_posts_labelled: int = 10) -> 
 def format_evaluation(evaluation: Evaluation) -> str:
     """Plain-text tables: per-label figures with 95% intervals, counts, then calibration."""
     how = "grouped by author" if evaluation.grouped else "stratified"
+    if evaluation.without_context:
+        how += "; held-out posts without their replied-to or quoted text"
     lines = [f"{evaluation.n_posts} posts, {evaluation.folds}-fold cross-validation ({how}), "
              f"model retrained per fold ({evaluation.model_version})",
              f"{'label':<10}{'precision (95%)':>22}{'recall (95%)':>22}{'F1 (95%)':>22}{'true':>7}{'estimated':>11}{'error':>8}"]
@@ -398,7 +432,7 @@ def adapt(base: Model, data: LabelledSet, *, strength: float = 1.0, k: int = 5, 
     texts needed), and measure by K-fold cross-validation on the corrections whether the
     adapted model is better than the base on them."""
     vectors = vectors or load_word_vectors()
-    x = design_matrix([featurize(p, reading.OrgHandles()) for p in data.posts], vectors)
+    x, applies = _matrix(data.posts, vectors)
     y = data.y
     base_w, base_b = _fold_in_calibration(base)
     k = max(2, min(k, len(y)))
@@ -407,8 +441,8 @@ def adapt(base: Model, data: LabelledSet, *, strength: float = 1.0, k: int = 5, 
     for train, test in StratifiedKFold(n_splits=k, shuffle=True, random_state=seed).split(
             np.zeros(len(y)), _strata(y) if np.bincount(_strata(y)).min() >= k else np.zeros(len(y))):
         w, b = _adapt_matrix(base_w, base_b, x[train], y[train], strength)
-        adapted_p[test] = sigmoid(np.asarray(x[test] @ w.T) + b)
-        base_p[test] = sigmoid(np.asarray(x[test] @ base_w.T) + base_b)
+        adapted_p[test] = sigmoid(np.asarray(x[test] @ w.T) + b) * applies[test]
+        base_p[test] = sigmoid(np.asarray(x[test] @ base_w.T) + base_b) * applies[test]
     report = AdaptReport(
         len(y), k,
         {name: round(_log_loss(base_p[:, j], y[:, j]), 4) for j, name in enumerate(LABELS)},
