@@ -17,7 +17,7 @@ from tracker.label.jsonl import label_lines
 from tracker.label.features import not_labelled_reason
 from tracker.label.model import LABELS, MAX_MODEL_BYTES, SHIPPED_MODEL, Labeller, load_model, save_model
 from tracker.label.jsonl import read_labelled
-from tracker.label.training import adapt, best_threshold, calibration_table, cross_validate, fit
+from tracker.label.training import SEED, adapt, best_threshold, calibration_table, cross_validate, fit
 from tracker.label.training import format_evaluation as format_cv
 
 
@@ -359,14 +359,16 @@ def test_a_pairs_share_goes_half_to_each_word_and_a_rule_span_to_its_words():
     from tracker.label.features import Block, Features, columns, tokenize
 
     labeller = Labeller(load_model())
-    pairs = columns("w:", [("alpha", "beta"), ("beta", "gamma")])
+    pairs = columns("w:", [("are", "working"), ("working", "on")])
     rule = columns("r:", ["progress.we_verb", "progress.version"])
     features = Features([Block(pairs, "post", width=2), Block(rule, "post", ranges=[(1, 2), None])],
-                        {"post": tokenize("alpha beta gamma")})
-    w = labeller.model.weights[0]
+                        {"post": tokenize("are working on")})
+    progress = LABELS.index("progress")
+    w = labeller.model.weights[progress]
     norm = math.sqrt(len(set(pairs + rule)))
     p0, p1, r0 = (float(w[c]) / norm for c in (pairs[0], pairs[1], rule[0]))
-    got = _blocks_only(labeller, features, 0)["post"]
+    assert min(abs(p0), abs(p1), abs(r0)) > 1e-3  # features the model learned from
+    got = _blocks_only(labeller, features, progress)["post"]
     assert got == pytest.approx([p0 / 2, p0 / 2 + p1 / 2 + r0 / 2, p1 / 2 + r0 / 2], abs=1e-6)
 
 
@@ -408,7 +410,7 @@ def test_answer_and_debate_apply_only_to_replies_and_quotes_aimed_at_someone_els
     assert line["probabilities"]["answer"] == 0 and line["probabilities"]["debate"] == 0
 
 
-def test_training_hides_a_fixed_half_of_the_contexts_and_never_edits_the_posts():
+def test_training_hides_a_fixed_half_of_the_contexts_and_never_edits_the_posts(tmp_path):
     from tracker.label.reading import without_context
     from tracker.label.training import HIDE_CONTEXT, context_hidden
 
@@ -422,6 +424,11 @@ def test_training_hides_a_fixed_half_of_the_contexts_and_never_edits_the_posts()
     blind = without_context(rows[1])
     assert blind["in_reply_to"]["text"] is None and blind["in_reply_to"]["author"] == rows[1]["in_reply_to"]["author"]
     assert json.dumps(rows) == before  # pure
+    # training hides that half: the model says how many posts it saw without their context
+    data = read_labelled([write_jsonl(tmp_path / "l.jsonl", rows)])
+    hidden = int(context_hidden(data.posts, seed=SEED).sum())
+    assert fit(data).meta["without_context"] == hidden > 0  # none of these posts lacks its context
+    assert cross_validate(data, 3, inner_folds=3).trained_without_context == hidden
 
 
 def test_evaluate_without_context_scores_the_posts_with_their_context_hidden(tmp_path):

@@ -105,12 +105,14 @@ def context_hidden(posts: list[dict[str, Any]], seed: int, share: float = HIDE_C
 
 
 def _matrix(posts: list[dict[str, Any]], vectors: WordVectors,
-            hidden: np.ndarray | None = None) -> tuple[sp.csr_matrix, np.ndarray]:
-    """The design matrix (the ``hidden`` posts without their context) and which labels apply."""
+            hidden: np.ndarray | None = None) -> tuple[sp.csr_matrix, np.ndarray, int]:
+    """The design matrix (the ``hidden`` posts without their context), which labels apply,
+    and how many posts the matrix shows as replies or quotes of an unknown text."""
     if hidden is not None:
         posts = [reading.without_context(p) if hide else p for p, hide in zip(posts, hidden)]
     features = [featurize(p, reading.OrgHandles()) for p in posts]
-    return design_matrix(features, vectors), applicable(features)
+    unknown = sum(1 for f in features if "punknown" in f.cues or "qunknown" in f.cues)
+    return design_matrix(features, vectors), applicable(features), unknown
 
 
 def fit(data: LabelledSet, *, vectors: WordVectors | None = None, c: float = C, seed: int = SEED,
@@ -118,9 +120,11 @@ def fit(data: LabelledSet, *, vectors: WordVectors | None = None, c: float = C, 
     """Fit the labeller on ``data``: weights on every post, calibration and thresholds on
     out-of-fold scores, and the cross-validated figures of those out-of-fold predictions."""
     vectors = vectors or load_word_vectors()
-    x, applies = _matrix(data.posts, vectors, context_hidden(data.posts, seed))
-    return _fit_matrix(x, data.y, data.sources, vectors.version, c=c, seed=seed, inner_folds=inner_folds,
-                       version=version, authors=data.authors, applies=applies)
+    x, applies, unknown = _matrix(data.posts, vectors, context_hidden(data.posts, seed))
+    model = _fit_matrix(x, data.y, data.sources, vectors.version, c=c, seed=seed, inner_folds=inner_folds,
+                        version=version, authors=data.authors, applies=applies)
+    model.meta["without_context"] = unknown  # posts it learned from without their replied-to or quoted text
+    return model
 
 
 def _grouped_count_error(x: sp.csr_matrix, y: np.ndarray, authors: np.ndarray, platt: np.ndarray, c: float,
@@ -244,6 +248,7 @@ class Evaluation:
     calibration: dict[str, list[tuple[float, float, int]]]  # label -> [(mean predicted, observed, n)]
     group_errors: dict[str, list[tuple[str, int, float]]]   # label -> [(group, true, estimated)]
     without_context: bool = False  # held-out posts scored with their context texts hidden
+    trained_without_context: int = 0  # posts the folds' models learned from without their context
 
     def figures(self, label: str) -> LabelFigures:
         return next(f for f in self.labels if f.label == label)
@@ -251,7 +256,7 @@ class Evaluation:
     def to_json(self) -> dict[str, Any]:
         return {
             "posts": self.n_posts, "folds": self.folds, "grouped_by_author": self.grouped,
-            "without_context": self.without_context,
+            "without_context": self.without_context, "trained_without_context": self.trained_without_context,
             "model_version": self.model_version,
             "labels": {f.label: {
                 "precision": round(f.precision, 3), "precision_95": [round(v, 3) for v in f.precision_interval],
@@ -296,8 +301,8 @@ def cross_validate(data: LabelledSet, k: int = 5, *, by_author: bool = False, ve
     held-out part only: as the posts are, or ``without_context``, every replied-to and quoted
     text hidden (how the model does for a source that never gives them)."""
     vectors = vectors or load_word_vectors()
-    x, applies = _matrix(data.posts, vectors, np.ones(len(data.posts), bool) if without_context else None)
-    x_train, _ = _matrix(data.posts, vectors, context_hidden(data.posts, seed))
+    x, applies, _ = _matrix(data.posts, vectors, np.ones(len(data.posts), bool) if without_context else None)
+    x_train, _, trained_blind = _matrix(data.posts, vectors, context_hidden(data.posts, seed))
     y = data.y
     authors = data.authors
     splits = folds(y, k, seed, groups=authors if by_author else None)
@@ -326,7 +331,7 @@ def cross_validate(data: LabelledSet, k: int = 5, *, by_author: bool = False, ve
         group_errors[name] = per_group
     return Evaluation(len(y), k, by_author, MODEL_FORMAT, tuple(figures),
                       {name: calibration_table(probabilities[:, j], y[:, j]) for j, name in enumerate(LABELS)},
-                      group_errors, without_context)
+                      group_errors, without_context, trained_blind)
 
 
 def author_count_error(evaluation: Evaluation, min_posts_labelled: int = 10) -> dict[str, float]:
@@ -432,7 +437,7 @@ def adapt(base: Model, data: LabelledSet, *, strength: float = 1.0, k: int = 5, 
     texts needed), and measure by K-fold cross-validation on the corrections whether the
     adapted model is better than the base on them."""
     vectors = vectors or load_word_vectors()
-    x, applies = _matrix(data.posts, vectors)
+    x, applies, _ = _matrix(data.posts, vectors)
     y = data.y
     base_w, base_b = _fold_in_calibration(base)
     k = max(2, min(k, len(y)))
