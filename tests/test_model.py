@@ -95,6 +95,7 @@ def test_a_post_the_model_cannot_read_is_not_labelled_rather_than_no_behaviour()
     # Names are not words: a short English reply that opens with handles is English.
     assert not_labelled_reason("@asker @bob_smith Good question, looking into it", None) is None
     assert not_labelled_reason("@a @b @c @d @e Nous avons ouvert la nouvelle usine de Lyon", None) == "language"
+    assert not_labelled_reason("#Launch #Team https://t.co/abc www.x.co/y Great work today team", None) is None
 
 
 @pytest.mark.parametrize("bad, problem", [
@@ -402,6 +403,12 @@ def test_answer_and_debate_apply_only_to_replies_and_quotes_aimed_at_someone_els
         "colleague": ({**post("Next week.", "reply", parent=question),
                        "in_reply_to": {"author": "examplecorp", "text": question, "is_self": False}},
                       [False, False, True]),
+        "self-quote": (post("As I said then.", "quote", quoted="Our plan", author="critic"), [False, False, True]),
+        # A comment under one's own LinkedIn post answers the people commenting there.
+        "own-post comment": ({**post("Thanks Ana, the survey closes Friday.", "reply", parent=question),
+                              "in_reply_to": {"author": "leader", "text": None, "is_self": False}}, [True, True, True]),
+        "no authors": ({**post("Next week.", "reply", parent=question, author=""),
+                        "in_reply_to": {"author": None, "text": question, "is_self": False}}, [True, True, True]),
     }
     features = [featurize(item, OrgHandles({"examplecorp"})) for item, _ in cases.values()]
     assert applicable(features).tolist() == [expected for _, expected in cases.values()]
@@ -448,6 +455,7 @@ def test_evaluate_without_context_scores_the_posts_with_their_context_hidden(tmp
         result = runner.invoke(cli, ["evaluate", str(labels), "--model", str(model), "--format", "csv", *extra])
         f1.append(float(next(line for line in result.output.splitlines() if line.startswith("answer")).split(",")[3]))
     assert f1[0] > 0.9 and f1[1] < 0.75, f1
-    cv = cross_validate(read_labelled([write_jsonl(tmp_path / "s.jsonl", synthetic())]), 3, inner_folds=3,
-                        without_context=True)
-    assert cv.without_context and "without their replied-to or quoted text" in format_cv(cv)
+    data = read_labelled([labels])
+    seen, blind = (cross_validate(data, 3, inner_folds=3, without_context=hide) for hide in (False, True))
+    assert seen.figures("answer").f1 > blind.figures("answer").f1 + 0.1
+    assert blind.without_context and "without their replied-to or quoted text" in format_cv(blind)

@@ -193,6 +193,7 @@ class Features:
     texts: dict[str, TokenizedText]
     kind: str = "original"
     cues: list[str] = field(default_factory=list)
+    to_self: bool = False  # a thread, or a quote of one's own post
     rule_hits: list[tuple[str, reading.Evidence]] = field(default_factory=list)
 
     @property
@@ -266,7 +267,11 @@ def _counterpart_features(post: Mapping[str, Any], kind: str, org_handles: readi
     source = "parent" if parent is not None else "quoted"
     letter = source[0]
     other = reading.handle_of(counterpart.get("author"))
-    if (parent is not None and parent.get("is_self")) or other == reading.handle_of(post.get("author")):
+    own = bool(other) and other == reading.handle_of(post.get("author"))
+    # Talking to oneself: a thread (the source says so) or quoting one's own post. A reply
+    # under one's own post is not: a LinkedIn comment there answers the people commenting.
+    out.to_self = bool(parent is not None and parent.get("is_self")) or (quoted is not None and own)
+    if (parent is not None and parent.get("is_self")) or own:
         cues.append("self")
     elif other in org_handles:
         cues.append("colleague")

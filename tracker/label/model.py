@@ -162,13 +162,13 @@ class Prediction:
 def applicable(features: Sequence[Features]) -> np.ndarray:
     """Which labels each post can carry by their definitions, a row per post in ``LABELS``
     order: an answer is a reply to another person, a debate a reply to or quote of another
-    person; a thread, a reply to or quote of oneself, or of a colleague (internal
-    conversation, not the public engagement these labels measure) is neither. Every post
-    can report progress. The labelled posts hold almost no such replies, so the model alone
-    would guess."""
+    person; a thread, a quote of one's own post, or a reply to or quote of a colleague
+    (internal conversation, not the public engagement these labels measure) is neither.
+    Every post can report progress. The labelled posts hold almost no such replies, so the
+    model alone would guess."""
     out = np.ones((len(features), len(LABELS)), dtype=bool)
     for row, item in enumerate(features):
-        someone_else = "self" not in item.cues and "colleague" not in item.cues
+        someone_else = not item.to_self and "colleague" not in item.cues
         out[row, LABELS.index("answer")] = item.kind == "reply" and someone_else
         out[row, LABELS.index("debate")] = item.kind in ("reply", "quote") and someone_else
     return out

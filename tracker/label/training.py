@@ -92,9 +92,9 @@ def best_threshold(p: np.ndarray, y: np.ndarray) -> float:
 # --- training posts seen without their context ------------------------------------------------
 # LinkedIn comments never carry the post they answer, and some months are mostly replies to
 # a story whose text no source fetched. A model that always saw the context at training
-# leans on it and, without it, misses most answers and a third of the progress. Training on
-# a fixed, seeded half of the posts that have a context with that context hidden keeps it
-# reading the post's own words (`tracker evaluate --cv 5 --without-context` measures it).
+# leans on it: without it, its progress count fell short by an eighth. Training on a fixed,
+# seeded half of the posts that have a context with that context hidden keeps it reading
+# the post's own words (`tracker evaluate --cv 5 --without-context` measures it).
 HIDE_CONTEXT = 0.5
 
 
