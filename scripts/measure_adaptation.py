@@ -16,7 +16,7 @@ import argparse
 
 import numpy as np
 
-from tracker.label.jsonl import LabelledSet, read_labelled
+from tracker.label.jsonl import LabelledSet, LabelScore, read_labelled
 from tracker.label.model import LABELS, Labeller, Model
 from tracker.label.training import adapt, fit
 
@@ -49,11 +49,10 @@ def main() -> None:
         cells = []
         for j, label in enumerate(LABELS):
             true, estimate = int(y[:, j].sum()), float(p[:, j].sum())
-            tp = int((given[:, j] & y[:, j]).sum())
-            precision = tp / max(1, int(given[:, j].sum()))
-            recall = tp / max(1, true)
+            g, t = given[:, j], y[:, j]
+            score = LabelScore(label, int((g & t).sum()), int((g & ~t).sum()), int((~g & t).sum()), int((~g & ~t).sum()))
             cells.append(f"{label} {true}/{estimate:.0f} ({(estimate - true) / max(1, true):+.0%}) "
-                         f"P {precision:.2f} R {recall:.2f}")
+                         f"P {score.precision:.2f} R {score.recall:.2f}")
         print(f"{name:28s} " + "   ".join(cells), flush=True)
 
     print(f"{args.leader}: {len(order)} labelled posts, {len(held_out)} held out; per label: true/estimated count")

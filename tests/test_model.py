@@ -278,13 +278,13 @@ def test_hashed_columns_are_feature_hashers_and_the_cache_stays_bounded(monkeypa
     names = ["w:beta", "w:next_week", "R:été", "pquestion&ships", "k=reply", "b0:@", "w:日本", "cue:self&len=3"]
     hasher = FeatureHasher(features.N_HASH, input_type="string", alternate_sign=False)
     expected = [int(hasher.transform([[name]]).indices[0]) for name in names]
-    assert [features.hashed_column(name) for name in names] == expected
+    assert features.columns("", names) == expected
     assert features.columns("w:", [("next", "week")]) == [expected[1]]  # a pair is "a_b"
 
     monkeypatch.setattr(features, "_CACHE_NAMES", 5)
     table = features._table("t-bounded:")
     got = features.columns("t-bounded:", [f"word{i}" for i in range(40)])
-    assert got == [features.hashed_column(f"t-bounded:word{i}") for i in range(40)]
+    assert got == features.columns("", [f"t-bounded:word{i}" for i in range(40)])
     assert len(table) <= 5
 
 

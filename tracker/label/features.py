@@ -163,11 +163,6 @@ def columns(prefix: str, keys: Iterable[str] | Iterable[tuple[str, str]]) -> lis
     return list(map(_table(prefix).__getitem__, keys))
 
 
-def hashed_column(name: str) -> int:
-    """The column of one feature name."""
-    return _table("")[name]
-
-
 def _pairs(words: Sequence[str]) -> Iterator[tuple[str, str]]:
     return zip(words, words[1:])
 

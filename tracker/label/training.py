@@ -100,7 +100,7 @@ HIDE_CONTEXT = 0.5
 
 def context_hidden(posts: list[dict[str, Any]], seed: int, share: float = HIDE_CONTEXT) -> np.ndarray:
     """Which posts to train on without their context: a seeded ``share`` of those with one."""
-    has_context = np.array([bool((p.get("in_reply_to") or p.get("quoted") or {}).get("text")) for p in posts])
+    has_context = np.array([reading.without_context(p) != p for p in posts])  # hiding changes it
     return has_context & (np.random.default_rng(seed).random(len(posts)) < share)
 
 
