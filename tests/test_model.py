@@ -78,6 +78,99 @@ def test_evidence_is_spans_of_the_original_text_worded_for_a_person():
         or any(item["source"] == "post" for item in answer)
 
 
+def _clauses_of(text):
+    from tracker.label.features import tokenize
+    from tracker.label.model import boundaries
+
+    tokens = tokenize(text).tokens
+    _, numbers = boundaries(text, tokens)
+    out = {}
+    for (_, start, end), number in zip(tokens, numbers):
+        first = out.setdefault(number, [start, end])
+        first[1] = end
+    return [text[a:b] for a, b in out.values()]
+
+
+def test_clauses_end_at_marks_but_not_inside_numbers_titles_or_entities():
+    assert _clauses_of("Proud of our team: we migrated 4,000 customers, in 2.5 days.") == [
+        "Proud of our team", "we migrated 4,000 customers", "in 2.5 days"]
+    assert _clauses_of("Dr. King met U.S. officials. Then we left") == ["Dr. King met U.S. officials", "Then we left"]
+    assert _clauses_of("When will it ship? Soon &amp; cheap\nThanks") == ["When will it ship?", "Soon &amp; cheap",
+                                                                      "Thanks"]
+    assert _clauses_of("It works - mostly (for now)") == ["It works", "mostly", "for now"]
+
+
+def test_evidence_is_a_whole_clause_and_a_long_one_is_cut_readably():
+    question = "@leader Honestly, when will the new billing system reach customers in Europe?"
+    reply = post("@asker Our team shipped it to every customer in Germany and France last night "
+                 "after three weeks of testing with the largest banks in the region", "reply", parent=question)
+    line = run([reply])[0]
+    assert "answer" in line["labels"]
+    for item in line["evidence"]["answer"]:
+        words = item["text"].split()
+        if item["source"] == "parent":  # the question's clause reads whole, "?" included
+            assert item["text"] == "when will the new billing system reach customers in Europe?"
+        else:  # one clause of 25 words: cut to a few words around the strongest, no dangling "the"
+            assert 1 <= len(words) <= 6, item
+            assert words[-1].lower() not in {"the", "a", "to", "of", "in", "and", "with", "for", "our"}
+
+
+def test_a_clause_of_one_or_two_words_joins_the_neighbour_that_helped_more():
+    import numpy as np
+    from tracker.label.features import tokenize
+    from tracker.label.model import _phrase, boundaries
+
+    text = "Sure, we ship it to Europe next month, after the audit. Thanks"
+    tokens = tokenize(text).tokens
+    numbers = boundaries(text, tokens)
+    shares = np.zeros(len(tokens))
+    shares[0] = 1.0  # "Sure"
+    shares[[k for k, token in enumerate(tokens) if token[0] in ("europe", "month")]] = 0.3
+    first, last = _phrase(tokens, *numbers, shares, 0, 1.0)
+    assert text[tokens[first][1]:tokens[last][2]] == "Sure, we ship it to Europe next month"
+    shares[:] = 0.0
+    shares[-1] = 1.0  # "Thanks": its sentence has no other clause to join
+    first, last = _phrase(tokens, *numbers, shares, len(tokens) - 1, 1.0)
+    assert text[tokens[first][1]:tokens[last][2]] == "Thanks"
+
+
+def test_evidence_on_real_posts_reads_as_whole_clauses(shared_dir):
+    """On the 4,160 labelled real posts, judged by marks around each phrase (not by the
+    labeller's own clause finder): most phrases are whole clauses, few end on a function word
+    or are one or two words, none spans a line break. Phrases grown word by word gave 10%,
+    28%, 31% and 1.6%."""
+    import re
+
+    posts = []
+    for name in ("train.jsonl", "dev.jsonl"):
+        with open(shared_dir / "labels" / name, encoding="utf-8") as handle:
+            posts += [json.loads(line) for line in handle]
+    texts = {p["id"]: {"post": p["text"], "parent": (p.get("in_reply_to") or {}).get("text"),
+                       "quoted": (p.get("quoted") or {}).get("text")} for p in posts}
+    function_words = {"the", "a", "an", "and", "or", "but", "to", "of", "in", "on", "for", "with", "at", "by",
+                      "from", "is", "are", "was", "be", "it", "this", "that", "we", "i", "you", "our", "my", "your"}
+    phrases = whole = dangling = short = broken = 0
+    for line in run(posts):
+        for items in line["evidence"].values():
+            for item in items:
+                text = texts[line["id"]][item["source"]]
+                before, after = text[:item["start"]].rstrip(), text[item["end"]:].lstrip()
+                starts = not before or before[-1] in ".!?;:,()\n-\u2014\"" or re.search(r"@\w+$", before)
+                ends = not after or after[0] in ".!?;:,()\n-\u2014\"" or item["text"][-1] in "?!" \
+                    or after.startswith("http")
+                words = re.findall(r"[a-z0-9']+", item["text"].lower())
+                phrases += 1
+                whole += bool(starts and ends)
+                dangling += words[-1] in function_words
+                short += len(words) <= 2
+                broken += "\n" in item["text"]
+    assert phrases > 3000
+    assert whole / phrases >= 0.65, whole / phrases
+    assert dangling / phrases <= 0.10, dangling / phrases
+    assert short / phrases <= 0.12, short / phrases
+    assert broken == 0
+
+
 def test_a_post_the_model_cannot_read_is_not_labelled_rather_than_no_behaviour():
     french = post("Nous avons lancé la nouvelle version aujourd'hui, merci à toute l'équipe", lang="fr")
     untagged = post("Hemos lanzado hoy la nueva versión para todos nuestros clientes en España", lang=None)

@@ -297,15 +297,55 @@ class Labeller:
             credit[context_source][ctx_at] += (ctx_vectors @ direction) / (len(ctx_at) * ctx_norm)
 
 
+# Evidence reads as whole clauses: a phrase is the clause of a word that pushed the label up
+# (a clause of one or two words takes its neighbour in the same sentence), and only a clause
+# too long to read at a glance is cut to the words around that word. Sentences end at ".",
+# "?", "!" (kept: a question reads as one) and line breaks; clauses also at ",", ";", ":",
+# brackets and dashes. A point inside a number ("2.5"), after a single letter ("U.S.") or a
+# title ("Dr.") ends nothing.
+MAX_PHRASE_WORDS = 15
+SHORT_PHRASE_WORDS = 6
+_SENTENCE_MARK = re.compile(r"[.\u2026\n]")
+_CLAUSE_MARK = re.compile(r"[.\u2026\n,;:()\[\]\u2014]|\s[-\u2013]\s")
+_ENTITY = re.compile(r"&#?\w{1,8};")
+_TITLES = frozenset("dr mr mrs ms sr jr st vs rep sen gov gen lt col sgt prof inc co corp dept".split())
+
+
+def boundaries(text: str, tokens: Sequence[tuple[str, int, int]]) -> tuple[list[int], list[int]]:
+    """The sentence number and the clause number of each token of ``text`` (pure)."""
+    if "&" in text:  # "&amp;" stands for a word, its ";" ends nothing (same length: offsets hold)
+        text = _ENTITY.sub(reading.blank, text)
+    sentences: list[int] = []
+    clauses: list[int] = []
+    sentence = clause = 0
+    previous, previous_start, previous_end = "", 0, 0
+    for word, start, end in tokens:
+        if sentences:
+            if previous in ("?", "!"):
+                sentence, clause = sentence + 1, clause + 1
+            elif _CLAUSE_MARK.search(text, previous_end, start):
+                gap = text[previous_end:start].strip(" ")
+                if not ((gap in (",", ".") and previous[0] == "#" and word[0] == "#")  # 4,000 / 2.5
+                        or (gap == "." and (previous_end - previous_start == 1 or previous in _TITLES))):
+                    clause += 1
+                    sentence += bool(_SENTENCE_MARK.search(text, previous_end, start))
+        sentences.append(sentence)
+        clauses.append(clause)
+        previous, previous_start, previous_end = word, start, end
+    return sentences, clauses
+
+
 def _evidence(features: Features, label: str, credit: Mapping[str, np.ndarray],
               rule_spans: Sequence[reading.Evidence], top: int) -> list[dict[str, Any]]:
-    """Turn per-token credit into at most ``top`` readable phrases (adjacent words merged)."""
+    """Turn per-token credit into at most ``top`` readable phrases: the clauses of the words
+    that pushed the label up most (``_phrase``), or a rule's short phrase inside a long one."""
     # The tokens that pushed the label up, most first (ties: by text, then position).
     ranked = sorted((-float(value), source, int(index)) for source, values in credit.items()
                     for index in np.flatnonzero(values > 0) for value in (values[index],))
     items: list[dict[str, Any]] = []
     used: set[tuple[str, int]] = set()
     taken: list[tuple[str, int, int]] = []
+    units: dict[str, tuple[list[int], list[int]]] = {}  # per text: sentence and clause of each token
     for negative, source, position in ranked:
         if len(items) >= top:
             break
@@ -314,20 +354,18 @@ def _evidence(features: Features, label: str, credit: Mapping[str, np.ndarray],
         value = -negative
         text = features.texts[source].text
         words = features.texts[source].tokens
-        shares = credit[source]
-        # Grow the phrase over neighbours that also pushed the label up (or carry no letters,
-        # such as a number beside its unit), up to six words.
-        first = last = position
-        while first > 0 and last - first < 5 and _helps(shares[first - 1], words[first - 1][0], value):
-            first -= 1
-        while last + 1 < len(words) and last - first < 5 and _helps(shares[last + 1], words[last + 1][0], value):
-            last += 1
+        if source not in units:
+            units[source] = boundaries(text, words)
+        first, last = _phrase(words, *units[source], credit[source], position, value)
         span_start, span_end = words[first][1], words[last][2]
-        for ev in rule_spans:
-            if ev.source == source and ev.start is not None and ev.end is not None \
-                    and ev.start <= span_start and span_end <= ev.end and ev.end - ev.start <= 80:
-                span_start, span_end = ev.start, ev.end  # the rule's whole phrase reads better
-                break
+        if source == "post" and last - first >= SHORT_PHRASE_WORDS:
+            # In a longer clause of the post, a rule's short phrase that holds the word points
+            # at what the post says ("next week": a date; "we launched").
+            seed_start, seed_end = words[position][1], words[position][2]
+            span_start, span_end = next(
+                ((ev.start, ev.end) for ev in rule_spans if ev.source == source and ev.start is not None
+                 and ev.end is not None and ev.start <= seed_start and seed_end <= ev.end
+                 and _short_and_whole(text[ev.start:ev.end])), (span_start, span_end))
         phrase = text[span_start:span_end]
         if not LETTERS.search(phrase) or all(w in ENGLISH for w in re.findall(r"[a-z']+", phrase.lower())):
             continue  # a stray digit, mark or function word ("on", "the") is no reason a person can read
@@ -340,6 +378,56 @@ def _evidence(features: Features, label: str, credit: Mapping[str, np.ndarray],
         items.append({"reason": f"{_REASON[(label, source)]}: '{phrase}'", "source": source,
                       "start": span_start, "end": span_end, "text": phrase, "weight": round(value, 4)})
     return items
+
+
+def _short_and_whole(phrase: str) -> bool:
+    """A phrase of at most five words that does not end on a function word ("next week", not
+    "done at the")."""
+    found = re.findall(r"[a-z0-9']+", phrase.lower())
+    return 0 < len(found) <= 5 and found[-1] not in ENGLISH
+
+
+def _unit(numbers: Sequence[int], position: int) -> tuple[int, int]:
+    """The first and last token of the unit (sentence or clause) that holds ``position``."""
+    first = last = position
+    while first > 0 and numbers[first - 1] == numbers[position]:
+        first -= 1
+    while last + 1 < len(numbers) and numbers[last + 1] == numbers[position]:
+        last += 1
+    return first, last
+
+
+def _phrase(words: Sequence[tuple[str, int, int]], sentence: Sequence[int], clause: Sequence[int],
+            shares: np.ndarray, position: int, value: float) -> tuple[int, int]:
+    """The first and last token of the phrase around ``position``: its clause (with the
+    neighbouring clause of the same sentence that helped more, when it is one or two words),
+    or, in a clause of MAX_PHRASE_WORDS or more, the neighbours that also pushed the label up
+    (or carry no letters, such as a number beside its unit), at least five words and at most
+    six where the clause has them, without a function word at the end ("protect our")."""
+    first, last = _unit(clause, position)
+    if last - first < 2:  # a clause of one or two words joins the neighbour that helped more
+        neighbours = [_unit(clause, k) for k in (first - 1, last + 1)
+                      if 0 <= k < len(words) and sentence[k] == sentence[position]]
+        options = [(float(shares[a:b + 1].clip(0).sum()), min(a, first), max(b, last)) for a, b in neighbours
+                   if max(b, last) - min(a, first) < MAX_PHRASE_WORDS]
+        if options:
+            _, first, last = max(options)
+    if last - first < MAX_PHRASE_WORDS:
+        return first, last
+    low, high = first, last
+    first = last = position
+    while first > low and last - first < 5 and _helps(shares[first - 1], words[first - 1][0], value):
+        first -= 1
+    while last < high and last - first < 5 and _helps(shares[last + 1], words[last + 1][0], value):
+        last += 1
+    while last - first < 4 and (first > low or last < high):  # a few words of context at least
+        if last < high and (first == low or shares[last + 1] >= shares[first - 1]):
+            last += 1
+        else:
+            first -= 1
+    while last > first and words[last][0] in ENGLISH:
+        last -= 1
+    return first, last
 
 
 def _helps(share: float, token: str, value: float) -> bool:
