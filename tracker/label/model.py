@@ -301,20 +301,30 @@ class Labeller:
 # (a clause of one or two words takes its neighbour in the same sentence), and only a clause
 # too long to read at a glance is cut to the words around that word. Sentences end at ".",
 # "?", "!" (kept: a question reads as one) and line breaks; clauses also at ",", ";", ":",
-# brackets and dashes. A point inside a number ("2.5"), after a single letter ("U.S.") or a
-# title ("Dr.") ends nothing.
+# brackets and dashes. Marks inside a number ("4,000", "2.5", "10:30"), after an initial
+# ("U.S.") or a title ("Dr.", "No. 1"), in a link or an HTML entity ("&amp;") end nothing.
 MAX_PHRASE_WORDS = 15
 SHORT_PHRASE_WORDS = 6
-_SENTENCE_MARK = re.compile(r"[.\u2026\n]")
-_CLAUSE_MARK = re.compile(r"[.\u2026\n,;:()\[\]\u2014]|\s[-\u2013]\s")
-_ENTITY = re.compile(r"&#?\w{1,8};")
+_SENTENCE_MARK = re.compile(r"[.\n]")
+_CLAUSE_MARK = re.compile(r"[.\n,;:()\[\]]|\s-+\s|--")  # in the prepared text: "\u2014" is "-" there
 _TITLES = frozenset("dr mr mrs ms sr jr st vs rep sen gov gen lt col sgt prof inc co corp dept".split())
+# Words a phrase does not end on ("protect our", "lack of"): function words, determiners,
+# prepositions, auxiliaries.
+_DANGLING = ENGLISH | frozenset(
+    "its their his her them us me him those these any some each every than then very too also which "
+    "whose where there here into onto over under after before between through during without within "
+    "against among upon via per would should could may might must shall don't doesn't didn't isn't "
+    "aren't wasn't weren't won't can't couldn't shouldn't wouldn't i'm we're you're they're it's "
+    "that's we've i've".split())
+
+
+_ENDS_CLAUSE = set(".,;:!?)]\"'\u2014\u2026-\n")
 
 
 def boundaries(text: str, tokens: Sequence[tuple[str, int, int]]) -> tuple[list[int], list[int]]:
     """The sentence number and the clause number of each token of ``text`` (pure)."""
-    if "&" in text:  # "&amp;" stands for a word, its ";" ends nothing (same length: offsets hold)
-        text = _ENTITY.sub(reading.blank, text)
+    # The prepared text has the same length, its links blanked and its entities decoded.
+    work, _ = reading.prepare(text)
     sentences: list[int] = []
     clauses: list[int] = []
     sentence = clause = 0
@@ -323,12 +333,14 @@ def boundaries(text: str, tokens: Sequence[tuple[str, int, int]]) -> tuple[list[
         if sentences:
             if previous in ("?", "!"):
                 sentence, clause = sentence + 1, clause + 1
-            elif _CLAUSE_MARK.search(text, previous_end, start):
-                gap = text[previous_end:start].strip(" ")
-                if not ((gap in (",", ".") and previous[0] == "#" and word[0] == "#")  # 4,000 / 2.5
-                        or (gap == "." and (previous_end - previous_start == 1 or previous in _TITLES))):
+            elif _CLAUSE_MARK.search(work, previous_end, start) or "\u2014" in text[previous_end:start]:
+                gap = work[previous_end:start]
+                inside = (gap in (",", ".", ":") and previous[0] == "#" and word[0] == "#") or (
+                    gap.strip(" ") == "." and ((previous_end - previous_start == 1 and previous.isalpha())
+                                               or previous in _TITLES or (previous == "no" and word[0] == "#")))
+                if not inside:
                     clause += 1
-                    sentence += bool(_SENTENCE_MARK.search(text, previous_end, start))
+                    sentence += bool(_SENTENCE_MARK.search(work, previous_end, start))
         sentences.append(sentence)
         clauses.append(clause)
         previous, previous_start, previous_end = word, start, end
@@ -356,11 +368,11 @@ def _evidence(features: Features, label: str, credit: Mapping[str, np.ndarray],
         words = features.texts[source].tokens
         if source not in units:
             units[source] = boundaries(text, words)
-        first, last = _phrase(words, *units[source], credit[source], position, value)
+        first, last, whole = _phrase(text, words, *units[source], credit[source], position, value)
         span_start, span_end = words[first][1], words[last][2]
-        if source == "post" and last - first >= SHORT_PHRASE_WORDS:
-            # In a longer clause of the post, a rule's short phrase that holds the word points
-            # at what the post says ("next week": a date; "we launched").
+        if source == "post" and whole and last - first >= SHORT_PHRASE_WORDS:
+            # In a whole clause of seven words or more of the post, a rule's short phrase that
+            # holds the word points at what the post says ("next week": a date; "we launched").
             seed_start, seed_end = words[position][1], words[position][2]
             span_start, span_end = next(
                 ((ev.start, ev.end) for ev in rule_spans if ev.source == source and ev.start is not None
@@ -397,15 +409,18 @@ def _unit(numbers: Sequence[int], position: int) -> tuple[int, int]:
     return first, last
 
 
-def _phrase(words: Sequence[tuple[str, int, int]], sentence: Sequence[int], clause: Sequence[int],
-            shares: np.ndarray, position: int, value: float) -> tuple[int, int]:
-    """The first and last token of the phrase around ``position``: its clause (with the
-    neighbouring clause of the same sentence that helped more, when it is one or two words),
-    or, in a clause of MAX_PHRASE_WORDS or more, the neighbours that also pushed the label up
-    (or carry no letters, such as a number beside its unit), at least five words and at most
-    six where the clause has them, without a function word at the end ("protect our")."""
+def _phrase(text: str, words: Sequence[tuple[str, int, int]], sentence: Sequence[int], clause: Sequence[int],
+            shares: np.ndarray, position: int, value: float) -> tuple[int, int, bool]:
+    """The first and last token of the phrase around ``position``, and whether it is a whole
+    clause: the clause (with the neighbouring clause of the same sentence that helped more,
+    when it is one or two tokens) unless it has more than MAX_PHRASE_WORDS tokens; then the
+    neighbours that also pushed the label up (or carry no letters, such as a number beside
+    its unit), about six tokens where the clause has them, no hyphenated word split, and a
+    function word at the end dropped (or, when ``position`` is one, the phrase runs on to the
+    next word: "lack of ethics"). A clause cut short by a link or an emoji ("available now at
+    https://...") drops its dangling words too."""
     first, last = _unit(clause, position)
-    if last - first < 2:  # a clause of one or two words joins the neighbour that helped more
+    if last - first < 2:  # a clause of one or two tokens joins the neighbour that helped more
         neighbours = [_unit(clause, k) for k in (first - 1, last + 1)
                       if 0 <= k < len(words) and sentence[k] == sentence[position]]
         options = [(float(shares[a:b + 1].clip(0).sum()), min(a, first), max(b, last)) for a, b in neighbours
@@ -413,7 +428,11 @@ def _phrase(words: Sequence[tuple[str, int, int]], sentence: Sequence[int], clau
         if options:
             _, first, last = max(options)
     if last - first < MAX_PHRASE_WORDS:
-        return first, last
+        after = text[words[last][2]:].lstrip()
+        if after and after[0] not in _ENDS_CLAUSE:  # what follows is no word (a link, an emoji)
+            while last > position and words[last][0] in _DANGLING:
+                last -= 1
+        return first, last, True
     low, high = first, last
     first = last = position
     while first > low and last - first < 5 and _helps(shares[first - 1], words[first - 1][0], value):
@@ -425,9 +444,19 @@ def _phrase(words: Sequence[tuple[str, int, int]], sentence: Sequence[int], clau
             last += 1
         else:
             first -= 1
-    while last > first and words[last][0] in ENGLISH:
+    while first > low and text[words[first - 1][2]:words[first][1]] == "-":  # "co-founded" stays whole
+        first -= 1
+    while last < high and text[words[last][2]:words[last + 1][1]] == "-":
+        last += 1
+    while last > position and words[last][0] in _DANGLING:
         last -= 1
-    return first, last
+    if words[last][0] in _DANGLING:  # the word itself is one ("lack of"): on to the next word
+        end = last
+        while end < min(high, last + 3) and words[end][0] in _DANGLING:
+            end += 1
+        if words[end][0] not in _DANGLING:
+            last = end
+    return first, last, False
 
 
 def _helps(share: float, token: str, value: float) -> bool:
