@@ -76,6 +76,139 @@ def test_evidence_is_spans_of_the_original_text_worded_for_a_person():
     answer = run([ANSWER])[0]["evidence"]["answer"]
     assert any(item["source"] == "parent" and item["reason"].startswith("replies to a question") for item in answer) \
         or any(item["source"] == "post" for item in answer)
+    # The question whole; in the reply's longer clause, the rule's phrase that names the date.
+    assert [item["text"] for item in answer][:2] == ["When will the beta ship to customers?", "next week"]
+
+
+def _clauses_of(text):
+    from tracker.label.features import tokenize
+    from tracker.label.model import boundaries
+
+    tokens = tokenize(text).tokens
+    _, numbers = boundaries(text, tokens)
+    out = {}
+    for (_, start, end), number in zip(tokens, numbers):
+        first = out.setdefault(number, [start, end])
+        first[1] = end
+    return [text[a:b] for a, b in out.values()]
+
+
+def test_clauses_end_at_marks_but_not_inside_numbers_titles_or_entities():
+    assert _clauses_of("Proud of our team: we migrated 4,000 customers, in 2.5 days.") == [
+        "Proud of our team", "we migrated 4,000 customers", "in 2.5 days"]
+    assert _clauses_of("Dr. King met U.S. officials. Then we left") == ["Dr. King met U.S. officials", "Then we left"]
+    assert _clauses_of("When will it ship? Soon &amp; cheap\nThanks") == ["When will it ship?", "Soon &amp; cheap",
+                                                                      "Thanks"]
+    assert _clauses_of("It works - mostly (for now)") == ["It works", "mostly", "for now"]
+
+
+def test_evidence_is_a_whole_clause_and_a_long_one_is_cut_readably():
+    question = "@leader Honestly, when will the new billing system reach customers in Europe?"
+    reply = post("@asker Our team shipped it to every customer in Germany and France last night "
+                 "after three weeks of testing with the largest banks in the region", "reply", parent=question)
+    line = run([reply])[0]
+    assert "answer" in line["labels"]
+    for item in line["evidence"]["answer"]:
+        words = item["text"].split()
+        if item["source"] == "parent":  # the question's clause reads whole, "?" included
+            assert item["text"] == "when will the new billing system reach customers in Europe?"
+        else:  # one clause of 25 words: cut to a few words around the strongest, no dangling "the"
+            assert 1 <= len(words) <= 9, item
+            assert words[-1].lower() not in {"the", "a", "to", "of", "in", "and", "with", "for", "our"}
+
+
+def test_a_clause_of_one_or_two_words_joins_the_neighbour_that_helped_more():
+    import numpy as np
+    from tracker.label.features import tokenize
+    from tracker.label.model import _phrase, boundaries
+
+    text = "Sure, we ship it to Europe next month, after the audit. Thanks"
+    tokens = tokenize(text).tokens
+    numbers = boundaries(text, tokens)
+    shares = np.zeros(len(tokens))
+    shares[0] = 1.0  # "Sure"
+    shares[[k for k, token in enumerate(tokens) if token[0] in ("europe", "month")]] = 0.3
+    first, last, whole = _phrase(text, tokens, *numbers, shares, 0, 1.0)
+    assert text[tokens[first][1]:tokens[last][2]] == "Sure, we ship it to Europe next month"
+    shares[:] = 0.0
+    shares[-1] = 1.0  # "Thanks": its sentence has no other clause to join
+    first, last, whole = _phrase(text, tokens, *numbers, shares, len(tokens) - 1, 1.0)
+    assert text[tokens[first][1]:tokens[last][2]] == "Thanks"
+    # A clause cut short by a link does not end on its dangling "at".
+    text = "Our new report is available now at https://example.com/report"
+    tokens = tokenize(text).tokens
+    first, last, whole = _phrase(text, tokens, *boundaries(text, tokens), np.ones(len(tokens)), 2, 1.0)
+    assert whole and text[tokens[first][1]:tokens[last][2]] == "Our new report is available now"
+
+
+def test_evidence_on_real_posts_reads_as_whole_clauses(shared_dir):
+    """On the 4,160 labelled real posts, judged by marks around each phrase (not by the
+    labeller's own clause finder): most phrases are whole clauses, few end on a function word
+    or are one or two words, none spans a line break. Phrases grown word by word gave 10%,
+    22%, 31% and 1.6% by these measures; clauses give 76%, 3.5%, 6.6% and 0."""
+    import re
+
+    posts = []
+    for name in ("train.jsonl", "dev.jsonl"):
+        with open(shared_dir / "labels" / name, encoding="utf-8") as handle:
+            posts += [json.loads(line) for line in handle]
+    texts = {p["id"]: {"post": p["text"], "parent": (p.get("in_reply_to") or {}).get("text"),
+                       "quoted": (p.get("quoted") or {}).get("text")} for p in posts}
+    function_words = {"the", "a", "an", "and", "or", "but", "to", "of", "in", "on", "for", "with", "at", "by",
+                      "from", "is", "are", "was", "be", "it", "this", "that", "we", "i", "you", "our", "my", "your"}
+    phrases = whole = dangling = short = broken = 0
+    for line in run(posts):
+        for items in line["evidence"].values():
+            for item in items:
+                text = texts[line["id"]][item["source"]]
+                before, after = text[:item["start"]].rstrip(), text[item["end"]:].lstrip()
+                starts = not before or before[-1] in ".!?;:,()\n-\u2014\"" or re.search(r"@\w+$", before)
+                ends = not after or after[0] in ".!?;:,()\n-\u2014\"" or item["text"][-1] in "?!" \
+                    or after.startswith("http")
+                words = re.findall(r"[a-z0-9']+", item["text"].lower())
+                phrases += 1
+                whole += bool(starts and ends)
+                dangling += words[-1] in function_words
+                short += len(words) <= 2
+                broken += "\n" in item["text"]
+    assert phrases > 3000
+    assert whole / phrases >= 0.70, whole / phrases
+    assert dangling / phrases <= 0.06, dangling / phrases
+    assert short / phrases <= 0.10, short / phrases
+    assert broken == 0
+
+
+def test_a_long_clause_is_cut_around_the_word_and_ends_on_a_content_word():
+    import numpy as np
+    from tracker.label.features import tokenize
+    from tracker.label.model import _phrase, boundaries
+
+    text = ("We held the executives to account on their serious lack of ethics and the damage it did "
+            "to the families who trusted the co-founded firm with their savings")
+    tokens = tokenize(text).tokens
+    words = [token[0] for token in tokens]
+    numbers = boundaries(text, tokens)
+
+    def phrase_at(word, credit, base=0.0):
+        shares = np.full(len(tokens), base)
+        for w, share in credit.items():
+            shares[words.index(w)] = share
+        position = words.index(word)
+        shares[position] = 1.0
+        first, last, whole = _phrase(text, tokens, *numbers, shares, position, 1.0)
+        assert not whole
+        return text[tokens[first][1]:tokens[last][2]]
+
+    # A window ending on a function word drops it ("... ethics and" -> "... ethics").
+    assert phrase_at("of", {"serious": 0.5, "lack": 0.5}) == "serious lack of ethics"
+    # When the strongest word is itself a function word at the end, the phrase runs on to
+    # the next word ("lack of ethics", not "lack of").
+    assert phrase_at("of", {"serious": 0.5, "lack": 0.5, "their": 0.3, "on": 0.2}) == "on their serious lack of ethics"
+    # Every word helped: still a few words, not the clause.
+    assert len(phrase_at("damage", {}, base=0.5).split()) <= 9
+    # A hyphenated word stays whole.
+    assert phrase_at("founded", {"firm": 0.4, "with": 0.4, "their": 0.4, "savings": 0.4}) \
+        == "co-founded firm with their savings"
 
 
 def test_a_post_the_model_cannot_read_is_not_labelled_rather_than_no_behaviour():

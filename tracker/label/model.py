@@ -297,15 +297,67 @@ class Labeller:
             credit[context_source][ctx_at] += (ctx_vectors @ direction) / (len(ctx_at) * ctx_norm)
 
 
+# Evidence reads as whole clauses: a phrase is the clause of a word that pushed the label up
+# (a clause of one or two words takes its neighbour in the same sentence), and only a clause
+# too long to read at a glance is cut to the words around that word. Sentences end at ".",
+# "?", "!" (kept: a question reads as one) and line breaks; clauses also at ",", ";", ":",
+# brackets and dashes. Marks inside a number ("4,000", "2.5", "10:30"), after an initial
+# ("U.S.") or a title ("Dr.", "No. 1"), in a link or an HTML entity ("&amp;") end nothing.
+MAX_PHRASE_WORDS = 15
+SHORT_PHRASE_WORDS = 6
+_SENTENCE_MARK = re.compile(r"[.\n]")
+_CLAUSE_MARK = re.compile(r"[.\n,;:()\[\]]|\s-+\s|--")  # in the prepared text: "\u2014" is "-" there
+_TITLES = frozenset("dr mr mrs ms sr jr st vs rep sen gov gen lt col sgt prof inc co corp dept".split())
+# Words a phrase does not end on ("protect our", "lack of"): function words, determiners,
+# prepositions, auxiliaries.
+_DANGLING = ENGLISH | frozenset(
+    "its their his her them us me him those these any some each every than then very too also which "
+    "whose where there here into onto over under after before between through during without within "
+    "against among upon via per would should could may might must shall don't doesn't didn't isn't "
+    "aren't wasn't weren't won't can't couldn't shouldn't wouldn't i'm we're you're they're it's "
+    "that's we've i've".split())
+
+
+_ENDS_CLAUSE = set(".,;:!?)]\"'\u2014\u2026-\n")
+
+
+def boundaries(text: str, tokens: Sequence[tuple[str, int, int]]) -> tuple[list[int], list[int]]:
+    """The sentence number and the clause number of each token of ``text`` (pure)."""
+    # The prepared text has the same length, its links blanked and its entities decoded.
+    work, _ = reading.prepare(text)
+    sentences: list[int] = []
+    clauses: list[int] = []
+    sentence = clause = 0
+    previous, previous_start, previous_end = "", 0, 0
+    for word, start, end in tokens:
+        if sentences:
+            if previous in ("?", "!"):
+                sentence, clause = sentence + 1, clause + 1
+            elif _CLAUSE_MARK.search(work, previous_end, start) or "\u2014" in text[previous_end:start]:
+                gap = work[previous_end:start]
+                inside = (gap in (",", ".", ":") and previous[0] == "#" and word[0] == "#") or (
+                    gap.strip(" ") == "." and ((previous_end - previous_start == 1 and previous.isalpha())
+                                               or previous in _TITLES or (previous == "no" and word[0] == "#")))
+                if not inside:
+                    clause += 1
+                    sentence += bool(_SENTENCE_MARK.search(work, previous_end, start))
+        sentences.append(sentence)
+        clauses.append(clause)
+        previous, previous_start, previous_end = word, start, end
+    return sentences, clauses
+
+
 def _evidence(features: Features, label: str, credit: Mapping[str, np.ndarray],
               rule_spans: Sequence[reading.Evidence], top: int) -> list[dict[str, Any]]:
-    """Turn per-token credit into at most ``top`` readable phrases (adjacent words merged)."""
+    """Turn per-token credit into at most ``top`` readable phrases: the clauses of the words
+    that pushed the label up most (``_phrase``), or a rule's short phrase inside a long one."""
     # The tokens that pushed the label up, most first (ties: by text, then position).
     ranked = sorted((-float(value), source, int(index)) for source, values in credit.items()
                     for index in np.flatnonzero(values > 0) for value in (values[index],))
     items: list[dict[str, Any]] = []
     used: set[tuple[str, int]] = set()
     taken: list[tuple[str, int, int]] = []
+    units: dict[str, tuple[list[int], list[int]]] = {}  # per text: sentence and clause of each token
     for negative, source, position in ranked:
         if len(items) >= top:
             break
@@ -314,20 +366,18 @@ def _evidence(features: Features, label: str, credit: Mapping[str, np.ndarray],
         value = -negative
         text = features.texts[source].text
         words = features.texts[source].tokens
-        shares = credit[source]
-        # Grow the phrase over neighbours that also pushed the label up (or carry no letters,
-        # such as a number beside its unit), up to six words.
-        first = last = position
-        while first > 0 and last - first < 5 and _helps(shares[first - 1], words[first - 1][0], value):
-            first -= 1
-        while last + 1 < len(words) and last - first < 5 and _helps(shares[last + 1], words[last + 1][0], value):
-            last += 1
+        if source not in units:
+            units[source] = boundaries(text, words)
+        first, last, whole = _phrase(text, words, *units[source], credit[source], position, value)
         span_start, span_end = words[first][1], words[last][2]
-        for ev in rule_spans:
-            if ev.source == source and ev.start is not None and ev.end is not None \
-                    and ev.start <= span_start and span_end <= ev.end and ev.end - ev.start <= 80:
-                span_start, span_end = ev.start, ev.end  # the rule's whole phrase reads better
-                break
+        if source == "post" and whole and last - first >= SHORT_PHRASE_WORDS:
+            # In a whole clause of seven words or more of the post, a rule's short phrase that
+            # holds the word points at what the post says ("next week": a date; "we launched").
+            seed_start, seed_end = words[position][1], words[position][2]
+            span_start, span_end = next(
+                ((ev.start, ev.end) for ev in rule_spans if ev.source == source and ev.start is not None
+                 and ev.end is not None and ev.start <= seed_start and seed_end <= ev.end
+                 and _short_and_whole(text[ev.start:ev.end])), (span_start, span_end))
         phrase = text[span_start:span_end]
         if not LETTERS.search(phrase) or all(w in ENGLISH for w in re.findall(r"[a-z']+", phrase.lower())):
             continue  # a stray digit, mark or function word ("on", "the") is no reason a person can read
@@ -340,6 +390,73 @@ def _evidence(features: Features, label: str, credit: Mapping[str, np.ndarray],
         items.append({"reason": f"{_REASON[(label, source)]}: '{phrase}'", "source": source,
                       "start": span_start, "end": span_end, "text": phrase, "weight": round(value, 4)})
     return items
+
+
+def _short_and_whole(phrase: str) -> bool:
+    """A phrase of at most five words that does not end on a function word ("next week", not
+    "done at the")."""
+    found = re.findall(r"[a-z0-9']+", phrase.lower())
+    return 0 < len(found) <= 5 and found[-1] not in ENGLISH
+
+
+def _unit(numbers: Sequence[int], position: int) -> tuple[int, int]:
+    """The first and last token of the unit (sentence or clause) that holds ``position``."""
+    first = last = position
+    while first > 0 and numbers[first - 1] == numbers[position]:
+        first -= 1
+    while last + 1 < len(numbers) and numbers[last + 1] == numbers[position]:
+        last += 1
+    return first, last
+
+
+def _phrase(text: str, words: Sequence[tuple[str, int, int]], sentence: Sequence[int], clause: Sequence[int],
+            shares: np.ndarray, position: int, value: float) -> tuple[int, int, bool]:
+    """The first and last token of the phrase around ``position``, and whether it is a whole
+    clause: the clause (with the neighbouring clause of the same sentence that helped more,
+    when it is one or two tokens) unless it has more than MAX_PHRASE_WORDS tokens; then the
+    neighbours that also pushed the label up (or carry no letters, such as a number beside
+    its unit), about six tokens where the clause has them, no hyphenated word split, and a
+    function word at the end dropped (or, when ``position`` is one, the phrase runs on to the
+    next word: "lack of ethics"). A clause cut short by a link or an emoji ("available now at
+    https://...") drops its dangling words too."""
+    first, last = _unit(clause, position)
+    if last - first < 2:  # a clause of one or two tokens joins the neighbour that helped more
+        neighbours = [_unit(clause, k) for k in (first - 1, last + 1)
+                      if 0 <= k < len(words) and sentence[k] == sentence[position]]
+        options = [(float(shares[a:b + 1].clip(0).sum()), min(a, first), max(b, last)) for a, b in neighbours
+                   if max(b, last) - min(a, first) < MAX_PHRASE_WORDS]
+        if options:
+            _, first, last = max(options)
+    if last - first < MAX_PHRASE_WORDS:
+        after = text[words[last][2]:].lstrip()
+        if after and after[0] not in _ENDS_CLAUSE:  # what follows is no word (a link, an emoji)
+            while last > position and words[last][0] in _DANGLING:
+                last -= 1
+        return first, last, True
+    low, high = first, last
+    first = last = position
+    while first > low and last - first < 5 and _helps(shares[first - 1], words[first - 1][0], value):
+        first -= 1
+    while last < high and last - first < 5 and _helps(shares[last + 1], words[last + 1][0], value):
+        last += 1
+    while last - first < 4 and (first > low or last < high):  # a few words of context at least
+        if last < high and (first == low or shares[last + 1] >= shares[first - 1]):
+            last += 1
+        else:
+            first -= 1
+    while first > low and text[words[first - 1][2]:words[first][1]] == "-":  # "co-founded" stays whole
+        first -= 1
+    while last < high and text[words[last][2]:words[last + 1][1]] == "-":
+        last += 1
+    while last > position and words[last][0] in _DANGLING:
+        last -= 1
+    if words[last][0] in _DANGLING:  # the word itself is one ("lack of"): on to the next word
+        end = last
+        while end < min(high, last + 3) and words[end][0] in _DANGLING:
+            end += 1
+        if words[end][0] not in _DANGLING:
+            last = end
+    return first, last, False
 
 
 def _helps(share: float, token: str, value: float) -> bool:
