@@ -301,12 +301,16 @@ class Labeller:
 # (a clause of one or two words takes its neighbour in the same sentence), and only a clause
 # too long to read at a glance is cut to the words around that word. Sentences end at ".",
 # "?", "!" (kept: a question reads as one) and line breaks; clauses also at ",", ";", ":",
-# brackets and dashes. Marks inside a number ("4,000", "2.5", "10:30"), after an initial
-# ("U.S.") or a title ("Dr.", "No. 1"), in a link or an HTML entity ("&amp;") end nothing.
+# brackets, spaced dashes and an em dash. Marks inside a number ("4,000", "2.5", "10:30"),
+# after an initial ("U.S.") or a title ("Dr.", "No. 1"), in a link or an HTML entity
+# ("&amp;") end nothing; nor does a hyphen or an en dash between words ("co-founded",
+# "2019–2020").
 MAX_PHRASE_WORDS = 15
 SHORT_PHRASE_WORDS = 6
+# Read on the prepared text, where "—" and "–" are "-" (an em dash is looked for in the
+# original text) and links are blanked.
 _SENTENCE_MARK = re.compile(r"[.\n]")
-_CLAUSE_MARK = re.compile(r"[.\n,;:()\[\]]|\s-+\s|--")  # in the prepared text: "\u2014" is "-" there
+_CLAUSE_MARK = re.compile(r"[.\n,;:()\[\]]|\s-+\s|--")
 _TITLES = frozenset("dr mr mrs ms sr jr st vs rep sen gov gen lt col sgt prof inc co corp dept".split())
 # Words a phrase does not end on ("protect our", "lack of"): function words, determiners,
 # prepositions, auxiliaries.
@@ -316,15 +320,14 @@ _DANGLING = ENGLISH | frozenset(
     "against among upon via per would should could may might must shall don't doesn't didn't isn't "
     "aren't wasn't weren't won't can't couldn't shouldn't wouldn't i'm we're you're they're it's "
     "that's we've i've".split())
-
-
-_ENDS_CLAUSE = set(".,;:!?)]\"'\u2014\u2026-\n")
+# Words that need what a link cut off ("available now at https://...").
+_BEFORE_OBJECT = frozenset("at to from of in on for with by via the a an my our your their his her its and or".split())
+_LINK = re.compile(r"[ \t]*(?:https?://|www\.)")
 
 
 def boundaries(text: str, tokens: Sequence[tuple[str, int, int]]) -> tuple[list[int], list[int]]:
     """The sentence number and the clause number of each token of ``text`` (pure)."""
-    # The prepared text has the same length, its links blanked and its entities decoded.
-    work, _ = reading.prepare(text)
+    work, _ = reading.prepare(text)  # same length, links blanked, entities decoded
     sentences: list[int] = []
     clauses: list[int] = []
     sentence = clause = 0
@@ -335,9 +338,9 @@ def boundaries(text: str, tokens: Sequence[tuple[str, int, int]]) -> tuple[list[
                 sentence, clause = sentence + 1, clause + 1
             elif _CLAUSE_MARK.search(work, previous_end, start) or "\u2014" in text[previous_end:start]:
                 gap = work[previous_end:start]
+                initial = previous_end - previous_start == 1 and previous.isalpha() and previous != "i"
                 inside = (gap in (",", ".", ":") and previous[0] == "#" and word[0] == "#") or (
-                    gap.strip(" ") == "." and ((previous_end - previous_start == 1 and previous.isalpha())
-                                               or previous in _TITLES or (previous == "no" and word[0] == "#")))
+                    gap.strip(" ") == "." and (initial or previous in _TITLES or (previous == "no" and word[0] == "#")))
                 if not inside:
                     clause += 1
                     sentence += bool(_SENTENCE_MARK.search(work, previous_end, start))
@@ -373,11 +376,20 @@ def _evidence(features: Features, label: str, credit: Mapping[str, np.ndarray],
         if source == "post" and whole and last - first >= SHORT_PHRASE_WORDS:
             # In a whole clause of seven words or more of the post, a rule's short phrase that
             # holds the word points at what the post says ("next week": a date; "we launched").
+            # It must start and end on the clause's words ("$5M", not "$5").
+            starts = {s for _, s, _ in words[first:last + 1]}
+            ends = {e for _, _, e in words[first:last + 1]}
             seed_start, seed_end = words[position][1], words[position][2]
             span_start, span_end = next(
-                ((ev.start, ev.end) for ev in rule_spans if ev.source == source and ev.start is not None
-                 and ev.end is not None and ev.start <= seed_start and seed_end <= ev.end
-                 and _short_and_whole(text[ev.start:ev.end])), (span_start, span_end))
+                ((ev.start, ev.end) for ev in rule_spans if ev.source == source and ev.start in starts
+                 and ev.end in ends and ev.start is not None and ev.end is not None  # (for the type checker)
+                 and ev.start <= seed_start and seed_end <= ev.end and _short_and_whole(text[ev.start:ev.end])),
+                (span_start, span_end))
+        # A word the tokens cut (they are ASCII: "café") is shown whole.
+        while span_end < len(text) and text[span_end].isalnum():
+            span_end += 1
+        while span_start > 0 and text[span_start - 1].isalnum():
+            span_start -= 1
         phrase = text[span_start:span_end]
         if not LETTERS.search(phrase) or all(w in ENGLISH for w in re.findall(r"[a-z']+", phrase.lower())):
             continue  # a stray digit, mark or function word ("on", "the") is no reason a person can read
@@ -396,7 +408,7 @@ def _short_and_whole(phrase: str) -> bool:
     """A phrase of at most five words that does not end on a function word ("next week", not
     "done at the")."""
     found = re.findall(r"[a-z0-9']+", phrase.lower())
-    return 0 < len(found) <= 5 and found[-1] not in ENGLISH
+    return 0 < len(found) <= 5 and found[-1] not in _DANGLING
 
 
 def _unit(numbers: Sequence[int], position: int) -> tuple[int, int]:
@@ -415,10 +427,10 @@ def _phrase(text: str, words: Sequence[tuple[str, int, int]], sentence: Sequence
     clause: the clause (with the neighbouring clause of the same sentence that helped more,
     when it is one or two tokens) unless it has more than MAX_PHRASE_WORDS tokens; then the
     neighbours that also pushed the label up (or carry no letters, such as a number beside
-    its unit), about six tokens where the clause has them, no hyphenated word split, and a
-    function word at the end dropped (or, when ``position`` is one, the phrase runs on to the
-    next word: "lack of ethics"). A clause cut short by a link or an emoji ("available now at
-    https://...") drops its dangling words too."""
+    its unit), about six tokens where the clause has them, a function word at the end dropped
+    (or, when ``position`` is one, the phrase runs on to the next word: "lack of ethics"),
+    and no hyphenated word split. A clause cut short by a link ("available now at
+    https://...") drops the prepositions and articles left hanging."""
     first, last = _unit(clause, position)
     if last - first < 2:  # a clause of one or two tokens joins the neighbour that helped more
         neighbours = [_unit(clause, k) for k in (first - 1, last + 1)
@@ -428,9 +440,8 @@ def _phrase(text: str, words: Sequence[tuple[str, int, int]], sentence: Sequence
         if options:
             _, first, last = max(options)
     if last - first < MAX_PHRASE_WORDS:
-        after = text[words[last][2]:].lstrip()
-        if after and after[0] not in _ENDS_CLAUSE:  # what follows is no word (a link, an emoji)
-            while last > position and words[last][0] in _DANGLING:
+        if _LINK.match(text, words[last][2]):
+            while last > position and words[last][0] in _BEFORE_OBJECT:
                 last -= 1
         return first, last, True
     low, high = first, last
@@ -444,18 +455,14 @@ def _phrase(text: str, words: Sequence[tuple[str, int, int]], sentence: Sequence
             last += 1
         else:
             first -= 1
+    while last > position and words[last][0] in _DANGLING:
+        last -= 1
+    if words[last][0] in _DANGLING:  # the word itself is one ("lack of"): run on to the next word
+        last = next((k for k in range(last + 1, min(high, last + 3) + 1) if words[k][0] not in _DANGLING), last)
     while first > low and text[words[first - 1][2]:words[first][1]] == "-":  # "co-founded" stays whole
         first -= 1
     while last < high and text[words[last][2]:words[last + 1][1]] == "-":
         last += 1
-    while last > position and words[last][0] in _DANGLING:
-        last -= 1
-    if words[last][0] in _DANGLING:  # the word itself is one ("lack of"): on to the next word
-        end = last
-        while end < min(high, last + 3) and words[end][0] in _DANGLING:
-            end += 1
-        if words[end][0] not in _DANGLING:
-            last = end
     return first, last, False
 
 
