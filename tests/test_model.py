@@ -277,7 +277,8 @@ def test_the_readme_example_of_tracker_label_is_what_it_prints():
     section = readme[readme.index("For example, this line"):]
     blocks = section.split("```json\n")[1:3]
     example_input, expected = (block[:block.index("```")] for block in blocks)
-    assert run([json.loads(example_input)]) == [json.loads(expected)]
+    assert run([json.loads(example_input)]) == [json.loads(expected)], (
+        "the README's `tracker label` example is no longer what it prints: paste the new output there")
 
 
 def test_a_post_the_model_cannot_read_is_not_labelled_rather_than_no_behaviour():
