@@ -391,8 +391,11 @@ def _evidence(features: Features, label: str, credit: Mapping[str, np.ndarray],
         while span_start > 0 and text[span_start - 1].isalnum():
             span_start -= 1
         phrase = text[span_start:span_end]
-        if not LETTERS.search(phrase) or all(w in ENGLISH for w in re.findall(r"[a-z']+", phrase.lower())):
-            continue  # a stray digit, mark or function word ("on", "the") is no reason a person can read
+        if not LETTERS.search(phrase):
+            continue  # a stray digit or mark is no reason a person can read
+        if all(w in ENGLISH for w in re.findall(r"[a-z']+", phrase.lower())) \
+                and not (whole and _unit(units[source][0], position) == (first, last)):
+            continue  # nor are stray function words ("on the"); a sentence of them is ("Yes", "I have")
         if any(src == source and s < span_end and span_start < e for src, s, e in taken):
             continue  # the same words are already a reason
         taken.append((source, span_start, span_end))
