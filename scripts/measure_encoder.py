@@ -21,6 +21,7 @@ import time
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.metrics import average_precision_score
 
 from tracker.label import reading
 from tracker.label.jsonl import LabelScore, read_labelled
@@ -97,17 +98,9 @@ def main() -> None:
                                    int((~given & truth).sum()), int((~given & ~truth).sum()))
                 true, estimate = int(truth.sum()), float(probabilities[:, j].sum())
                 cells.append(f"{label} {score.precision:.2f}/{score.recall:.2f}/{score.f1:.3f} "
-                             f"AP {_average_precision(probabilities[:, j], truth):.3f} "
+                             f"AP {average_precision_score(truth, probabilities[:, j]):.3f} "
                              f"{(estimate - true) / true:+.0%}")
             print(f"  {name:30s} " + "   ".join(cells), flush=True)
-
-
-def _average_precision(p: np.ndarray, truth: np.ndarray) -> float:
-    """Mean precision at each true post's rank (threshold-free; ties broken by position)."""
-    order = np.argsort(-p, kind="stable")
-    hits = truth[order]
-    precision_at = np.cumsum(hits) / np.arange(1, len(hits) + 1)
-    return float(precision_at[hits].sum() / max(1, hits.sum()))
 
 
 if __name__ == "__main__":

@@ -263,10 +263,11 @@ def _counterpart_features(post: Mapping[str, Any], kind: str, org_handles: readi
     letter = source[0]
     other = reading.handle_of(counterpart.get("author"))
     own = bool(other) and other == reading.handle_of(post.get("author"))
-    # Talking to oneself: a thread (the source says so) or quoting one's own post. A reply
-    # under one's own post is not: a LinkedIn comment there answers the people commenting.
-    out.to_self = bool(parent is not None and parent.get("is_self")) or (quoted is not None and own)
-    if (parent is not None and parent.get("is_self")) or own:
+    thread = parent is not None and bool(parent.get("is_self"))  # the source says so
+    # Talking to oneself: a thread or quoting one's own post. A reply under one's own post is
+    # not: a LinkedIn comment there answers the people commenting.
+    out.to_self = thread or (quoted is not None and own)
+    if thread or own:
         cues.append("self")
     elif other in org_handles:
         cues.append("colleague")
