@@ -31,7 +31,7 @@ from tracker import store
 from tracker.config import Config
 from tracker.errors import ConfigError, TrackerError
 from tracker.domain import HistoryEnd, Post, PostKind, utc_iso
-from tracker.collect.sources.x import unescape_x_text
+from tracker.collect.sources.x_normalize import unescape_x_text
 
 CHUNK_CHARS = 1 << 16
 BATCH_SIZE = 5000
