@@ -316,7 +316,7 @@ def _known_user_id(db: Database, config: Config, account: store.AccountRow,
 
     from tracker.errors import SourceError
     from tracker.collect.sources import build_source
-    from tracker.collect.sources.x import TOKEN_ENV_VAR
+    from tracker.collect.sources.x_normalize import TOKEN_ENV_VAR  # not .x: that loads tweepy
 
     if account.platform_user_id:
         return account.platform_user_id
