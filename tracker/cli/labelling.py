@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import click
@@ -34,16 +35,30 @@ def label(input_path: str, org_handles: tuple[str, ...], model_path: str | None)
     from tracker.label.jsonl import label_lines
 
     try:
-        # Written straight to the stream: click.echo looks at the terminal for every line,
-        # a twentieth of the labelling time, and JSON needs no colour stripped.
-        out = sys.stdout
-        with click.open_file(input_path, "r", encoding="utf-8") as handle:
-            for line in label_lines(handle, org_handles, model_path):
-                out.write(line + "\n")
-    except InputError as error:  # the line number comes from the library, the file's name from here
-        raise InputError(f"{input_path if input_path != '-' else 'stdin'}: {error}") from None
+        handle = click.open_file(input_path, "r", encoding="utf-8")
     except OSError as error:
         raise InputError(f"cannot read {input_path}: {error.strerror}") from None
+    # Written straight to the stream: click.echo looks at the terminal for every line, a
+    # twentieth of the labelling time, and JSON needs no colour stripped.
+    out = sys.stdout
+    try:
+        with handle:
+            for line in label_lines(_read(handle), org_handles, model_path):
+                out.write(line + "\n")
+            out.flush()
+    except InputError as error:  # the line number comes from the library, the file's name from here
+        raise InputError(f"{input_path if input_path != '-' else 'stdin'}: {error}") from None
+    except BrokenPipeError:
+        raise  # the output's reader stopped (`| head`): click ends the command quietly, exit code 1
+    except OSError as error:  # reading failed in _read: this is the output (a full disk)
+        raise InputError(f"cannot write the labels: {error.strerror}") from None
+
+
+def _read(handle: Iterable[str]) -> Iterator[str]:
+    try:
+        yield from handle
+    except OSError as error:
+        raise InputError(f"cannot read it: {error.strerror}") from None
 
 
 @click.command()
