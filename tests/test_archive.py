@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+from pathlib import Path
 from datetime import datetime, timezone
 
 import pytest
@@ -208,5 +209,6 @@ def test_an_import_without_an_api_token_never_loads_tweepy(tmp_path, dataset):
             f"result = import_x_archive(load_config({str(config.path)!r}), 'maya', Path({str(path)!r})); "
             "print(result.new_posts, 'tweepy' in sys.modules)")
     env = {name: value for name, value in os.environ.items() if name != TOKEN_ENV_VAR}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env).stdout
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env,
+                         cwd=Path(__file__).parents[1]).stdout
     assert out.split() == [str(len(tweets)), "False"]

@@ -702,7 +702,7 @@ def test_a_reader_that_stops_early_ends_the_command_quietly(tmp_path):
     # More lines than a pipe holds, so that writing fails once the reader has gone.
     path = _posts_file(tmp_path, 3000)
     child = subprocess.Popen([sys.executable, "-m", "tracker", "label", "--input", str(path)],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=Path(__file__).parents[1])
     first = child.stdout.readline()
     child.stdout.close()  # as `| head -1` does
     stderr = child.stderr.read().decode()
@@ -720,6 +720,23 @@ def test_output_that_cannot_be_written_is_named_as_such(tmp_path):
     path = _posts_file(tmp_path, 3000)
     with open("/dev/full", "w") as full:
         result = subprocess.run([sys.executable, "-m", "tracker", "label", "--input", str(path)],
-                                stdout=full, stderr=subprocess.PIPE, text=True)
+                                stdout=full, stderr=subprocess.PIPE, text=True, cwd=Path(__file__).parents[1])
     assert result.returncode == 2
     assert result.stderr.strip() == "Error: cannot write the labels: No space left on device"
+
+
+@pytest.mark.parametrize("encoding", ["ascii", "latin-1"])
+def test_labels_are_utf8_whatever_the_locale_says(tmp_path, encoding):
+    import os
+    import subprocess
+    import sys
+
+    path = tmp_path / "posts.jsonl"
+    text = "Café reopened: we shipped the new menu today, après four months — 2 000 tests."
+    path.write_text(json.dumps(post(text)) + "\n", encoding="utf-8")
+    result = subprocess.run([sys.executable, "-m", "tracker", "label", "--input", str(path)], capture_output=True,
+                            env={**os.environ, "PYTHONIOENCODING": encoding}, cwd=Path(__file__).parents[1])
+    assert result.returncode == 0, result.stderr
+    evidence = json.loads(result.stdout.decode("utf-8"))["evidence"]
+    assert any(item["text"] == text[item["start"]:item["end"]] and not item["text"].isascii()
+               for items in evidence.values() for item in items)

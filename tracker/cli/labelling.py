@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import codecs
+import io
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -39,8 +41,11 @@ def label(input_path: str, org_handles: tuple[str, ...], model_path: str | None)
     except OSError as error:
         raise InputError(f"cannot read {input_path}: {error.strerror}") from None
     # Written straight to the stream: click.echo looks at the terminal for every line, a
-    # twentieth of the labelling time, and JSON needs no colour stripped.
+    # twentieth of the labelling time, and JSON needs no colour stripped. JSON Lines are
+    # UTF-8 whatever the locale says (an ASCII one would fail on the first accent).
     out = sys.stdout
+    if isinstance(out, io.TextIOWrapper) and codecs.lookup(out.encoding).name != "utf-8":
+        out.reconfigure(encoding="utf-8")
     try:
         with handle:
             for line in label_lines(_read(handle), org_handles, model_path):
