@@ -40,8 +40,8 @@ def label(input_path: str, org_handles: tuple[str, ...], model_path: str | None)
         handle = click.open_file(input_path, "r", encoding="utf-8")
     except OSError as error:
         raise InputError(f"cannot read {input_path}: {error.strerror}") from None
-    # Written straight to the stream: click.echo looks at the terminal for every line, a
-    # twentieth of the labelling time, and JSON needs no colour stripped. JSON Lines are
+    # Written straight to the stream: click.echo looks at the terminal for every line (3% of
+    # the labelling time), and JSON needs no colour stripped. JSON Lines are
     # UTF-8 whatever the locale says (an ASCII one would fail on the first accent).
     out = sys.stdout
     if isinstance(out, io.TextIOWrapper) and codecs.lookup(out.encoding).name != "utf-8":
@@ -55,7 +55,7 @@ def label(input_path: str, org_handles: tuple[str, ...], model_path: str | None)
         raise InputError(f"{input_path if input_path != '-' else 'stdin'}: {error}") from None
     except BrokenPipeError:
         raise  # the output's reader stopped (`| head`): click ends the command quietly, exit code 1
-    except OSError as error:  # reading failed in _read: this is the output (a full disk)
+    except OSError as error:  # _read turned the input's errors into InputError: this is the output
         raise InputError(f"cannot write the labels: {error.strerror}") from None
 
 
@@ -63,7 +63,7 @@ def _read(handle: Iterable[str]) -> Iterator[str]:
     try:
         yield from handle
     except OSError as error:
-        raise InputError(f"cannot read it: {error.strerror}") from None
+        raise InputError(f"cannot be read: {error.strerror}") from None
 
 
 @click.command()
