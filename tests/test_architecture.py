@@ -128,3 +128,17 @@ def test_only_the_store_runs_sql():
                     callers.append(f"{module}:{node.lineno}")
     assert "tracker.store.db" in MODULES
     assert callers == []
+
+
+def test_the_file_imports_and_the_labeller_load_no_platform_sdk():
+    # Only a platform's module imports its SDK: importing an archive or an export, or
+    # labelling, needs none of them (and importing tweepy alone costs a tenth of a second).
+    import subprocess
+    import sys
+
+    code = ("import sys, tracker.collect.x_archive, tracker.collect.linkedin, tracker.label.jsonl, "
+            "tracker.metrics.monthly; print(sorted(m for m in ('tweepy', 'atproto', 'mastodon', 'requests') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=PACKAGE.parent).stdout
+    assert out.strip() == "[]"

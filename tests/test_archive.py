@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+from pathlib import Path
 from datetime import datetime, timezone
 
 import pytest
@@ -192,3 +193,22 @@ def test_unreadable_tweet_stops_the_import_with_its_id(tmp_path):
         import_x_archive(config, "maya", path, batch_size=1)
     # The batch handed over before the failure is saved; a fixed archive imports the rest.
     assert rows(config, "SELECT id FROM posts") == [("x:5",)]
+
+
+def test_an_import_without_an_api_token_never_loads_tweepy(tmp_path, dataset):
+    # The archive's own account id is checked against the API only when a token is set;
+    # otherwise the X client library (a tenth of a second to load) stays unloaded.
+    import os
+    import subprocess
+    import sys
+
+    path, tweets = _archive(tmp_path, dataset, "maya")
+    config = _config(tmp_path)
+    code = ("import sys; from pathlib import Path; from tracker.config import load_config; "
+            "from tracker.collect.x_archive import import_x_archive; "
+            f"result = import_x_archive(load_config({str(config.path)!r}), 'maya', Path({str(path)!r})); "
+            "print(result.new_posts, 'tweepy' in sys.modules)")
+    env = {name: value for name, value in os.environ.items() if name != TOKEN_ENV_VAR}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env,
+                         cwd=Path(__file__).parents[1]).stdout
+    assert out.split() == [str(len(tweets)), "False"]

@@ -50,3 +50,28 @@ def test_only_collect_starts_a_new_database_and_says_so(tmp_path, emulator):
     assert f"starting a new database at {database} (there was none)" in first.stderr
     again = run("--config", str(path), "collect")
     assert again.exit_code == 0 and "new database" not in again.output
+
+
+def test_a_new_database_has_pages_that_fit_the_raw_posts_and_an_old_one_keeps_its_own(tmp_path):
+    import sqlite3
+
+    from tracker.store import open_db
+    from tracker.store.db import PAGE_SIZE, tune_for_bulk_load
+
+    assert PAGE_SIZE == 16384
+    new = open_db(tmp_path / "new.db")
+    assert new.execute("PRAGMA page_size").fetchone()[0] == PAGE_SIZE
+    tune_for_bulk_load(new)  # checkpoints every 40 MB of WAL, whatever the page size
+    assert new.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == (40 << 20) // PAGE_SIZE
+    new.close()
+    old_path = tmp_path / "old.db"
+    old = sqlite3.connect(old_path)
+    old.execute("PRAGMA journal_mode = wal")  # a database made before: 4 KB pages, WAL
+    old.execute("CREATE TABLE kept (x)")
+    old.close()
+    reopened = open_db(old_path)
+    assert reopened.execute("PRAGMA page_size").fetchone()[0] == 4096
+    assert reopened.table_names()[:1] == ["kept"] and "posts" in reopened.table_names()
+    tune_for_bulk_load(reopened)
+    assert reopened.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == (40 << 20) // 4096
+    reopened.close()

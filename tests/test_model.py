@@ -684,3 +684,59 @@ def test_evaluate_without_context_scores_the_posts_with_their_context_hidden(tmp
     seen, blind = (cross_validate(data, 3, inner_folds=3, without_context=hide) for hide in (False, True))
     assert seen.figures("answer").f1 > blind.figures("answer").f1 + 0.1
     assert blind.without_context and "without their replied-to or quoted text" in format_cv(blind)
+
+
+# --- the command's output stream ----------------------------------------------------------------
+
+def _posts_file(tmp_path, n):
+    path = tmp_path / "posts.jsonl"
+    line = post("We launched offline mode for the picking robot today, after four months of tests.")
+    path.write_text("".join(json.dumps({**line, "id": f"x:{i}"}) + "\n" for i in range(n)), encoding="utf-8")
+    return path
+
+
+def test_a_reader_that_stops_early_ends_the_command_quietly(tmp_path):
+    import subprocess
+    import sys
+
+    # More lines than a pipe holds, so that writing fails once the reader has gone.
+    path = _posts_file(tmp_path, 3000)
+    child = subprocess.Popen([sys.executable, "-m", "tracker", "label", "--input", str(path)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=Path(__file__).parents[1])
+    first = child.stdout.readline()
+    child.stdout.close()  # as `| head -1` does
+    stderr = child.stderr.read().decode()
+    assert child.wait() == 1
+    assert json.loads(first)["id"] == "x:0"
+    assert stderr == ""  # no "cannot read posts.jsonl: Broken pipe", no traceback
+
+
+def test_output_that_cannot_be_written_is_named_as_such(tmp_path):
+    import subprocess
+    import sys
+
+    if not Path("/dev/full").exists():
+        pytest.skip("needs /dev/full")
+    path = _posts_file(tmp_path, 3000)
+    with open("/dev/full", "w") as full:
+        result = subprocess.run([sys.executable, "-m", "tracker", "label", "--input", str(path)],
+                                stdout=full, stderr=subprocess.PIPE, text=True, cwd=Path(__file__).parents[1])
+    assert result.returncode == 2
+    assert result.stderr.strip() == "Error: cannot write the labels: No space left on device"
+
+
+@pytest.mark.parametrize("encoding", ["ascii", "latin-1"])
+def test_labels_are_utf8_whatever_the_locale_says(tmp_path, encoding):
+    import os
+    import subprocess
+    import sys
+
+    path = tmp_path / "posts.jsonl"
+    text = "Café reopened: we shipped the new menu today, après four months — 2 000 tests."
+    path.write_text(json.dumps(post(text)) + "\n", encoding="utf-8")
+    result = subprocess.run([sys.executable, "-m", "tracker", "label", "--input", str(path)], capture_output=True,
+                            env={**os.environ, "PYTHONIOENCODING": encoding}, cwd=Path(__file__).parents[1])
+    assert result.returncode == 0, result.stderr
+    evidence = json.loads(result.stdout.decode("utf-8"))["evidence"]
+    assert any(item["text"] == text[item["start"]:item["end"]] and not item["text"].isascii()
+               for items in evidence.values() for item in items)

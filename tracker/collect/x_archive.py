@@ -31,7 +31,7 @@ from tracker import store
 from tracker.config import Config
 from tracker.errors import ConfigError, TrackerError
 from tracker.domain import HistoryEnd, Post, PostKind, utc_iso
-from tracker.collect.sources.x import unescape_x_text
+from tracker.collect.sources.x_normalize import unescape_x_text
 
 CHUNK_CHARS = 1 << 16
 BATCH_SIZE = 5000
@@ -316,7 +316,7 @@ def _known_user_id(db: Database, config: Config, account: store.AccountRow,
 
     from tracker.errors import SourceError
     from tracker.collect.sources import build_source
-    from tracker.collect.sources.x import TOKEN_ENV_VAR
+    from tracker.collect.sources.x_normalize import TOKEN_ENV_VAR  # not .x: that loads tweepy
 
     if account.platform_user_id:
         return account.platform_user_id

@@ -230,18 +230,19 @@ class Labeller:
             for row, i in enumerate(todo):
                 p = probs[row]
                 labels = tuple(name for j, name in enumerate(LABELS) if p[j] >= self.model.thresholds[j])
-                ev = {}
-                if evidence and labels:
-                    ev = {name: self.explain(feats[row], LABELS.index(name)) for name in labels}
+                ev = self.explain(feats[row], labels) if evidence and labels else {}
                 out[i] = Prediction({name: round(float(p[j]), 4) for j, name in enumerate(LABELS)}, labels, ev)
         return [item for item in out if item is not None]
 
-    def explain(self, features: Features, label_index: int, top: int = 3) -> list[dict[str, Any]]:
-        """The spans whose words pushed the label's score up most, worded for a person."""
-        credit = self.word_credit(features, label_index)
-        label = LABELS[label_index]
-        rule_spans = [ev for name, ev in features.rule_hits if name == label]
-        return _evidence(features, label, credit, rule_spans, top)
+    def explain(self, features: Features, labels: Sequence[str], top: int = 3) -> dict[str, list[dict[str, Any]]]:
+        """For each of ``labels``, the spans whose words pushed its score up most, worded for a person."""
+        units: dict[str, tuple[list[int], list[int]]] = {}  # each text's sentences and clauses, found once
+        out = {}
+        for label in labels:
+            rule_spans = [ev for name, ev in features.rule_hits if name == label]
+            credit = self.word_credit(features, LABELS.index(label))
+            out[label] = _evidence(features, label, credit, rule_spans, top, units)
+        return out
 
     def word_credit(self, features: Features, label_index: int) -> dict[str, np.ndarray]:
         """Each word's share of the label's score, per text (post, parent, quoted).
@@ -282,12 +283,12 @@ class Labeller:
             if not positions:
                 return np.zeros(0, np.intp), np.zeros((0, dim), np.float32), np.zeros(dim, np.float32)
             vectors = self.vectors.vectors[rows]
-            return np.asarray(positions), vectors, vectors.mean(axis=0)
+            return np.asarray(positions), vectors, vectors.sum(axis=0) / len(rows)
 
         post_at, post_vectors, post_mean = known("post")
         ctx_at, ctx_vectors, ctx_mean = known(context_source)
-        post_norm = float(np.linalg.norm(post_mean)) or 1.0
-        ctx_norm = float(np.linalg.norm(ctx_mean)) or 1.0
+        post_norm = math.sqrt(float(post_mean @ post_mean)) or 1.0
+        ctx_norm = math.sqrt(float(ctx_mean @ ctx_mean)) or 1.0
         # d(score) for the post's mean vector: its own weights plus the cross term.
         if len(post_at):
             direction = w_post + w_cross * (ctx_mean / ctx_norm)
@@ -351,16 +352,21 @@ def boundaries(text: str, tokens: Sequence[tuple[str, int, int]]) -> tuple[list[
 
 
 def _evidence(features: Features, label: str, credit: Mapping[str, np.ndarray],
-              rule_spans: Sequence[reading.Evidence], top: int) -> list[dict[str, Any]]:
+              rule_spans: Sequence[reading.Evidence], top: int,
+              units: dict[str, tuple[list[int], list[int]]] | None = None) -> list[dict[str, Any]]:
     """Turn per-token credit into at most ``top`` readable phrases: the clauses of the words
-    that pushed the label up most (``_phrase``), or a rule's short phrase inside a long one."""
+    that pushed the label up most (``_phrase``), or a rule's short phrase inside a long one.
+    ``units`` holds each text's sentence and clause of each token, filled as needed."""
+    units = {} if units is None else units
     # The tokens that pushed the label up, most first (ties: by text, then position).
-    ranked = sorted((-float(value), source, int(index)) for source, values in credit.items()
-                    for index in np.flatnonzero(values > 0) for value in (values[index],))
+    ranked: list[tuple[float, str, int]] = []
+    for source, values in credit.items():
+        positive = np.flatnonzero(values > 0)
+        ranked += zip((-values[positive]).tolist(), [source] * len(positive), positive.tolist())
+    ranked.sort()
     items: list[dict[str, Any]] = []
     used: set[tuple[str, int]] = set()
     taken: list[tuple[str, int, int]] = []
-    units: dict[str, tuple[list[int], list[int]]] = {}  # per text: sentence and clause of each token
     for negative, source, position in ranked:
         if len(items) >= top:
             break

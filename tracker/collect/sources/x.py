@@ -38,12 +38,10 @@ from tracker.domain import AccountStatus, HistoryEnd, Identity, Page, utc_iso
 from tracker.errors import AccountUnavailableError, AuthError, BudgetExceededError, ConfigError, SourceError
 from tracker.secrets import secret_problem
 
-# Kept importable from here: the archive import and the tests name them by the source.
-from tracker.collect.sources.x_normalize import normalize_tweet, unescape_x_text  # noqa: F401
+# Kept importable from here: the tests and the demo name them by the source.
+from tracker.collect.sources.x_normalize import TOKEN_ENV_VAR, normalize_tweet, unescape_x_text  # noqa: F401
 
 log = logging.getLogger(__name__)
-
-TOKEN_ENV_VAR = "TRACKER_X_BEARER_TOKEN"
 
 # tweepy hard-codes this host in BaseClient.request (no parameter; tweepy PR #1971 is
 # still open), so requests are re-addressed by a transport adapter instead of a fork.

@@ -1,7 +1,8 @@
 """X API v2 answers as the project's posts: pure functions, no client library, no network.
 
 The X source (``tracker.collect.sources.x``) and the X archive import share them: both
-read X's post objects and must agree on kinds, text and ids.
+read X's post objects and must agree on kinds, text and ids. The archive import imports
+this module, never the source's, so that it does not load tweepy.
 """
 
 from __future__ import annotations
@@ -12,6 +13,9 @@ from datetime import datetime
 from typing import Any
 
 from tracker.domain import AccountStatus, ContextPost, Post, PostKind, utc_iso
+
+# The X API's bearer token; the archive import uses it, when set, to check the account's id.
+TOKEN_ENV_VAR = "TRACKER_X_BEARER_TOKEN"
 
 
 def classify_user_errors(errors: list[dict[str, Any]]) -> tuple[AccountStatus, str] | None:
