@@ -695,6 +695,58 @@ def _posts_file(tmp_path, n):
     return path
 
 
+def _label_command(*args, stdin=None, stdout=None, **options):
+    """`tracker label` in a child process of this tree, its output buffered as in a shell."""
+    import os
+    import subprocess
+    import sys
+
+    env = {name: value for name, value in os.environ.items() if name not in ("PYTHONUNBUFFERED", "PYTHONIOENCODING")}
+    return subprocess.run([sys.executable, "-m", "tracker", "label", *args], input=stdin,
+                          stdout=stdout if stdout is not None else subprocess.PIPE, stderr=subprocess.PIPE,
+                          cwd=Path(__file__).parents[1], env={**env, **options})
+
+
+def test_a_bad_line_on_stdin_is_one_line_of_error(tmp_path):
+    result = _label_command(stdin=b"not json\n")
+    assert result.returncode == 2
+    assert result.stderr.decode() == "Error: stdin: line 1: invalid JSON: Expecting value (column 1)\n"
+
+
+def test_input_that_is_not_utf8_is_named(tmp_path):
+    path = tmp_path / "posts.jsonl"
+    path.write_bytes(json.dumps(post("Café")).encode("utf-8") + b"\n" + b'{"id": "x:2", "text": "caf\xe9"}\n')
+    result = _label_command("--input", str(path))
+    assert result.returncode == 2
+    assert result.stderr.decode() == f"Error: {path}: is not UTF-8 text: save it as UTF-8\n"
+
+
+def test_a_lone_surrogate_is_written_as_its_json_escape(tmp_path):
+    line = json.dumps(post("We shipped it today.", post_id="x:1\ud800"))  # an id is written back as it came
+    assert "\\ud800" in line
+    result = _label_command(stdin=line.encode() + b"\n")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["id"] == "x:1\ud800"
+
+
+def test_a_short_output_to_a_closed_pipe_or_a_full_disk_ends_cleanly(tmp_path):
+    import subprocess
+    import sys
+
+    path = _posts_file(tmp_path, 1)
+    # Nobody reads: the pipe is closed before the child writes its one buffered line.
+    child = subprocess.Popen([sys.executable, "-m", "tracker", "label", "--input", str(path)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=Path(__file__).parents[1],
+                             env={k: v for k, v in __import__("os").environ.items() if k != "PYTHONUNBUFFERED"})
+    child.stdout.close()
+    assert (child.wait(), child.stderr.read()) == (1, b"")
+    if Path("/dev/full").exists():
+        with open("/dev/full", "wb") as full:
+            result = _label_command("--input", str(path), stdout=full)
+        assert (result.returncode, result.stderr.decode()) == (
+            2, "Error: cannot write the labels: No space left on device\n")
+
+
 def test_a_reader_that_stops_early_ends_the_command_quietly(tmp_path):
     import subprocess
     import sys

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import codecs
 import io
+import os
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import TextIO
 
 import click
 
@@ -40,12 +41,7 @@ def label(input_path: str, org_handles: tuple[str, ...], model_path: str | None)
         handle = click.open_file(input_path, "r", encoding="utf-8")
     except OSError as error:
         raise InputError(f"cannot read {input_path}: {error.strerror}") from None
-    # Written straight to the stream: click.echo looks at the terminal for every line (3% of
-    # the labelling time), and JSON needs no colour stripped. JSON Lines are
-    # UTF-8 whatever the locale says (an ASCII one would fail on the first accent).
-    out = sys.stdout
-    if isinstance(out, io.TextIOWrapper) and codecs.lookup(out.encoding).name != "utf-8":
-        out.reconfigure(encoding="utf-8")
+    out = _utf8_stdout()
     try:
         with handle:
             for line in label_lines(_read(handle), org_handles, model_path):
@@ -56,14 +52,40 @@ def label(input_path: str, org_handles: tuple[str, ...], model_path: str | None)
     except BrokenPipeError:
         raise  # the output's reader stopped (`| head`): click ends the command quietly, exit code 1
     except OSError as error:  # _read turned the input's errors into InputError: this is the output
+        _discard(out)
         raise InputError(f"cannot write the labels: {error.strerror}") from None
 
 
 def _read(handle: Iterable[str]) -> Iterator[str]:
+    # A loop, not `yield from`: closing this generator early must not close stdin under click.
+    number = 0
     try:
-        yield from handle
+        for number, line in enumerate(handle, start=1):
+            yield line
+    except UnicodeDecodeError:
+        where = f" (after line {number})" if number else ""
+        raise InputError(f"is not UTF-8 text{where}: save it as UTF-8") from None
     except OSError as error:
         raise InputError(f"cannot be read: {error.strerror}") from None
+
+
+def _utf8_stdout() -> TextIO:
+    """Standard output, written to directly: click.echo looks at the terminal for every line
+    (3% of the labelling time) and JSON needs no colour stripped. JSON Lines are UTF-8
+    whatever the locale says (an ASCII one fails on the first accent), for the rest of the
+    process; a lone surrogate, which only a JSON escape can carry, is written as that escape."""
+    out = sys.stdout
+    if isinstance(out, io.TextIOWrapper):
+        out.reconfigure(encoding="utf-8", errors="backslashreplace")
+    return out
+
+
+def _discard(out: TextIO) -> None:
+    """Send what is still buffered to /dev/null: Python's flush at exit would fail on it again."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), out.fileno())
+    except (OSError, ValueError):  # not a file descriptor (a test runner's buffer)
+        pass
 
 
 @click.command()
