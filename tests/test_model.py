@@ -472,6 +472,17 @@ def test_train_evaluate_and_label_commands(tmp_path):
     assert result.exit_code == 2 and "no labeller model" in result.output
 
 
+def test_labelled_files_that_are_not_utf8_are_named_for_train_and_evaluate(tmp_path):
+    good = json.dumps({**synthetic()[0]}).encode("utf-8") + b"\n"
+    path = tmp_path / "l.jsonl"
+    path.write_bytes(good * 3 + b'{"id": "x:9", "text": "caf\xe9", "labels": []}\n')
+    for command in (["train", "--labels", str(path), "--out", str(tmp_path / "m.npz")], ["evaluate", str(path)]):
+        result = CliRunner().invoke(cli, command)
+        assert result.exit_code == 2, result.output
+        assert result.output.strip().endswith(f"{path} is not UTF-8 text: save it as UTF-8"), command
+        assert "Traceback" not in result.output and not (tmp_path / "m.npz").exists()
+
+
 def test_the_shipped_model_is_what_make_model_builds(shared_dir, tmp_path):
     files = [shared_dir / "labels" / "train.jsonl", shared_dir / "labels" / "dev.jsonl"]
     rebuilt = fit(read_labelled(files))

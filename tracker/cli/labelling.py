@@ -58,13 +58,11 @@ def label(input_path: str, org_handles: tuple[str, ...], model_path: str | None)
 
 def _read(handle: Iterable[str]) -> Iterator[str]:
     # A loop, not `yield from`: closing this generator early must not close stdin under click.
-    number = 0
     try:
-        for number, line in enumerate(handle, start=1):
+        for line in handle:
             yield line
-    except UnicodeDecodeError:
-        where = f" (after line {number})" if number else ""
-        raise InputError(f"is not UTF-8 text{where}: save it as UTF-8") from None
+    except UnicodeDecodeError:  # text is decoded a block ahead of the lines: no line number
+        raise InputError("is not UTF-8 text: save it as UTF-8") from None
     except OSError as error:
         raise InputError(f"cannot be read: {error.strerror}") from None
 

@@ -181,6 +181,8 @@ def read_labelled(paths: Sequence[str | Path]) -> LabelledSet:
                     count += 1
         except OSError as error:
             raise InputError(f"cannot read {path}: {error.strerror}") from None
+        except UnicodeDecodeError:
+            raise InputError(f"{path} is not UTF-8 text: save it as UTF-8") from None
         except InputError as error:
             message = str(error)
             raise InputError(message if message.startswith(str(path)) else f"{path}: {message}") from None
