@@ -50,17 +50,18 @@ def _context(post: dict[str, Any]) -> str | None:
     return (counterpart or {}).get("text")
 
 
-def _encode(posts: list[dict[str, Any]], tokenizer: Any, max_length: int) -> list[list[int]]:
-    """Token ids of each (kind and context, post) pair; the context is cut first, so the post stays."""
+def _encode(posts: list[dict[str, Any]], tokenizer: Any, max_length: int) -> list[tuple[list[int], list[int]]]:
+    """Token ids and segment ids (context 0, post 1) of each (kind and context, post) pair;
+    the context is cut first, so the post stays."""
     out = []
     for post in posts:
         first = f"{post.get('kind') or 'original'}: {_plain(_context(post))}".strip()
         second = _plain(post.get("text")) or "(empty)"
         try:
-            ids = tokenizer(first, second, truncation="only_first", max_length=max_length)["input_ids"]
+            encoded = tokenizer(first, second, truncation="only_first", max_length=max_length)
         except Exception:  # the post alone is longer than max_length
-            ids = tokenizer(first, second, truncation="longest_first", max_length=max_length)["input_ids"]
-        out.append(ids)
+            encoded = tokenizer(first, second, truncation="longest_first", max_length=max_length)
+        out.append((encoded["input_ids"], encoded["token_type_ids"]))
     return out
 
 
@@ -73,26 +74,30 @@ class _Net(torch.nn.Module):
         self.dropout = torch.nn.Dropout(0.1)
         self.head = torch.nn.Linear(self.encoder.config.hidden_size, len(LABELS))
 
-    def forward(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        hidden = self.encoder(input_ids=ids, attention_mask=mask).last_hidden_state
+    def forward(self, ids: torch.Tensor, mask: torch.Tensor, segments: torch.Tensor) -> torch.Tensor:
+        hidden = self.encoder(input_ids=ids, attention_mask=mask, token_type_ids=segments).last_hidden_state
         weights = mask.unsqueeze(-1).float()
         return self.head(self.dropout((hidden * weights).sum(1) / weights.sum(1).clamp(min=1.0)))
 
 
-def _batch(encoded: list[list[int]], rows: list[int], pad: int) -> tuple[torch.Tensor, torch.Tensor]:
-    width = max(len(encoded[i]) for i in rows)
+def _batch(encoded: list[tuple[list[int], list[int]]], rows: list[int],
+           pad: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    width = max(len(encoded[i][0]) for i in rows)
     ids = torch.full((len(rows), width), pad, dtype=torch.long)
     mask = torch.zeros((len(rows), width), dtype=torch.long)
+    segments = torch.zeros((len(rows), width), dtype=torch.long)
     for r, i in enumerate(rows):
-        ids[r, :len(encoded[i])] = torch.tensor(encoded[i])
-        mask[r, :len(encoded[i])] = 1
-    return ids, mask
+        tokens, types = encoded[i]
+        ids[r, :len(tokens)] = torch.tensor(tokens)
+        mask[r, :len(tokens)] = 1
+        segments[r, :len(tokens)] = torch.tensor(types)
+    return ids, mask, segments
 
 
 @torch.no_grad()
-def _logits(net: _Net, encoded: list[list[int]], rows: np.ndarray, pad: int, size: int = 64) -> np.ndarray:
+def _logits(net: _Net, encoded: list[tuple[list[int], list[int]]], rows: np.ndarray, pad: int, size: int = 64) -> np.ndarray:
     net.eval()
-    order = sorted(range(len(rows)), key=lambda k: len(encoded[rows[k]]))  # similar lengths together
+    order = sorted(range(len(rows)), key=lambda k: len(encoded[rows[k]][0]))  # similar lengths together
     out = np.zeros((len(rows), len(LABELS)), np.float32)
     for start in range(0, len(order), size):
         chunk = order[start:start + size]
@@ -100,7 +105,7 @@ def _logits(net: _Net, encoded: list[list[int]], rows: np.ndarray, pad: int, siz
     return out
 
 
-def _train(net: _Net, encoded: list[list[int]], y: np.ndarray, applies: np.ndarray, rows: np.ndarray, pad: int,
+def _train(net: _Net, encoded: list[tuple[list[int], list[int]]], y: np.ndarray, applies: np.ndarray, rows: np.ndarray, pad: int,
            args: argparse.Namespace, seed: int) -> None:
     from transformers import get_linear_schedule_with_warmup
 
